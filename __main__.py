@@ -1,0 +1,14 @@
+"""kafscale-etcd: the managed etcd behind KafScale, tuned from `kafscale:*` stack config."""
+
+import pulumi
+
+from kafscale.component import ManagedEtcd
+from kafscale.pulumi_config import read_settings
+
+etcd = ManagedEtcd("etcd", read_settings())
+
+pulumi.export("clientEndpoints", etcd.client_endpoints)
+pulumi.export("memberEndpoints", etcd.member_endpoints)
+pulumi.export("statefulSetName", etcd.stateful_set_name)
+pulumi.export("managed", etcd.managed)
+pulumi.export("settings", etcd.settings)

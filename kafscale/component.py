@@ -1,0 +1,69 @@
+"""The Pulumi component: one Kubernetes resource per built manifest, parented to it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from kafscale.naming import EtcdNames
+from kafscale.objects import Manifest, managed_etcd_manifests
+from kafscale.settings import EtcdSettings
+
+COMPONENT_TYPE = "kafscale:etcd:ManagedEtcd"
+
+_RESOURCE_CLASSES: dict[tuple[str, str], Callable[..., pulumi.CustomResource]] = {
+    ("v1", "Service"): k8s.core.v1.Service,
+    ("apps/v1", "StatefulSet"): k8s.apps.v1.StatefulSet,
+    ("policy/v1", "PodDisruptionBudget"): k8s.policy.v1.PodDisruptionBudget,
+}
+
+
+class ManagedEtcd(pulumi.ComponentResource):
+    """KafScale's etcd: provisioned in-cluster, or only named when external endpoints are given.
+
+    Outputs: `client_endpoints` (what brokers use), `member_endpoints` (one URL per member),
+    `stateful_set_name` (None when external), `managed`, `settings` (effective values).
+    """
+
+    client_endpoints: list[str]
+    member_endpoints: list[str]
+    stateful_set_name: pulumi.Output[str] | None
+    managed: bool
+    settings: dict[str, object]
+
+    def __init__(self, name: str, settings: EtcdSettings, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(COMPONENT_TYPE, name, None, opts)
+        children = pulumi.ResourceOptions(parent=self)
+        created = [_create(manifest, children) for manifest in managed_etcd_manifests(settings)]
+
+        self.managed = settings.managed
+        self.settings = settings.as_config_values()
+        if settings.managed:
+            names = EtcdNames(settings.cluster_name, settings.namespace)
+            self.client_endpoints = [names.client_url]
+            self.member_endpoints = names.member_client_urls(settings.replicas)
+            statefulset = next(r for r in created if isinstance(r, k8s.apps.v1.StatefulSet))
+            self.stateful_set_name = statefulset.metadata.name
+        else:
+            self.client_endpoints = list(settings.endpoints)
+            self.member_endpoints = list(settings.endpoints)
+            self.stateful_set_name = None
+
+        self.register_outputs(
+            {
+                "clientEndpoints": self.client_endpoints,
+                "memberEndpoints": self.member_endpoints,
+                "statefulSetName": self.stateful_set_name,
+                "managed": self.managed,
+                "settings": self.settings,
+            }
+        )
+
+
+def _create(manifest: Manifest, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
+    resource_class = _RESOURCE_CLASSES[(str(manifest["apiVersion"]), str(manifest["kind"]))]
+    metadata = manifest["metadata"]
+    assert isinstance(metadata, dict)
+    return resource_class(str(metadata["name"]), metadata=metadata, spec=manifest["spec"], opts=opts)

@@ -1,0 +1,62 @@
+"""Names, labels, ports and URLs of the managed etcd, exactly as the KafScale operator spells them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+APP_LABEL = "kafscale-etcd"
+CLIENT_PORT = 2379
+PEER_PORT = 2380
+DATA_DIR = "/var/lib/etcd"
+
+# Kubernetes' own expansion of container env in args: must stay literal in the manifest.
+POD_NAME_REF = "$(POD_NAME)"
+POD_NAMESPACE_REF = "$(POD_NAMESPACE)"
+
+
+@dataclass(frozen=True)
+class EtcdNames:
+    """Every derived name for one KafScale cluster's etcd in one namespace."""
+
+    cluster: str
+    namespace: str
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Labels on every object; selectors use exactly these two."""
+        return {"app": APP_LABEL, "cluster": self.cluster}
+
+    @property
+    def headless_service(self) -> str:
+        return f"{self.cluster}-etcd"
+
+    @property
+    def client_service(self) -> str:
+        return f"{self.cluster}-etcd-client"
+
+    @property
+    def statefulset(self) -> str:
+        return f"{self.cluster}-etcd"
+
+    @property
+    def pod_disruption_budget(self) -> str:
+        return f"{self.cluster}-etcd"
+
+    @property
+    def initial_cluster_token(self) -> str:
+        return f"{self.cluster}-etcd"
+
+    def member_names(self, replicas: int) -> list[str]:
+        return [f"{self.statefulset}-{index}" for index in range(replicas)]
+
+    def member_host(self, member: str, namespace: str | None = None) -> str:
+        """A member's stable DNS name through the headless Service."""
+        return f"{member}.{self.headless_service}.{namespace or self.namespace}.svc.cluster.local"
+
+    def member_client_urls(self, replicas: int) -> list[str]:
+        return [f"http://{self.member_host(member)}:{CLIENT_PORT}" for member in self.member_names(replicas)]
+
+    @property
+    def client_url(self) -> str:
+        """What the brokers use: the client Service."""
+        return f"http://{self.client_service}.{self.namespace}.svc.cluster.local:{CLIENT_PORT}"

@@ -1,0 +1,24 @@
+"""Pure builders: effective settings -> Kubernetes manifests (plain dicts, camelCase fields)."""
+
+from __future__ import annotations
+
+from kafscale.naming import EtcdNames
+from kafscale.objects.pdb import pod_disruption_budget
+from kafscale.objects.services import client_service, headless_service
+from kafscale.objects.statefulset import statefulset
+from kafscale.settings import EtcdSettings
+
+Manifest = dict[str, object]
+
+
+def managed_etcd_manifests(settings: EtcdSettings) -> list[Manifest]:
+    """Every object of a managed etcd, in apply order; none when external endpoints are set."""
+    if not settings.managed:
+        return []
+    names = EtcdNames(settings.cluster_name, settings.namespace)
+    return [
+        headless_service(names),
+        client_service(names),
+        statefulset(settings, names),
+        pod_disruption_budget(names),
+    ]

@@ -1,0 +1,136 @@
+"""Run a Pulumi program under Pulumi's mock engine and record what it registered.
+
+No CLI, no cluster: `pulumi.runtime.set_mocks` stands in for the engine, every resource's
+outputs are its inputs, and what the program would send to the Kubernetes provider is kept.
+Used by `render` and by the tests, so both see exactly what `pulumi up` would send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import runpy
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks, settings
+from pulumi.runtime.stack import wait_for_rpcs
+
+
+@dataclass(frozen=True)
+class RecordedResource:
+    type_token: str
+    name: str
+    custom: bool
+    inputs: dict[str, Any]
+    parent_urn: str
+
+
+@dataclass(frozen=True)
+class ProgramRun:
+    resources: tuple[RecordedResource, ...]
+    exports: dict[str, Any]
+    warnings: tuple[str, ...]
+
+    def of_type(self, type_token: str) -> list[RecordedResource]:
+        return [resource for resource in self.resources if resource.type_token == type_token]
+
+
+class _RecordingMocks(mocks.Mocks):
+    def __init__(self) -> None:
+        self.resources: list[RecordedResource] = []
+
+    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.resources.append(RecordedResource(args.typ, args.name, args.custom, dict(args.inputs), ""))
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], None]:
+        return {}, None
+
+
+class _ParentRecordingMonitor(mocks.MockMonitor):
+    """The mock monitor, also noting each registration's parent (MockResourceArgs lacks it)."""
+
+    def __init__(self, recorder: _RecordingMocks) -> None:
+        super().__init__(recorder)
+        self.parents: dict[tuple[str, str], str] = {}
+
+    def RegisterResource(self, request: Any) -> Any:
+        self.parents[(request.type, request.name)] = request.parent
+        return super().RegisterResource(request)
+
+
+class _WarningCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def run_program(
+    program: Path | Callable[[], object],
+    config: Mapping[str, str],
+    project: str = "kafscale",
+    stack: str = "dev",
+) -> ProgramRun:
+    """Run `program` (a `__main__.py` path or a callable) with `config` (full keys -> strings).
+
+    Exceptions the program raises propagate unchanged.
+    """
+    recorder = _RecordingMocks()
+    monitor = _ParentRecordingMonitor(recorder)
+    collector = _WarningCollector()
+    logger = logging.Logger("kafscale.offline_engine", level=logging.WARNING)
+    logger.addHandler(collector)
+
+    pulumi.runtime.set_all_config(dict(config))
+    settings.set_root_resource(None)  # type: ignore[arg-type]  # a fresh stack per run
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        mocks.set_mocks(recorder, project=project, stack=stack, preview=False, logger=logger, monitor=monitor)
+        exports = loop.run_until_complete(_run_and_collect_exports(program))
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+    resources = tuple(
+        replace(resource, parent_urn=monitor.parents.get((resource.type_token, resource.name), ""))
+        for resource in recorder.resources
+    )
+    return ProgramRun(resources, exports, tuple(collector.messages))
+
+
+async def _run_and_collect_exports(program: Path | Callable[[], object]) -> dict[str, Any]:
+    try:
+        if isinstance(program, Path):
+            _run_file(program)
+        else:
+            program()
+    except BaseException:
+        # Let what the program started settle in this loop, so the next run starts clean.
+        with contextlib.suppress(Exception):
+            await wait_for_rpcs()
+        raise
+    await wait_for_rpcs()
+    root = settings.get_root_resource()
+    outputs = getattr(root, "outputs", {})
+    return await pulumi.Output.from_input(outputs).future() or {}
+
+
+def _run_file(path: Path) -> None:
+    project_dir = str(path.parent.resolve())
+    added = project_dir not in sys.path
+    if added:
+        sys.path.insert(0, project_dir)
+    try:
+        runpy.run_path(str(path), run_name="__main__")
+    finally:
+        if added:
+            sys.path.remove(project_dir)

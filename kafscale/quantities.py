@@ -1,0 +1,101 @@
+"""Kubernetes resource quantities: parsing and the canonical binary-SI form.
+
+Pure functions, no Pulumi. The grammar is Kubernetes' own
+(`k8s.io/apimachinery/pkg/api/resource`):
+
+    quantity  ::= sign? number suffix
+    number    ::= digits | digits "." digits? | "." digits
+    suffix    ::= binarySI | decimalSI | ("e" | "E") sign? digits
+    binarySI  ::= Ki | Mi | Gi | Ti | Pi | Ei
+    decimalSI ::= n | u | m | "" | k | M | G | T | P | E
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+BINARY_SUFFIXES: dict[str, int] = {
+    "Ki": 1024,
+    "Mi": 1024**2,
+    "Gi": 1024**3,
+    "Ti": 1024**4,
+    "Pi": 1024**5,
+    "Ei": 1024**6,
+}
+DECIMAL_SUFFIXES: dict[str, Fraction] = {
+    "n": Fraction(1, 10**9),
+    "u": Fraction(1, 10**6),
+    "m": Fraction(1, 10**3),
+    "": Fraction(1),
+    "k": Fraction(10**3),
+    "M": Fraction(10**6),
+    "G": Fraction(10**9),
+    "T": Fraction(10**12),
+    "P": Fraction(10**15),
+    "E": Fraction(10**18),
+}
+
+_QUANTITY = re.compile(
+    r"^(?P<sign>[+-]?)(?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+    r"(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?[0-9]+)?$"
+)
+
+INT64_MAX = 2**63 - 1
+
+
+def parse_quantity(text: str) -> tuple[Fraction, str] | None:
+    """The exact value of a Kubernetes quantity and its suffix, or None if `text` is not one."""
+    match = _QUANTITY.match(text)
+    if match is None:
+        return None
+    value = Fraction(match["number"])
+    suffix = match["suffix"] or ""
+    if suffix in BINARY_SUFFIXES:
+        value *= BINARY_SUFFIXES[suffix]
+    elif suffix in DECIMAL_SUFFIXES:
+        value *= DECIMAL_SUFFIXES[suffix]
+    else:
+        value *= Fraction(10) ** int(suffix[1:])
+    if match["sign"] == "-":
+        value = -value
+    return value, suffix
+
+
+def parse_byte_count(text: str) -> int | None:
+    """Whole bytes written as a plain integer or a binary quantity (`4096Mi`, `4Gi`).
+
+    Decimal suffixes (`4G`) and exponents are refused: a byte quota in powers of ten is
+    almost always a slip for the binary unit. Returns None for anything that is not a
+    whole number of bytes.
+    """
+    parsed = parse_quantity(text)
+    if parsed is None:
+        return None
+    value, suffix = parsed
+    if suffix not in BINARY_SUFFIXES and suffix != "":
+        return None
+    if value.denominator != 1:
+        return None
+    return int(value)
+
+
+def format_binary_si(byte_count: int) -> str:
+    """Canonical binary-SI form, the way Kubernetes prints a BinarySI quantity.
+
+    The largest binary suffix that divides the value exactly: 4294967296 -> `4Gi`,
+    4831838208 -> `4608Mi`. Values below 1024 or not divisible by 1024 stay plain integers
+    (3000000000 -> `3000000000`).
+    """
+    if byte_count < 0:
+        raise ValueError(f"byte count must not be negative: {byte_count}")
+    if byte_count < 1024:
+        return str(byte_count)
+    number = byte_count
+    chosen = ""
+    for suffix in BINARY_SUFFIXES:  # ascending: Ki, Mi, ... Ei
+        if number % 1024 != 0:
+            break
+        number //= 1024
+        chosen = suffix
+    return f"{number}{chosen}"

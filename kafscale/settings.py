@@ -1,0 +1,365 @@
+"""Stack config -> effective etcd settings. Pure: no Pulumi, no environment reads.
+
+Each value is parsed the way the KafScale operator parses its `KAFSCALE_OPERATOR_ETCD_*` env
+var, with one difference of principle: a value that cannot be used never passes silently. It
+falls back to the documented default and yields a `ConfigWarning` naming the key, the value and
+the value used. Empty or unset means the default, silently. A value that can only be a mistake
+(a cluster name Kubernetes would refuse, an endpoint list that is not a list) raises
+`SettingsError` instead, because no default could be right.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TypeVar
+
+from kafscale import config_keys as keys
+from kafscale.quantities import INT64_MAX, format_binary_si, parse_byte_count, parse_quantity
+
+T = TypeVar("T")
+
+INT32_MAX = 2**31 - 1
+ETCD_SUGGESTED_MAX_QUOTA_BYTES = 8 * 1024**3
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+COMPACTION_MODES = ("periodic", "revision")
+
+# Every derived object name must stay valid: the longest is the CronJob
+# `<cluster>-etcd-maintenance-check`, and Kubernetes caps CronJob names at 52 characters.
+CLUSTER_NAME_MAX_LENGTH = 52 - len("-etcd-maintenance-check")
+_DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_GO_DURATION = re.compile(r"^(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+$")
+_GO_DURATION_PART = re.compile(r"([0-9]*\.?[0-9]*)(ns|us|µs|μs|ms|s|m|h)")
+_NANOS_PER_UNIT = {
+    "ns": 1,
+    "us": 10**3,
+    "µs": 10**3,
+    "μs": 10**3,
+    "ms": 10**6,
+    "s": 10**9,
+    "m": 60 * 10**9,
+    "h": 3600 * 10**9,
+}
+
+
+class SettingsError(ValueError):
+    """A config value that can only be a mistake; no default could stand in for it."""
+
+
+@dataclass(frozen=True)
+class ConfigWarning:
+    key: str
+    value: str
+    used: str
+    reason: str
+
+    @property
+    def message(self) -> str:
+        return f"kafscale:{self.key}: {json.dumps(self.value)} {self.reason}; using {self.used}"
+
+
+@dataclass(frozen=True)
+class EtcdSettings:
+    cluster_name: str
+    namespace: str
+    endpoints: tuple[str, ...]
+    image: str
+    replicas: int
+    storage_size: str
+    storage_class: str | None
+    storage_memory: bool
+    auto_compaction_mode: str
+    auto_compaction_retention: str
+    quota_backend_bytes: int
+
+    @property
+    def managed(self) -> bool:
+        """True when this program provisions etcd; false when external endpoints are given."""
+        return not self.endpoints
+
+    def as_config_values(self) -> dict[str, object]:
+        """The effective values keyed by config key, as plain data (the `settings` output)."""
+        return {
+            keys.CLUSTER_NAME.name: self.cluster_name,
+            keys.K8S_NAMESPACE.name: self.namespace,
+            keys.ENDPOINTS.name: list(self.endpoints),
+            keys.IMAGE.name: self.image,
+            keys.REPLICAS.name: self.replicas,
+            keys.STORAGE_SIZE.name: self.storage_size,
+            keys.STORAGE_CLASS.name: self.storage_class or "",
+            keys.STORAGE_MEMORY.name: self.storage_memory,
+            keys.AUTO_COMPACTION_MODE.name: self.auto_compaction_mode,
+            keys.AUTO_COMPACTION_RETENTION.name: self.auto_compaction_retention,
+            keys.QUOTA_BACKEND_BYTES.name: self.quota_backend_bytes,
+        }
+
+
+@dataclass(frozen=True)
+class ParsedSettings:
+    settings: EtcdSettings
+    warnings: tuple[ConfigWarning, ...] = field(default=())
+
+
+class _Parser:
+    """Reads raw values by key and collects the warnings of one parse."""
+
+    def __init__(self, raw: Mapping[str, str | None]) -> None:
+        self._raw = raw
+        self.warnings: list[ConfigWarning] = []
+
+    def text(self, key: keys.ConfigKey, used_if_blank: str) -> str | None:
+        """The trimmed value, or None when unset or empty (meaning: the default, silently).
+
+        A value of only whitespace is neither: it is refused with a warning naming `used_if_blank`.
+        """
+        value = self._raw.get(key.name)
+        if value is None or value == "":
+            return None
+        if value.strip() == "":
+            self.warn(key, value, used_if_blank, "is blank")
+            return None
+        return value.strip()
+
+    def warn(self, key: keys.ConfigKey, value: str, used: str, reason: str) -> None:
+        self.warnings.append(ConfigWarning(key.name, value, used, reason))
+
+    def parse(
+        self,
+        key: keys.ConfigKey,
+        convert: Callable[[str], T | None],
+        default: T,
+        reason: str,
+    ) -> T:
+        """`convert` the value; when it yields None, fall back to `default` with a warning."""
+        return self.convert(key, self.text(key, _shown(default)), convert, default, reason)
+
+    def convert(
+        self,
+        key: keys.ConfigKey,
+        value: str | None,
+        convert: Callable[[str], T | None],
+        default: T,
+        reason: str,
+    ) -> T:
+        if value is None:
+            return default
+        converted = convert(value)
+        if converted is None:
+            self.warn(key, value, _shown(default), reason)
+            return default
+        return converted
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def parse_settings(raw: Mapping[str, str | None]) -> ParsedSettings:
+    """Parse raw config strings keyed by short key name (`etcdReplicas`, ...)."""
+    parser = _Parser(raw)
+    cluster_name = _cluster_name(parser)
+    namespace = _namespace(parser)
+    endpoints = _endpoints(parser)
+    image = parser.text(keys.IMAGE, keys.IMAGE.default) or keys.IMAGE.default
+    replicas = _replicas(parser)
+    storage_size = parser.parse(
+        keys.STORAGE_SIZE,
+        _positive_quantity,
+        keys.STORAGE_SIZE.default,
+        "is not a positive Kubernetes quantity",
+    )
+    storage_class = parser.text(keys.STORAGE_CLASS, "no storage class (the cluster default)")
+    storage_memory = parser.parse(
+        keys.STORAGE_MEMORY, _boolean_word, False, "is not one of 1/true/yes/on or 0/false/no/off"
+    )
+    mode = parser.parse(
+        keys.AUTO_COMPACTION_MODE,
+        _compaction_mode,
+        keys.AUTO_COMPACTION_MODE.default,
+        "is not periodic or revision",
+    )
+    retention = _retention(parser, mode)
+    quota = _quota(parser)
+    settings = EtcdSettings(
+        cluster_name=cluster_name,
+        namespace=namespace,
+        endpoints=endpoints,
+        image=image,
+        replicas=replicas,
+        storage_size=storage_size,
+        storage_class=storage_class,
+        storage_memory=storage_memory,
+        auto_compaction_mode=mode,
+        auto_compaction_retention=retention,
+        quota_backend_bytes=quota,
+    )
+    return ParsedSettings(settings, tuple(parser.warnings))
+
+
+def _cluster_name(parser: _Parser) -> str:
+    value = parser.text(keys.CLUSTER_NAME, keys.CLUSTER_NAME.default) or keys.CLUSTER_NAME.default
+    if not _DNS1035_LABEL.match(value) or len(value) > CLUSTER_NAME_MAX_LENGTH:
+        raise SettingsError(
+            f"kafscale:{keys.CLUSTER_NAME.name}: {json.dumps(value)} cannot name Kubernetes objects: "
+            f"use lower-case letters, digits and '-', starting with a letter, at most "
+            f"{CLUSTER_NAME_MAX_LENGTH} characters"
+        )
+    return value
+
+
+def _namespace(parser: _Parser) -> str:
+    value = parser.text(keys.K8S_NAMESPACE, keys.K8S_NAMESPACE.default) or keys.K8S_NAMESPACE.default
+    if not _DNS1123_LABEL.match(value) or len(value) > 63:
+        raise SettingsError(
+            f"kafscale:{keys.K8S_NAMESPACE.name}: {json.dumps(value)} is not a valid namespace: "
+            "use lower-case letters, digits and '-', at most 63 characters"
+        )
+    return value
+
+
+def _endpoints(parser: _Parser) -> tuple[str, ...]:
+    """The operator's comma list, or a YAML list (which Pulumi hands over as JSON)."""
+    value = parser.text(keys.ENDPOINTS, "no endpoints (a managed etcd)")
+    if value is None:
+        return ()
+    if value.startswith("["):
+        try:
+            items = json.loads(value)
+        except json.JSONDecodeError:
+            items = None
+        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+            raise SettingsError(
+                f"kafscale:{keys.ENDPOINTS.name}: {value} is neither a comma-separated string "
+                "nor a list of strings"
+            )
+    else:
+        items = value.split(",")
+    cleaned: list[str] = []
+    for item in items:
+        endpoint = item.strip()
+        if endpoint and endpoint not in cleaned:
+            cleaned.append(endpoint)
+    return tuple(cleaned)
+
+
+def _replicas(parser: _Parser) -> int:
+    default = int(keys.REPLICAS.default)
+    replicas = parser.parse(
+        keys.REPLICAS,
+        lambda text: _int_in_range(text, 1, INT32_MAX),
+        default,
+        "is not a whole number of members from 1 up",
+    )
+    if replicas % 2 == 0:
+        parser.warn(
+            keys.REPLICAS,
+            str(replicas),
+            str(replicas),
+            f"is even: it tolerates no more failed members than {replicas - 1} would",
+        )
+    return replicas
+
+
+def _quota(parser: _Parser) -> int:
+    default = int(keys.QUOTA_BACKEND_BYTES.default)
+    value = parser.text(keys.QUOTA_BACKEND_BYTES, str(default))
+    quota = parser.convert(
+        keys.QUOTA_BACKEND_BYTES,
+        value,
+        _positive_byte_count,
+        default,
+        "is not a positive byte count or binary quantity (such as 4294967296 or 4Gi)",
+    )
+    if quota > ETCD_SUGGESTED_MAX_QUOTA_BYTES:
+        parser.warn(
+            keys.QUOTA_BACKEND_BYTES,
+            value or str(quota),
+            str(quota),
+            f"is above etcd's suggested maximum of {format_binary_si(ETCD_SUGGESTED_MAX_QUOTA_BYTES)}",
+        )
+    return quota
+
+
+def _retention(parser: _Parser, mode: str) -> str:
+    default = keys.DEFAULT_RETENTION_BY_MODE[mode]
+    if mode == "revision":
+        return parser.parse(
+            keys.AUTO_COMPACTION_RETENTION,
+            _revision_count,
+            default,
+            "is not a positive revision count (revision mode)",
+        )
+    retention = parser.parse(
+        keys.AUTO_COMPACTION_RETENTION,
+        _periodic_retention,
+        default,
+        "is not a duration such as 90s, 5m, 1h30m or a whole number of hours (periodic mode)",
+    )
+    if _periodic_retention_nanos(retention) == 0:
+        parser.warn(
+            keys.AUTO_COMPACTION_RETENTION,
+            retention,
+            retention,
+            "disables auto-compaction: the backend will grow until it hits the quota",
+        )
+    return retention
+
+
+def _int_in_range(text: str, low: int, high: int) -> int | None:
+    if not re.fullmatch(r"[+-]?[0-9]+", text):
+        return None
+    number = int(text)
+    return number if low <= number <= high else None
+
+
+def _positive_byte_count(text: str) -> int | None:
+    count = parse_byte_count(text)
+    return count if count is not None and 0 < count <= INT64_MAX else None
+
+
+def _positive_quantity(text: str) -> str | None:
+    parsed = parse_quantity(text)
+    return text if parsed is not None and parsed[0] > 0 else None
+
+
+def _boolean_word(text: str) -> bool | None:
+    word = text.lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    return None
+
+
+def _compaction_mode(text: str) -> str | None:
+    mode = text.lower()
+    return mode if mode in COMPACTION_MODES else None
+
+
+def _revision_count(text: str) -> str | None:
+    count = _int_in_range(text, 1, INT64_MAX)
+    return str(count) if count is not None else None
+
+
+def _periodic_retention(text: str) -> str | None:
+    return text if _periodic_retention_nanos(text) is not None else None
+
+
+def _periodic_retention_nanos(text: str) -> int | None:
+    """Nanoseconds of a periodic retention: bare hours, or a Go duration without a sign."""
+    if re.fullmatch(r"[0-9]+", text):
+        nanos = int(text) * _NANOS_PER_UNIT["h"]
+    elif _GO_DURATION.match(text):
+        nanos = sum(
+            int(Decimal(number) * _NANOS_PER_UNIT[unit]) for number, unit in _GO_DURATION_PART.findall(text)
+        )
+    else:
+        return None
+    return nanos if nanos <= INT64_MAX else None

@@ -1,0 +1,161 @@
+"""A stack's config as the Pulumi CLI would hand it to the program, read from files.
+
+Precedence: Pulumi.yaml defaults, then `Pulumi.<stack>.yaml`, then each `--set KEY=VALUE`.
+Values reach the program as strings: scalars as written, lists and maps as JSON (as the CLI
+does). Values are checked against the types Pulumi.yaml declares, with the CLI's own rules, so
+a value that `pulumi up` would refuse is refused here too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class StackConfigError(Exception):
+    """The stack cannot be read: unknown stack or key, unreadable file, encrypted value."""
+
+
+@dataclass(frozen=True)
+class ConfigValue:
+    text: str
+    is_object: bool = False
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    project: str
+    stack: str
+    values: dict[str, str]
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Declaration:
+    declared_type: str | None
+    items: dict[str, Any] | None
+
+
+def load_stack_config(project_dir: Path, stack: str, overrides: Sequence[str] = ()) -> StackConfig:
+    project_file = project_dir / "Pulumi.yaml"
+    project_doc = _read_yaml(project_file)
+    project = str(project_doc.get("name", ""))
+    if not project:
+        raise StackConfigError(f"{project_file} has no project name")
+    declarations: dict[str, _Declaration] = {}
+    values: dict[str, ConfigValue] = {}
+    for raw_key, declaration in (project_doc.get("config") or {}).items():
+        key = _full_key(project, raw_key)
+        if isinstance(declaration, dict) and ("type" in declaration or "default" in declaration):
+            declarations[key] = _Declaration(declaration.get("type"), declaration.get("items"))
+            if "default" in declaration:
+                values[key] = _to_config_value(key, declaration["default"])
+        elif isinstance(declaration, dict) and "value" in declaration:
+            values[key] = _to_config_value(key, declaration["value"])
+        else:
+            values[key] = _to_config_value(key, declaration)
+
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", stack):
+        raise StackConfigError(f"unknown stack '{stack}': not a valid stack name")
+    config_dir = project_dir / str(project_doc.get("stackConfigDir", "."))
+    stack_file = config_dir / f"Pulumi.{stack}.yaml"
+    if not stack_file.is_file():
+        known = sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in config_dir.glob("Pulumi.*.yaml"))
+        raise StackConfigError(
+            f"unknown stack '{stack}': there is no {stack_file.name} (stacks: {', '.join(known) or 'none'})"
+        )
+    warnings: list[str] = []
+    stack_values = (_read_yaml(stack_file).get("config")) or {}
+    for raw_key, raw_value in stack_values.items():
+        key = _full_key(project, raw_key)
+        if key.startswith(f"{project}:") and key not in declarations:
+            warnings.append(f"{key} in {stack_file.name} is not a key this program reads; ignored")
+        values[key] = _to_config_value(key, raw_value)
+        _check_type(stack, key, declarations.get(key), values[key])
+
+    for override in overrides:
+        raw_key, separator, text = override.partition("=")
+        if not separator or not raw_key.strip():
+            raise StackConfigError(f"--set {override!r}: expected KEY=VALUE")
+        key = _full_key(project, raw_key.strip())
+        if key not in declarations:
+            raise StackConfigError(f"--set {raw_key.strip()}: unknown config key {key}")
+        values[key] = ConfigValue(text)
+        _check_type(stack, key, declarations[key], values[key])
+
+    return StackConfig(project, stack, {k: v.text for k, v in values.items()}, tuple(warnings))
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StackConfigError(f"{path} does not exist") from None
+    except (OSError, yaml.YAMLError) as error:
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise StackConfigError(f"cannot read {path}: {first_line}") from None
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise StackConfigError(f"{path} is not a YAML mapping")
+    return document
+
+
+def _full_key(project: str, key: str) -> str:
+    return key if ":" in key else f"{project}:{key}"
+
+
+def _contains_secret(value: Any) -> bool:
+    if isinstance(value, dict):
+        return "secure" in value or any(_contains_secret(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_contains_secret(item) for item in value)
+    return False
+
+
+def _to_config_value(key: str, value: Any) -> ConfigValue:
+    """The string the program sees, as the CLI builds it (Go's `%v` for scalars, JSON else)."""
+    if _contains_secret(value):
+        raise StackConfigError(f"{key} is encrypted (secure:) and cannot be read offline; pass it with --set")
+    if isinstance(value, bool):
+        return ConfigValue("true" if value else "false")
+    if value is None:
+        return ConfigValue("")
+    if isinstance(value, list | dict):
+        return ConfigValue(json.dumps(value, separators=(",", ":")), is_object=True)
+    return ConfigValue(str(value))
+
+
+def _check_type(stack: str, key: str, declaration: _Declaration | None, value: ConfigValue) -> None:
+    if declaration is None or declaration.declared_type is None:
+        return
+    content: Any = json.loads(value.text) if value.is_object else value.text
+    if not value_matches_type(declaration.declared_type, declaration.items, content):
+        raise StackConfigError(
+            f"Stack '{stack}' with configuration key '{key}' must be of type '{declaration.declared_type}'"
+        )
+
+
+def value_matches_type(declared_type: str, items: dict[str, Any] | None, content: Any) -> bool:
+    """The Pulumi CLI's check of a stack value against a declared config type."""
+    if declared_type == "string":
+        return isinstance(content, str)
+    if declared_type == "integer":
+        if isinstance(content, bool):
+            return False
+        if isinstance(content, int):
+            return True
+        if isinstance(content, float):
+            return content.is_integer()
+        return isinstance(content, str) and re.fullmatch(r"[+-]?[0-9]+", content) is not None
+    if declared_type == "boolean":
+        return isinstance(content, bool) or content in ("true", "false")
+    if declared_type == "array" and isinstance(content, list) and items is not None:
+        return all(value_matches_type(items.get("type", ""), items.get("items"), item) for item in content)
+    return False

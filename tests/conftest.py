@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kafscale.component import ManagedEtcd
+from kafscale.offline_engine import ProgramRun, run_program
+from kafscale.render import kubernetes_manifests
+from kafscale.settings import parse_settings
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+class RenderedObjects:
+    """What the component sent to the (mocked) engine for one set of raw config values."""
+
+    def __init__(self, run: ProgramRun) -> None:
+        self.run = run
+        self.manifests = kubernetes_manifests(run)
+
+    def get(self, kind: str, name: str) -> dict[str, Any]:
+        matches = [m for m in self.manifests if m["kind"] == kind and m["metadata"]["name"] == name]
+        assert len(matches) == 1, f"expected one {kind} {name}, got {[m['metadata'] for m in self.manifests]}"
+        return matches[0]
+
+    @property
+    def kinds_and_names(self) -> list[tuple[str, str]]:
+        return [(m["kind"], m["metadata"]["name"]) for m in self.manifests]
+
+    def etcd_container(self, statefulset_name: str = "kafscale-etcd") -> dict[str, Any]:
+        spec = self.get("StatefulSet", statefulset_name)["spec"]["template"]["spec"]
+        (container,) = spec["containers"]
+        return container
+
+
+@pytest.fixture
+def render_component() -> Callable[..., RenderedObjects]:
+    """Build the component under Pulumi mocks from raw `kafscale:*` values (short keys)."""
+
+    def render(**raw: str) -> RenderedObjects:
+        settings = parse_settings(raw).settings
+        return RenderedObjects(run_program(lambda: ManagedEtcd("etcd", settings), config={}))
+
+    return render

@@ -1,0 +1,48 @@
+from kafscale.component import COMPONENT_TYPE, ManagedEtcd
+from kafscale.offline_engine import run_program
+from kafscale.settings import parse_settings
+
+
+def _run(**raw):
+    settings = parse_settings(raw).settings
+    holder = {}
+
+    def program():
+        holder["etcd"] = ManagedEtcd("etcd", settings)
+
+    return run_program(program, config={}), holder["etcd"]
+
+
+def test_managed_etcd_creates_four_objects_all_parented_to_the_component():
+    run, _ = _run()
+    (component,) = run.of_type(COMPONENT_TYPE)
+    assert component.type_token.startswith("kafscale:")
+    children = [r for r in run.resources if r.type_token.startswith("kubernetes:")]
+    assert sorted((r.type_token, r.name) for r in children) == [
+        ("kubernetes:apps/v1:StatefulSet", "kafscale-etcd"),
+        ("kubernetes:core/v1:Service", "kafscale-etcd"),
+        ("kubernetes:core/v1:Service", "kafscale-etcd-client"),
+        ("kubernetes:policy/v1:PodDisruptionBudget", "kafscale-etcd"),
+    ]
+    for child in children:
+        assert child.parent_urn.endswith(f"${COMPONENT_TYPE}::etcd"), child.parent_urn
+
+
+def test_external_endpoints_create_nothing_and_are_the_outputs():
+    run, etcd = _run(etcdEndpoints=" http://etcd-a:2379,http://etcd-b:2379,http://etcd-a:2379 ")
+    assert [r.type_token for r in run.resources] == [COMPONENT_TYPE]
+    assert etcd.managed is False
+    assert etcd.client_endpoints == ["http://etcd-a:2379", "http://etcd-b:2379"]
+    assert etcd.member_endpoints == ["http://etcd-a:2379", "http://etcd-b:2379"]
+    assert etcd.stateful_set_name is None
+
+
+def test_managed_outputs_name_the_client_service_and_every_member():
+    _, etcd = _run(clusterName="prod", namespace="streaming", etcdReplicas="5")
+    assert etcd.managed is True
+    assert etcd.client_endpoints == ["http://prod-etcd-client.streaming.svc.cluster.local:2379"]
+    assert etcd.member_endpoints == [
+        f"http://prod-etcd-{i}.prod-etcd.streaming.svc.cluster.local:2379" for i in range(5)
+    ]
+    assert etcd.settings["etcdReplicas"] == 5
+    assert etcd.settings["clusterName"] == "prod"

@@ -1,0 +1,70 @@
+import pulumi
+import pytest
+
+from kafscale.offline_engine import run_program
+from kafscale.render import kubernetes_manifests
+from kafscale.stack_config import load_stack_config
+from tests.conftest import PROJECT_DIR
+
+MAIN = PROJECT_DIR / "__main__.py"
+
+
+def _run_dev(*overrides):
+    config = load_stack_config(PROJECT_DIR, "dev", overrides)
+    return run_program(MAIN, config.values, project=config.project, stack="dev")
+
+
+def test_dev_stack_renders_the_managed_etcd_in_memory_mode():
+    run = _run_dev()
+    manifests = kubernetes_manifests(run)
+    assert [(m["kind"], m["metadata"]["name"]) for m in manifests] == [
+        ("Service", "kafscale-etcd"),
+        ("Service", "kafscale-etcd-client"),
+        ("StatefulSet", "kafscale-etcd"),
+        ("PodDisruptionBudget", "kafscale-etcd"),
+    ]
+    assert {m["metadata"]["namespace"] for m in manifests} == {"kafscale-dev"}
+    (container,) = manifests[2]["spec"]["template"]["spec"]["containers"]
+    assert container["resources"] == {"requests": {"memory": "2Gi"}, "limits": {"memory": "2560Mi"}}
+    assert "--quota-backend-bytes=2147483648" in container["args"]
+    assert run.warnings == ()
+
+
+def test_dev_stack_exports():
+    exports = _run_dev().exports
+    assert exports["clientEndpoints"] == ["http://kafscale-etcd-client.kafscale-dev.svc.cluster.local:2379"]
+    assert exports["memberEndpoints"] == [
+        f"http://kafscale-etcd-{i}.kafscale-etcd.kafscale-dev.svc.cluster.local:2379" for i in range(3)
+    ]
+    assert exports["statefulSetName"] == "kafscale-etcd"
+    assert exports["managed"] is True
+    assert exports["settings"]["etcdQuotaBackendBytes"] == 2147483648
+    assert exports["settings"]["etcdStorageMemory"] is True
+    assert exports["settings"]["namespace"] == "kafscale-dev"
+
+
+def test_program_reports_each_fallback_as_a_pulumi_warning():
+    run = _run_dev("etcdReplicas=lots", "etcdQuotaBackendBytes=banana")
+    assert len(run.warnings) == 2
+    assert any("kafscale:etcdReplicas" in w and '"lots"' in w and w.endswith("using 3") for w in run.warnings)
+    assert any(
+        "kafscale:etcdQuotaBackendBytes" in w and '"banana"' in w and w.endswith("using 4294967296")
+        for w in run.warnings
+    )
+
+
+def test_program_stops_with_a_run_error_on_a_name_kubernetes_would_refuse():
+    with pytest.raises(pulumi.RunError, match="kafscale:clusterName"):
+        _run_dev("clusterName=Prod_EU")
+
+
+def test_external_endpoints_as_a_yaml_list_provision_nothing(tmp_path):
+    (tmp_path / "Pulumi.yaml").write_text((PROJECT_DIR / "Pulumi.yaml").read_text())
+    (tmp_path / "Pulumi.ext.yaml").write_text(
+        "config:\n  kafscale:etcdEndpoints:\n    - http://etcd-a:2379\n    - http://etcd-b:2379\n"
+    )
+    config = load_stack_config(tmp_path, "ext")
+    run = run_program(MAIN, config.values, project=config.project, stack="ext")
+    assert kubernetes_manifests(run) == []
+    assert run.exports["managed"] is False
+    assert run.exports["clientEndpoints"] == ["http://etcd-a:2379", "http://etcd-b:2379"]

@@ -1,0 +1,121 @@
+"""`python -m kafscale render` as a user runs it: a subprocess, real files, real exit codes."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from tests.conftest import PROJECT_DIR
+
+
+def _render(*args, cwd=PROJECT_DIR):
+    return subprocess.run(
+        [sys.executable, "-m", "kafscale", "render", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _etcd_container(stdout):
+    documents = list(yaml.safe_load_all(stdout))
+    (statefulset,) = [d for d in documents if d["kind"] == "StatefulSet"]
+    (container,) = statefulset["spec"]["template"]["spec"]["containers"]
+    return container
+
+
+def test_dev_stack_prints_every_object_as_yaml_in_a_stable_order():
+    first = _render("--stack", "dev")
+    assert first.returncode == 0, first.stderr
+    assert first.stderr == ""
+    documents = list(yaml.safe_load_all(first.stdout))
+    assert [(d["apiVersion"], d["kind"], d["metadata"]["name"]) for d in documents] == [
+        ("v1", "Service", "kafscale-etcd"),
+        ("v1", "Service", "kafscale-etcd-client"),
+        ("apps/v1", "StatefulSet", "kafscale-etcd"),
+        ("policy/v1", "PodDisruptionBudget", "kafscale-etcd"),
+    ]
+    assert all(list(d) == ["apiVersion", "kind", "metadata", "spec"] for d in documents)
+    assert "2379.0" not in first.stdout
+    assert _etcd_container(first.stdout)["ports"][0]["containerPort"] == 2379
+    assert _render("--stack", "dev").stdout == first.stdout
+
+
+def test_a_bad_quota_warns_and_renders_the_default():
+    result = _render("--stack", "dev", "--set", "etcdQuotaBackendBytes=banana")
+    assert result.returncode == 0, result.stderr
+    assert "--quota-backend-bytes=4294967296" in _etcd_container(result.stdout)["args"]
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1
+    assert "etcdQuotaBackendBytes" in warnings[0] and "banana" in warnings[0]
+
+
+def test_memory_mode_at_1gi_requests_1gi_and_limits_1536mi():
+    result = _render(
+        "--stack", "dev", "--set", "etcdStorageMemory=true", "--set", "etcdQuotaBackendBytes=1Gi"
+    )
+    assert result.returncode == 0, result.stderr
+    assert _etcd_container(result.stdout)["resources"] == {
+        "requests": {"memory": "1Gi"},
+        "limits": {"memory": "1536Mi"},
+    }
+
+
+def test_set_accepts_the_namespaced_key_too():
+    result = _render("--stack", "dev", "--set", "kafscale:etcdReplicas=5")
+    assert result.returncode == 0, result.stderr
+    assert "kafscale-etcd-4=" in next(
+        a for a in _etcd_container(result.stdout)["args"] if a.startswith("--initial-cluster=")
+    )
+
+
+def test_output_writes_one_file_per_object(tmp_path):
+    result = _render("--stack", "dev", "--output", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    files = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert files == [
+        "poddisruptionbudget-kafscale-etcd.yaml",
+        "service-kafscale-etcd-client.yaml",
+        "service-kafscale-etcd.yaml",
+        "statefulset-kafscale-etcd.yaml",
+    ]
+    statefulset = yaml.safe_load((tmp_path / "out" / "statefulset-kafscale-etcd.yaml").read_text())
+    assert statefulset["kind"] == "StatefulSet"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--stack", "nosuchstack"], "unknown stack 'nosuchstack'"),
+        (
+            ["--stack", "dev", "--set", "etcdQuotaBackendByte=1Gi"],
+            "unknown config key kafscale:etcdQuotaBackendByte",
+        ),
+        (["--stack", "dev", "--set", "etcdReplicas"], "expected KEY=VALUE"),
+        (["--stack", "dev", "--set", "clusterName=Prod"], "kafscale:clusterName"),
+        (["--stack", "dev", "--set", "etcdEndpoints=[oops"], "kafscale:etcdEndpoints"),
+        (["--set", "etcdReplicas=3"], "--stack"),
+    ],
+)
+def test_input_errors_are_one_line_on_stderr_and_exit_2(args, message):
+    result = _render(*args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_encrypted_value_is_one_line_and_exit_2(tmp_path):
+    for name in ("Pulumi.yaml", "__main__.py"):
+        (tmp_path / name).write_text((PROJECT_DIR / name).read_text())
+    (tmp_path / "Pulumi.sec.yaml").write_text(
+        "encryptionsalt: v1:abc\nconfig:\n  kafscale:etcdEndpoints:\n    secure: v1:AAAA\n"
+    )
+    result = _render("--stack", "sec", "--project-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "error: kafscale:etcdEndpoints is encrypted (secure:) and cannot be read offline; pass it with --set"
+    ]

@@ -1,0 +1,34 @@
+LABELS = {"app": "kafscale-etcd", "cluster": "prod"}
+METADATA = {"namespace": "streaming", "labels": LABELS}
+
+
+def test_headless_service_publishes_not_ready_peers(render_component):
+    service = render_component(clusterName="prod", namespace="streaming").get("Service", "prod-etcd")
+    assert service["apiVersion"] == "v1"
+    assert service["metadata"] == {"name": "prod-etcd", **METADATA}
+    assert service["spec"] == {
+        "clusterIP": "None",
+        "publishNotReadyAddresses": True,
+        "selector": LABELS,
+        "ports": [{"name": "client", "port": 2379}, {"name": "peer", "port": 2380}],
+    }
+
+
+def test_client_service_exposes_the_client_port_only(render_component):
+    service = render_component(clusterName="prod", namespace="streaming").get("Service", "prod-etcd-client")
+    assert service["metadata"] == {"name": "prod-etcd-client", **METADATA}
+    assert service["spec"] == {"selector": LABELS, "ports": [{"name": "client", "port": 2379}]}
+
+
+def test_pod_disruption_budget_allows_one_member_down(render_component):
+    pdb = render_component(clusterName="prod", namespace="streaming").get("PodDisruptionBudget", "prod-etcd")
+    assert pdb["apiVersion"] == "policy/v1"
+    assert pdb["metadata"] == {"name": "prod-etcd", **METADATA}
+    assert pdb["spec"] == {"maxUnavailable": 1, "selector": {"matchLabels": LABELS}}
+
+
+def test_every_object_carries_the_two_labels_and_the_namespace(render_component):
+    objects = render_component(clusterName="prod", namespace="streaming")
+    for manifest in objects.manifests:
+        assert manifest["metadata"]["labels"] == LABELS
+        assert manifest["metadata"]["namespace"] == "streaming"

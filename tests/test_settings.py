@@ -1,0 +1,252 @@
+import json
+
+import pytest
+
+from kafscale.settings import EtcdSettings, SettingsError, parse_settings
+
+DEFAULTS = EtcdSettings(
+    cluster_name="kafscale",
+    namespace="kafscale",
+    endpoints=(),
+    image="kubesphere/etcd:3.6.4-0",
+    replicas=3,
+    storage_size="10Gi",
+    storage_class=None,
+    storage_memory=False,
+    auto_compaction_mode="periodic",
+    auto_compaction_retention="5m",
+    quota_backend_bytes=4294967296,
+)
+
+
+def test_unset_config_gives_the_operator_defaults_silently():
+    parsed = parse_settings({})
+    assert parsed.settings == DEFAULTS
+    assert parsed.warnings == ()
+
+
+@pytest.mark.parametrize("key", ["etcdReplicas", "etcdQuotaBackendBytes", "etcdStorageMemory", "etcdImage"])
+def test_empty_string_means_the_default_silently(key):
+    parsed = parse_settings({key: ""})
+    assert parsed.settings == DEFAULTS
+    assert parsed.warnings == ()
+
+
+# key, raw value, settings field, value used
+ACCEPTED = [
+    ("etcdReplicas", "1", "replicas", 1),
+    ("etcdReplicas", "5", "replicas", 5),
+    ("etcdReplicas", " 5 ", "replicas", 5),
+    ("etcdReplicas", "+7", "replicas", 7),
+    ("etcdQuotaBackendBytes", "8589934592", "quota_backend_bytes", 8589934592),
+    ("etcdQuotaBackendBytes", "8Gi", "quota_backend_bytes", 8589934592),
+    ("etcdQuotaBackendBytes", "4096Mi", "quota_backend_bytes", 4294967296),
+    ("etcdQuotaBackendBytes", "1073741824", "quota_backend_bytes", 1073741824),
+    ("etcdQuotaBackendBytes", "3000000000", "quota_backend_bytes", 3000000000),
+    ("etcdStorageMemory", "1", "storage_memory", True),
+    ("etcdStorageMemory", "TRUE", "storage_memory", True),
+    ("etcdStorageMemory", "Yes", "storage_memory", True),
+    ("etcdStorageMemory", "on", "storage_memory", True),
+    ("etcdStorageMemory", "0", "storage_memory", False),
+    ("etcdStorageMemory", "Off", "storage_memory", False),
+    ("etcdStorageMemory", "no", "storage_memory", False),
+    ("etcdAutoCompactionMode", "PERIODIC", "auto_compaction_mode", "periodic"),
+    ("etcdAutoCompactionRetention", "90s", "auto_compaction_retention", "90s"),
+    ("etcdAutoCompactionRetention", "1h30m", "auto_compaction_retention", "1h30m"),
+    ("etcdAutoCompactionRetention", "1.5h", "auto_compaction_retention", "1.5h"),
+    ("etcdAutoCompactionRetention", "2", "auto_compaction_retention", "2"),
+    ("etcdStorageSize", "20Gi", "storage_size", "20Gi"),
+    ("etcdStorageSize", "500M", "storage_size", "500M"),
+    ("etcdStorageClass", " fast-ssd ", "storage_class", "fast-ssd"),
+    ("etcdImage", " registry.k8s.io/etcd:3.5.21-0 ", "image", "registry.k8s.io/etcd:3.5.21-0"),
+    ("clusterName", "prod-eu", "cluster_name", "prod-eu"),
+    ("namespace", "streaming", "namespace", "streaming"),
+]
+
+
+@pytest.mark.parametrize(("key", "raw", "field", "used"), ACCEPTED)
+def test_good_values_are_used_without_warning(key, raw, field, used):
+    parsed = parse_settings({key: raw})
+    assert getattr(parsed.settings, field) == used
+    assert parsed.warnings == ()
+
+
+# key, raw value, settings field, value used (the documented default)
+REFUSED = [
+    ("etcdQuotaBackendBytes", "banana", "quota_backend_bytes", 4294967296),
+    ("etcdQuotaBackendBytes", "0", "quota_backend_bytes", 4294967296),
+    ("etcdQuotaBackendBytes", "-1", "quota_backend_bytes", 4294967296),
+    ("etcdQuotaBackendBytes", "-4Gi", "quota_backend_bytes", 4294967296),
+    ("etcdQuotaBackendBytes", "4G", "quota_backend_bytes", 4294967296),
+    ("etcdQuotaBackendBytes", "4GB", "quota_backend_bytes", 4294967296),
+    ("etcdQuotaBackendBytes", "1.5", "quota_backend_bytes", 4294967296),
+    ("etcdQuotaBackendBytes", "9223372036854775808", "quota_backend_bytes", 4294967296),
+    ("etcdQuotaBackendBytes", "   ", "quota_backend_bytes", 4294967296),
+    ("etcdReplicas", "0", "replicas", 3),
+    ("etcdReplicas", "-3", "replicas", 3),
+    ("etcdReplicas", "three", "replicas", 3),
+    ("etcdReplicas", "3.0", "replicas", 3),
+    ("etcdReplicas", "2147483648", "replicas", 3),
+    ("etcdReplicas", "\t", "replicas", 3),
+    ("etcdStorageMemory", "maybe", "storage_memory", False),
+    ("etcdStorageMemory", "enabled", "storage_memory", False),
+    ("etcdStorageMemory", "  ", "storage_memory", False),
+    ("etcdAutoCompactionMode", "hourly", "auto_compaction_mode", "periodic"),
+    ("etcdAutoCompactionMode", "revisions", "auto_compaction_mode", "periodic"),
+    ("etcdAutoCompactionRetention", "5 minutes", "auto_compaction_retention", "5m"),
+    ("etcdAutoCompactionRetention", "-5m", "auto_compaction_retention", "5m"),
+    ("etcdAutoCompactionRetention", "5M", "auto_compaction_retention", "5m"),
+    ("etcdAutoCompactionRetention", "-1", "auto_compaction_retention", "5m"),
+    ("etcdAutoCompactionRetention", "99999999999999h", "auto_compaction_retention", "5m"),
+    ("etcdStorageSize", "ten gigs", "storage_size", "10Gi"),
+    ("etcdStorageSize", "0", "storage_size", "10Gi"),
+    ("etcdStorageSize", "-10Gi", "storage_size", "10Gi"),
+    ("etcdStorageSize", "10GB", "storage_size", "10Gi"),
+]
+
+
+@pytest.mark.parametrize(("key", "raw", "field", "used"), REFUSED)
+def test_bad_values_fall_back_to_the_default_with_a_warning_naming_key_value_and_default(
+    key, raw, field, used
+):
+    parsed = parse_settings({key: raw})
+    assert getattr(parsed.settings, field) == used
+    assert len(parsed.warnings) == 1
+    warning = parsed.warnings[0]
+    assert warning.key == key
+    assert warning.value == raw
+    assert f"kafscale:{key}" in warning.message
+    assert json.dumps(raw) in warning.message
+    shown = str(used).lower() if isinstance(used, bool) else str(used)
+    assert warning.message.endswith(f"using {shown}")
+
+
+def test_revision_mode_defaults_its_retention_to_a_revision_count():
+    parsed = parse_settings({"etcdAutoCompactionMode": "revision"})
+    assert parsed.settings.auto_compaction_mode == "revision"
+    assert parsed.settings.auto_compaction_retention == "1000000"
+    assert parsed.warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("raw", "used", "warned"),
+    [
+        ("250000", "250000", False),
+        ("5m", "1000000", True),
+        ("0", "1000000", True),
+        ("-10", "1000000", True),
+        ("1e6", "1000000", True),
+        ("9223372036854775808", "1000000", True),
+    ],
+)
+def test_revision_mode_takes_only_a_positive_revision_count(raw, used, warned):
+    parsed = parse_settings({"etcdAutoCompactionMode": "revision", "etcdAutoCompactionRetention": raw})
+    assert parsed.settings.auto_compaction_retention == used
+    assert [w.key for w in parsed.warnings] == (["etcdAutoCompactionRetention"] if warned else [])
+
+
+def test_retention_is_validated_against_the_mode_used_after_a_mode_fallback():
+    parsed = parse_settings({"etcdAutoCompactionMode": "bogus", "etcdAutoCompactionRetention": "10000"})
+    assert parsed.settings.auto_compaction_mode == "periodic"
+    assert parsed.settings.auto_compaction_retention == "10000"  # 10000 hours: valid periodic
+    assert [w.key for w in parsed.warnings] == ["etcdAutoCompactionMode"]
+
+
+@pytest.mark.parametrize("raw", ["0", "0s", "0h0m"])
+def test_zero_periodic_retention_is_honoured_with_a_warning_that_it_disables_compaction(raw):
+    parsed = parse_settings({"etcdAutoCompactionRetention": raw})
+    assert parsed.settings.auto_compaction_retention == raw
+    assert len(parsed.warnings) == 1
+    assert "disables auto-compaction" in parsed.warnings[0].message
+
+
+@pytest.mark.parametrize("raw", ["16Gi", "17179869184", "8589934593"])
+def test_quota_above_8gib_is_honoured_with_a_warning(raw):
+    parsed = parse_settings({"etcdQuotaBackendBytes": raw})
+    assert parsed.settings.quota_backend_bytes > 8 * 1024**3
+    assert [w.key for w in parsed.warnings] == ["etcdQuotaBackendBytes"]
+    assert json.dumps(raw) in parsed.warnings[0].message
+    assert "8Gi" in parsed.warnings[0].message
+
+
+@pytest.mark.parametrize(("raw", "replicas"), [("2", 2), ("4", 4), ("6", 6)])
+def test_even_replica_counts_are_honoured_with_a_warning(raw, replicas):
+    parsed = parse_settings({"etcdReplicas": raw})
+    assert parsed.settings.replicas == replicas
+    assert [w.key for w in parsed.warnings] == ["etcdReplicas"]
+    assert parsed.warnings[0].message.endswith(f"using {replicas}")
+
+
+@pytest.mark.parametrize(
+    ("raw", "endpoints"),
+    [
+        ("http://a:2379", ("http://a:2379",)),
+        (" http://a:2379 , ,http://b:2379,http://a:2379,", ("http://a:2379", "http://b:2379")),
+        ('["http://a:2379", " http://b:2379 ", "http://a:2379", ""]', ("http://a:2379", "http://b:2379")),
+        (",, ,", ()),
+        ("[]", ()),
+    ],
+)
+def test_endpoints_take_the_comma_string_or_a_list_trimmed_and_deduplicated(raw, endpoints):
+    parsed = parse_settings({"etcdEndpoints": raw})
+    assert parsed.settings.endpoints == endpoints
+    assert parsed.settings.managed is (endpoints == ())
+    assert parsed.warnings == ()
+
+
+@pytest.mark.parametrize("raw", ['["http://a:2379", 7]', '["unterminated', '[{"url": "x"}]'])
+def test_endpoints_that_are_not_a_list_of_strings_are_an_error(raw):
+    with pytest.raises(SettingsError, match="kafscale:etcdEndpoints"):
+        parse_settings({"etcdEndpoints": raw})
+
+
+@pytest.mark.parametrize(
+    ("key", "raw"),
+    [
+        ("clusterName", "Prod"),
+        ("clusterName", "1cluster"),
+        ("clusterName", "prod_eu"),
+        ("clusterName", "a" * 30),
+        ("clusterName", "prod-"),
+        ("namespace", "Kafka"),
+        ("namespace", "a" * 64),
+        ("namespace", "team.kafka"),
+    ],
+)
+def test_names_kubernetes_would_refuse_are_an_error_naming_the_key(key, raw):
+    with pytest.raises(SettingsError, match=f"kafscale:{key}"):
+        parse_settings({key: raw})
+
+
+def test_longest_cluster_name_is_accepted():
+    assert parse_settings({"clusterName": "a" * 29}).settings.cluster_name == "a" * 29
+
+
+def test_every_bad_value_yields_its_own_warning():
+    parsed = parse_settings(
+        {"etcdReplicas": "x", "etcdQuotaBackendBytes": "y", "etcdStorageMemory": "z", "etcdStorageSize": "w"}
+    )
+    assert sorted(w.key for w in parsed.warnings) == [
+        "etcdQuotaBackendBytes",
+        "etcdReplicas",
+        "etcdStorageMemory",
+        "etcdStorageSize",
+    ]
+    assert parsed.settings == DEFAULTS
+
+
+def test_effective_values_are_plain_data_keyed_by_config_key():
+    values = parse_settings({"etcdEndpoints": "http://a:2379", "etcdStorageClass": "ssd"}).settings
+    assert values.as_config_values() == {
+        "clusterName": "kafscale",
+        "namespace": "kafscale",
+        "etcdEndpoints": ["http://a:2379"],
+        "etcdImage": "kubesphere/etcd:3.6.4-0",
+        "etcdReplicas": 3,
+        "etcdStorageSize": "10Gi",
+        "etcdStorageClass": "ssd",
+        "etcdStorageMemory": False,
+        "etcdAutoCompactionMode": "periodic",
+        "etcdAutoCompactionRetention": "5m",
+        "etcdQuotaBackendBytes": 4294967296,
+    }
