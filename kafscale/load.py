@@ -1,0 +1,262 @@
+"""KafScale's etcd write load, measured second by second.
+
+KafScale stores each partition's next offset at
+`/kafscale/topics/<topic>/partitions/<p>/next_offset` as a decimal string and rewrites it on
+every produce; consumer groups commit to `/kafscale/consumers/<group>/offsets/<topic>/<p>`.
+The driver writes that pattern at a target rate from several threads (each owning a fixed set of
+partitions, so every key's offsets rise in order), and once a second records the puts
+acknowledged, errors by kind, put latency, and every member's dbSize, dbSizeInUse and alarms.
+"""
+
+from __future__ import annotations
+
+import csv
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kafscale.etcd_http import EtcdError, EtcdHttpClient
+
+SAMPLE_INTERVAL_S = 1.0
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    rate: float
+    duration_s: float
+    topics: int = 1
+    partitions: int = 32
+    concurrency: int = 8
+    consumer_groups: int = 0  # each group commits every partition's offset once per produce round
+
+    def partition_keys(self) -> list[str]:
+        keys = [
+            f"/kafscale/topics/topic-{t}/partitions/{p}/next_offset"
+            for t in range(self.topics)
+            for p in range(self.partitions)
+        ]
+        keys += [
+            f"/kafscale/consumers/group-{g}/offsets/topic-{t}/{p}"
+            for g in range(self.consumer_groups)
+            for t in range(self.topics)
+            for p in range(self.partitions)
+        ]
+        return keys
+
+
+@dataclass
+class MemberSample:
+    db_size: int
+    db_size_in_use: int
+    alarms: tuple[str, ...]
+
+
+@dataclass
+class SecondSample:
+    second: int
+    acked: int = 0
+    nospace_errors: int = 0
+    other_errors: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+    members: dict[str, MemberSample] = field(default_factory=dict)
+
+    def latency_percentile(self, fraction: float) -> float:
+        if not self.latencies_ms:
+            return 0.0
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+@dataclass
+class LoadResult:
+    plan: LoadPlan
+    member_names: list[str]
+    samples: list[SecondSample]
+    acked_values: dict[str, str]  # key -> last value etcd acknowledged
+    uncertain_values: dict[str, set[str]]  # key -> values whose put may or may not have landed
+    first_error: str | None = None
+
+    @property
+    def total_acked(self) -> int:
+        return sum(s.acked for s in self.samples)
+
+    @property
+    def total_nospace(self) -> int:
+        return sum(s.nospace_errors for s in self.samples)
+
+    @property
+    def achieved_rate(self) -> float:
+        return self.total_acked / self.plan.duration_s if self.plan.duration_s else 0.0
+
+    def first_nospace_second(self) -> int | None:
+        for sample in self.samples:
+            alarmed = any("NOSPACE" in m.alarms for m in sample.members.values())
+            if sample.nospace_errors or alarmed:
+                return sample.second
+        return None
+
+    def series(self, member: str, attribute: str) -> list[int]:
+        return [getattr(s.members[member], attribute) for s in self.samples if member in s.members]
+
+    def write_csv(self, path: Path) -> None:
+        with path.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            header = ["second", "acked", "nospace_errors", "other_errors", "p50_ms", "p99_ms"]
+            for name in self.member_names:
+                header += [f"{name}_db_size", f"{name}_db_size_in_use", f"{name}_alarms"]
+            writer.writerow(header)
+            for sample in self.samples:
+                row: list[object] = [
+                    sample.second,
+                    sample.acked,
+                    sample.nospace_errors,
+                    sample.other_errors,
+                    round(sample.latency_percentile(0.50), 3),
+                    round(sample.latency_percentile(0.99), 3),
+                ]
+                for name in self.member_names:
+                    member = sample.members.get(name)
+                    row += (
+                        [member.db_size, member.db_size_in_use, " ".join(member.alarms)]
+                        if member
+                        else ["", "", ""]
+                    )
+                writer.writerow(row)
+
+
+class _Recorder:
+    def __init__(self, start: float) -> None:
+        self._start = start
+        self._lock = threading.Lock()
+        self.samples: dict[int, SecondSample] = {}
+        self.first_error: str | None = None
+
+    def _bucket(self, at: float) -> SecondSample:
+        second = int(at - self._start)
+        if second not in self.samples:
+            self.samples[second] = SecondSample(second)
+        return self.samples[second]
+
+    def put_done(self, at: float, latency_ms: float, error: Exception | None) -> None:
+        with self._lock:
+            bucket = self._bucket(at)
+            bucket.latencies_ms.append(latency_ms)
+            if error is None:
+                bucket.acked += 1
+            elif isinstance(error, EtcdError) and error.is_nospace:
+                bucket.nospace_errors += 1
+            else:
+                bucket.other_errors += 1
+            if error is not None and self.first_error is None:
+                self.first_error = str(error)
+
+    def members_seen(self, at: float, members: dict[str, MemberSample]) -> None:
+        with self._lock:
+            self._bucket(at).members.update(members)
+
+
+def sample_members(client_urls: dict[str, str]) -> dict[str, MemberSample]:
+    """dbSize, dbSizeInUse and alarms of each reachable member (name -> client URL)."""
+    statuses = {}
+    alarms_by_member: dict[int, list[str]] = {}
+    for name, url in client_urls.items():
+        try:
+            with EtcdHttpClient(url, timeout_s=2.0) as client:
+                statuses[name] = client.status()
+                for alarm in client.alarms():
+                    alarms_by_member.setdefault(alarm.member_id, [])
+                    if alarm.kind not in alarms_by_member[alarm.member_id]:
+                        alarms_by_member[alarm.member_id].append(alarm.kind)
+        except (OSError, EtcdError):
+            continue
+    return {
+        name: MemberSample(
+            status.db_size, status.db_size_in_use, tuple(alarms_by_member.get(status.member_id, ()))
+        )
+        for name, status in statuses.items()
+    }
+
+
+def run_load(
+    member_urls: dict[str, str],
+    plan: LoadPlan,
+    on_second: Callable[[SecondSample], None] | None = None,
+) -> LoadResult:
+    """Drive `plan` against the members (name -> client URL); workers spread over members."""
+    keys = plan.partition_keys()
+    urls = list(member_urls.values())
+    start = time.monotonic()
+    recorder = _Recorder(start)
+    stop = threading.Event()
+    acked: dict[str, str] = {}
+    uncertain: dict[str, set[str]] = {}
+    ledger_lock = threading.Lock()
+    worker_rate = plan.rate / plan.concurrency
+
+    def worker(index: int) -> None:
+        own_keys = keys[index :: plan.concurrency]
+        if not own_keys:
+            return
+        offsets = dict.fromkeys(own_keys, 0)
+        with EtcdHttpClient(urls[index % len(urls)]) as client:
+            sent = 0
+            while not stop.is_set():
+                due = start + sent / worker_rate
+                wait = due - time.monotonic()
+                if wait > 0 and stop.wait(wait):
+                    break
+                key = own_keys[sent % len(own_keys)]
+                value = str(offsets[key] + 1)
+                began = time.monotonic()
+                error: Exception | None = None
+                try:
+                    client.put(key, value)
+                except (EtcdError, OSError) as caught:
+                    error = caught
+                finished = time.monotonic()
+                recorder.put_done(finished, (finished - began) * 1000, error)
+                with ledger_lock:
+                    if error is None:
+                        offsets[key] += 1
+                        acked[key] = value
+                        uncertain.pop(key, None)
+                    elif not isinstance(error, EtcdError):
+                        uncertain.setdefault(key, set()).add(value)
+                sent += 1
+
+    def sampler() -> None:
+        tick = 0
+        while True:
+            due = start + tick * SAMPLE_INTERVAL_S
+            if stop.wait(max(0.0, due - time.monotonic())):
+                break
+            recorder.members_seen(time.monotonic(), sample_members(member_urls))
+            if on_second is not None and tick > 0 and (tick - 1) in recorder.samples:
+                on_second(recorder.samples[tick - 1])
+            tick += 1
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(plan.concurrency)]
+    threads.append(threading.Thread(target=sampler, daemon=True))
+    for thread in threads:
+        thread.start()
+    stop.wait(plan.duration_s)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    # One last look at the members once writes have stopped.
+    recorder.members_seen(min(time.monotonic(), start + plan.duration_s - 1e-6), sample_members(member_urls))
+    samples = [recorder.samples[s] for s in sorted(recorder.samples) if s < int(plan.duration_s + 1)]
+    return LoadResult(plan, list(member_urls), samples, acked, uncertain, recorder.first_error)
+
+
+def unreadable_acknowledged_writes(client: EtcdHttpClient, result: LoadResult) -> list[str]:
+    """Keys whose stored value is not the last acknowledged one (nor a later uncertain one)."""
+    stored = client.get_prefix("/kafscale/")
+    problems = []
+    for key, value in result.acked_values.items():
+        allowed = {value} | result.uncertain_values.get(key, set())
+        if stored.get(key) not in allowed:
+            problems.append(f"{key}: acknowledged {value}, read {stored.get(key)}")
+    return problems
