@@ -11,6 +11,7 @@ acknowledged, errors by kind, put latency, and every member's dbSize, dbSizeInUs
 from __future__ import annotations
 
 import csv
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -75,7 +76,7 @@ class LoadResult:
     member_names: list[str]
     samples: list[SecondSample]
     acked_values: dict[str, str]  # key -> last value etcd acknowledged
-    uncertain_values: dict[str, set[str]]  # key -> values whose put may or may not have landed
+    uncertain_values: dict[str, set[str]]  # key -> failed values that may still have landed
     first_error: str | None = None
 
     @property
@@ -96,6 +97,10 @@ class LoadResult:
             if sample.nospace_errors or alarmed:
                 return sample.second
         return None
+
+    def compactions_seen(self, member: str) -> int:
+        """Falls of the member's sampled dbSizeInUse: each is at least one compaction."""
+        return count_falls(self.series(member, "db_size_in_use"))
 
     def series(self, member: str, attribute: str) -> list[int]:
         return [getattr(s.members[member], attribute) for s in self.samples if member in s.members]
@@ -124,6 +129,11 @@ class LoadResult:
                         else ["", "", ""]
                     )
                 writer.writerow(row)
+
+
+def count_falls(series: list[int]) -> int:
+    """How many times a sampled series drops from one sample to the next."""
+    return sum(1 for before, after in itertools.pairwise(series) if after < before)
 
 
 class _Recorder:
@@ -222,7 +232,9 @@ def run_load(
                         offsets[key] += 1
                         acked[key] = value
                         uncertain.pop(key, None)
-                    elif not isinstance(error, EtcdError):
+                    else:
+                        # A failed put may still have landed: a lost response, or the put that
+                        # crosses the quota, which etcd applies and then answers NOSPACE.
                         uncertain.setdefault(key, set()).add(value)
                 sent += 1
 
