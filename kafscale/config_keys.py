@@ -43,6 +43,7 @@ STORAGE_MEMORY = ConfigKey("etcdStorageMemory", "false")
 AUTO_COMPACTION_MODE = ConfigKey("etcdAutoCompactionMode", "periodic")
 AUTO_COMPACTION_RETENTION = ConfigKey("etcdAutoCompactionRetention", "")
 QUOTA_BACKEND_BYTES = ConfigKey("etcdQuotaBackendBytes", "4294967296")
+EXPECTED_WRITE_RATE = ConfigKey("etcdExpectedWriteRate", "", mirrors_operator_env=False)
 
 CONFIG_KEYS: tuple[ConfigKey, ...] = (
     CLUSTER_NAME,
@@ -56,6 +57,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     AUTO_COMPACTION_MODE,
     AUTO_COMPACTION_RETENTION,
     QUOTA_BACKEND_BYTES,
+    EXPECTED_WRITE_RATE,
 )
 
 # The retention default depends on the mode (etcdAutoCompactionRetention's declared default is

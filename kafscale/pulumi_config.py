@@ -6,6 +6,7 @@ import pulumi
 
 from kafscale.config_keys import CONFIG_KEYS, NAMESPACE
 from kafscale.settings import EtcdSettings, SettingsError, parse_settings
+from kafscale.sizing import quota_warning
 
 
 def read_settings() -> EtcdSettings:
@@ -22,4 +23,7 @@ def read_settings() -> EtcdSettings:
         raise pulumi.RunError(str(error)) from None
     for warning in parsed.warnings:
         pulumi.log.warn(warning.message)
+    undersized = quota_warning(parsed.settings)
+    if undersized is not None:
+        pulumi.log.warn(undersized)
     return parsed.settings

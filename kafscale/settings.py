@@ -11,6 +11,7 @@ the value used. Empty or unset means the default, silently. A value that can onl
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ class EtcdSettings:
     auto_compaction_mode: str
     auto_compaction_retention: str
     quota_backend_bytes: int
+    expected_write_rate: float | None = None
 
     @property
     def managed(self) -> bool:
@@ -84,6 +86,7 @@ class EtcdSettings:
             keys.AUTO_COMPACTION_MODE.name: self.auto_compaction_mode,
             keys.AUTO_COMPACTION_RETENTION.name: self.auto_compaction_retention,
             keys.QUOTA_BACKEND_BYTES.name: self.quota_backend_bytes,
+            keys.EXPECTED_WRITE_RATE.name: self.expected_write_rate,
         }
 
 
@@ -146,6 +149,8 @@ class _Parser:
 def _shown(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if value is None:
+        return "none"
     return str(value)
 
 
@@ -175,6 +180,9 @@ def parse_settings(raw: Mapping[str, str | None]) -> ParsedSettings:
     )
     retention = _retention(parser, mode)
     quota = _quota(parser)
+    expected_write_rate = parser.parse(
+        keys.EXPECTED_WRITE_RATE, _positive_rate, None, "is not a positive number of writes per second"
+    )
     settings = EtcdSettings(
         cluster_name=cluster_name,
         namespace=namespace,
@@ -187,6 +195,7 @@ def parse_settings(raw: Mapping[str, str | None]) -> ParsedSettings:
         auto_compaction_mode=mode,
         auto_compaction_retention=retention,
         quota_backend_bytes=quota,
+        expected_write_rate=expected_write_rate,
     )
     return ParsedSettings(settings, tuple(parser.warnings))
 
@@ -315,6 +324,14 @@ def _positive_byte_count(text: str) -> int | None:
 def _positive_quantity(text: str) -> str | None:
     parsed = parse_quantity(text)
     return text if parsed is not None and parsed[0] > 0 else None
+
+
+def _positive_rate(text: str) -> float | None:
+    try:
+        rate = float(text)
+    except ValueError:
+        return None
+    return rate if math.isfinite(rate) and rate > 0 else None
 
 
 def _boolean_word(text: str) -> bool | None:

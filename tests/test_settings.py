@@ -249,4 +249,5 @@ def test_effective_values_are_plain_data_keyed_by_config_key():
         "etcdAutoCompactionMode": "periodic",
         "etcdAutoCompactionRetention": "5m",
         "etcdQuotaBackendBytes": 4294967296,
+        "etcdExpectedWriteRate": None,
     }
