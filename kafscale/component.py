@@ -17,6 +17,7 @@ _RESOURCE_CLASSES: dict[tuple[str, str], Callable[..., pulumi.CustomResource]] =
     ("v1", "Service"): k8s.core.v1.Service,
     ("apps/v1", "StatefulSet"): k8s.apps.v1.StatefulSet,
     ("policy/v1", "PodDisruptionBudget"): k8s.policy.v1.PodDisruptionBudget,
+    ("batch/v1", "CronJob"): k8s.batch.v1.CronJob,
 }
 
 

@@ -44,6 +44,13 @@ AUTO_COMPACTION_MODE = ConfigKey("etcdAutoCompactionMode", "periodic")
 AUTO_COMPACTION_RETENTION = ConfigKey("etcdAutoCompactionRetention", "")
 QUOTA_BACKEND_BYTES = ConfigKey("etcdQuotaBackendBytes", "4294967296")
 EXPECTED_WRITE_RATE = ConfigKey("etcdExpectedWriteRate", "", mirrors_operator_env=False)
+MAINTENANCE_ENABLED = ConfigKey("etcdMaintenanceEnabled", "true")
+MAINTENANCE_SCHEDULE = ConfigKey("etcdMaintenanceSchedule", "0 */6 * * *")
+MAINTENANCE_CHECK_SCHEDULE = ConfigKey("etcdMaintenanceCheckSchedule", "*/15 * * * *")
+MAINTENANCE_SIZE_THRESHOLD_PCT = ConfigKey("etcdMaintenanceSizeThresholdPct", "75")
+DEFRAG_SCHEDULE = ConfigKey("etcdDefragSchedule", "")  # deprecated alias of the maintenance schedule
+DEFRAG_ENABLED = ConfigKey("etcdDefragEnabled", "")  # deprecated: false also disables maintenance
+ETCDCTL_IMAGE = ConfigKey("etcdSnapshotEtcdctlImage", "ghcr.io/kafscale/kafscale-etcd-tools:dev")
 
 CONFIG_KEYS: tuple[ConfigKey, ...] = (
     CLUSTER_NAME,
@@ -58,6 +65,13 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     AUTO_COMPACTION_RETENTION,
     QUOTA_BACKEND_BYTES,
     EXPECTED_WRITE_RATE,
+    MAINTENANCE_ENABLED,
+    MAINTENANCE_SCHEDULE,
+    MAINTENANCE_CHECK_SCHEDULE,
+    MAINTENANCE_SIZE_THRESHOLD_PCT,
+    DEFRAG_SCHEDULE,
+    DEFRAG_ENABLED,
+    ETCDCTL_IMAGE,
 )
 
 # The retention default depends on the mode (etcdAutoCompactionRetention's declared default is

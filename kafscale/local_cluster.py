@@ -278,6 +278,14 @@ class LocalCluster:
             time.sleep(0.1)
         raise LocalClusterError(f"no leader within {deadline_s:.0f}s: {last_problem}")
 
+    def localize(self, text: str) -> str:
+        """Replace each pod's in-cluster DNS name in `text` by its local address."""
+        service = self.statefulset["spec"]["serviceName"]
+        namespace = self.statefulset["metadata"]["namespace"]
+        for member in self.members:
+            text = text.replace(f"{member.pod_name}.{service}.{namespace}.svc.cluster.local", member.address)
+        return text
+
     def member_of(self, pod_name: str) -> MemberPlan:
         return next(m for m in self.members if m.pod_name == pod_name)
 

@@ -43,6 +43,14 @@ class EtcdNames:
         return f"{self.cluster}-etcd"
 
     @property
+    def maintenance_cronjob(self) -> str:
+        return f"{self.cluster}-etcd-maintenance"
+
+    @property
+    def maintenance_check_cronjob(self) -> str:
+        return f"{self.cluster}-etcd-maintenance-check"
+
+    @property
     def initial_cluster_token(self) -> str:
         return f"{self.cluster}-etcd"
 

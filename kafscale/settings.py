@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from kafscale import config_keys as keys
+from kafscale.cron import is_valid_schedule
 from kafscale.durations import periodic_retention_nanos
 from kafscale.quantities import INT64_MAX, format_binary_si, parse_byte_count, parse_quantity
 
@@ -65,6 +66,11 @@ class EtcdSettings:
     auto_compaction_mode: str
     auto_compaction_retention: str
     quota_backend_bytes: int
+    maintenance_enabled: bool
+    maintenance_schedule: str
+    maintenance_check_schedule: str
+    maintenance_threshold_pct: int
+    etcdctl_image: str
     expected_write_rate: float | None = None
 
     @property
@@ -87,6 +93,11 @@ class EtcdSettings:
             keys.AUTO_COMPACTION_RETENTION.name: self.auto_compaction_retention,
             keys.QUOTA_BACKEND_BYTES.name: self.quota_backend_bytes,
             keys.EXPECTED_WRITE_RATE.name: self.expected_write_rate,
+            keys.MAINTENANCE_ENABLED.name: self.maintenance_enabled,
+            keys.MAINTENANCE_SCHEDULE.name: self.maintenance_schedule,
+            keys.MAINTENANCE_CHECK_SCHEDULE.name: self.maintenance_check_schedule,
+            keys.MAINTENANCE_SIZE_THRESHOLD_PCT.name: self.maintenance_threshold_pct,
+            keys.ETCDCTL_IMAGE.name: self.etcdctl_image,
         }
 
 
@@ -195,9 +206,70 @@ def parse_settings(raw: Mapping[str, str | None]) -> ParsedSettings:
         auto_compaction_mode=mode,
         auto_compaction_retention=retention,
         quota_backend_bytes=quota,
+        maintenance_enabled=_maintenance_enabled(parser),
+        maintenance_schedule=_maintenance_schedule(parser),
+        maintenance_check_schedule=parser.parse(
+            keys.MAINTENANCE_CHECK_SCHEDULE,
+            _cron_schedule,
+            keys.MAINTENANCE_CHECK_SCHEDULE.default,
+            CRON_REASON,
+        ),
+        maintenance_threshold_pct=parser.parse(
+            keys.MAINTENANCE_SIZE_THRESHOLD_PCT,
+            lambda text: _int_in_range(text, 1, 100),
+            int(keys.MAINTENANCE_SIZE_THRESHOLD_PCT.default),
+            "is not a whole percentage from 1 to 100",
+        ),
+        etcdctl_image=parser.text(keys.ETCDCTL_IMAGE, keys.ETCDCTL_IMAGE.default)
+        or keys.ETCDCTL_IMAGE.default,
         expected_write_rate=expected_write_rate,
     )
     return ParsedSettings(settings, tuple(parser.warnings))
+
+
+CRON_REASON = "is not a cron schedule (five fields, or @hourly, @daily, ...)"
+
+
+def _maintenance_enabled(parser: _Parser) -> bool:
+    """On unless a false word says otherwise; the deprecated etcdDefragEnabled can switch it off."""
+    enabled = parser.parse(
+        keys.MAINTENANCE_ENABLED, _boolean_word, True, "is not one of 1/true/yes/on or 0/false/no/off"
+    )
+    deprecated = parser.text(keys.DEFRAG_ENABLED, "nothing")
+    if deprecated is not None:
+        disables = deprecated.lower() in FALSE_WORDS
+        used = "false (maintenance disabled)" if disables else "nothing"
+        parser.warn(
+            keys.DEFRAG_ENABLED, deprecated, used, "is deprecated: use kafscale:etcdMaintenanceEnabled"
+        )
+        enabled = enabled and not disables
+    return enabled
+
+
+def _maintenance_schedule(parser: _Parser) -> str:
+    """etcdMaintenanceSchedule, or the deprecated etcdDefragSchedule when it is empty."""
+    key = keys.MAINTENANCE_SCHEDULE
+    value = parser.text(key, key.default)
+    alias = parser.text(keys.DEFRAG_SCHEDULE, "nothing")
+    if alias is not None:
+        if value is None:
+            key, value = keys.DEFRAG_SCHEDULE, alias
+            parser.warn(
+                keys.DEFRAG_SCHEDULE, alias, alias, "is deprecated: use kafscale:etcdMaintenanceSchedule"
+            )
+        else:
+            parser.warn(
+                keys.DEFRAG_SCHEDULE,
+                alias,
+                value,
+                "is deprecated and ignored: kafscale:etcdMaintenanceSchedule is set",
+            )
+    return parser.convert(key, value, _cron_schedule, keys.MAINTENANCE_SCHEDULE.default, CRON_REASON)
+
+
+def _cron_schedule(text: str) -> str | None:
+    schedule = " ".join(text.split())
+    return schedule if is_valid_schedule(schedule) else None
 
 
 def _cluster_name(parser: _Parser) -> str:

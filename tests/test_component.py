@@ -13,13 +13,15 @@ def _run(**raw):
     return run_program(program, config={}), holder["etcd"]
 
 
-def test_managed_etcd_creates_four_objects_all_parented_to_the_component():
+def test_managed_etcd_creates_its_objects_all_parented_to_the_component():
     run, _ = _run()
     (component,) = run.of_type(COMPONENT_TYPE)
     assert component.type_token.startswith("kafscale:")
     children = [r for r in run.resources if r.type_token.startswith("kubernetes:")]
     assert sorted((r.type_token, r.name) for r in children) == [
         ("kubernetes:apps/v1:StatefulSet", "kafscale-etcd"),
+        ("kubernetes:batch/v1:CronJob", "kafscale-etcd-maintenance"),
+        ("kubernetes:batch/v1:CronJob", "kafscale-etcd-maintenance-check"),
         ("kubernetes:core/v1:Service", "kafscale-etcd"),
         ("kubernetes:core/v1:Service", "kafscale-etcd-client"),
         ("kubernetes:policy/v1:PodDisruptionBudget", "kafscale-etcd"),

@@ -63,6 +63,13 @@ def test_env_var_names_follow_the_naming_rule():
         "etcdAutoCompactionMode": "KAFSCALE_OPERATOR_ETCD_AUTO_COMPACTION_MODE",
         "etcdAutoCompactionRetention": "KAFSCALE_OPERATOR_ETCD_AUTO_COMPACTION_RETENTION",
         "etcdQuotaBackendBytes": "KAFSCALE_OPERATOR_ETCD_QUOTA_BACKEND_BYTES",
+        "etcdMaintenanceEnabled": "KAFSCALE_OPERATOR_ETCD_MAINTENANCE_ENABLED",
+        "etcdMaintenanceSchedule": "KAFSCALE_OPERATOR_ETCD_MAINTENANCE_SCHEDULE",
+        "etcdMaintenanceCheckSchedule": "KAFSCALE_OPERATOR_ETCD_MAINTENANCE_CHECK_SCHEDULE",
+        "etcdMaintenanceSizeThresholdPct": "KAFSCALE_OPERATOR_ETCD_MAINTENANCE_SIZE_THRESHOLD_PCT",
+        "etcdDefragSchedule": "KAFSCALE_OPERATOR_ETCD_DEFRAG_SCHEDULE",
+        "etcdDefragEnabled": "KAFSCALE_OPERATOR_ETCD_DEFRAG_ENABLED",
+        "etcdSnapshotEtcdctlImage": "KAFSCALE_OPERATOR_ETCD_SNAPSHOT_ETCDCTL_IMAGE",
     }
 
 

@@ -22,6 +22,8 @@ def test_dev_stack_renders_the_managed_etcd_in_memory_mode():
         ("Service", "kafscale-etcd-client"),
         ("StatefulSet", "kafscale-etcd"),
         ("PodDisruptionBudget", "kafscale-etcd"),
+        ("CronJob", "kafscale-etcd-maintenance"),
+        ("CronJob", "kafscale-etcd-maintenance-check"),
     ]
     assert {m["metadata"]["namespace"] for m in manifests} == {"kafscale-dev"}
     (container,) = manifests[2]["spec"]["template"]["spec"]["containers"]

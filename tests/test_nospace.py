@@ -54,3 +54,38 @@ def test_periodic_compaction_keeps_the_same_load_out_of_nospace(etcd_binary):
             assert max(sizes) < QUOTA_BYTES * 3 // 4, (member, sizes)
         with cluster.client(0) as client:
             assert unreadable_acknowledged_writes(client, result) == []
+
+
+REVISION_POLL_S = 300  # etcd's revision compactor looks every 5 minutes (3.4 to 3.6)
+
+
+def test_revision_mode_compacts_on_etcds_five_minute_poll():
+    """Both builds at once (the wait is etcd's fixed poll, not work): no NOSPACE, and in-use space
+    falls to about the retained revisions after the poll."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.conftest import ETCD_BUILD_LABELS, require_etcd_binary
+
+    binaries = [require_etcd_binary(label) for label in ETCD_BUILD_LABELS]
+    rate, retention = 100, 1000
+    statefulset = rendered_statefulset(
+        "etcdAutoCompactionMode=revision",
+        f"etcdAutoCompactionRetention={retention}",
+        "etcdQuotaBackendBytes=64Mi",
+    )
+
+    def drive(binary: str) -> LoadResult:
+        with LocalCluster(statefulset, binary) as cluster:
+            members = {member.pod_name: member.client_url for member in cluster.members}
+            return run_load(members, LoadPlan(rate=rate, duration_s=REVISION_POLL_S + 25, partitions=64))
+
+    with ThreadPoolExecutor(len(binaries)) as pool:
+        results = list(pool.map(drive, binaries))
+    for binary, result in zip(binaries, results, strict=True):
+        assert result.total_nospace == 0, binary
+        for member in result.member_names:
+            in_use = result.series(member, "db_size_in_use")
+            peak_before_poll = max(in_use[: REVISION_POLL_S - 5])
+            after_poll = in_use[REVISION_POLL_S + 10 :]
+            assert min(after_poll) < peak_before_poll / 2, (binary, member, in_use[REVISION_POLL_S - 10 :])
+            assert result.compactions_seen(member) >= 1

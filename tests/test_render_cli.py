@@ -36,6 +36,8 @@ def test_dev_stack_prints_every_object_as_yaml_in_a_stable_order():
         ("v1", "Service", "kafscale-etcd-client"),
         ("apps/v1", "StatefulSet", "kafscale-etcd"),
         ("policy/v1", "PodDisruptionBudget", "kafscale-etcd"),
+        ("batch/v1", "CronJob", "kafscale-etcd-maintenance"),
+        ("batch/v1", "CronJob", "kafscale-etcd-maintenance-check"),
     ]
     assert all(list(d) == ["apiVersion", "kind", "metadata", "spec"] for d in documents)
     assert "2379.0" not in first.stdout
@@ -76,6 +78,8 @@ def test_output_writes_one_file_per_object(tmp_path):
     assert result.returncode == 0, result.stderr
     files = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert files == [
+        "cronjob-kafscale-etcd-maintenance-check.yaml",
+        "cronjob-kafscale-etcd-maintenance.yaml",
         "poddisruptionbudget-kafscale-etcd.yaml",
         "service-kafscale-etcd-client.yaml",
         "service-kafscale-etcd.yaml",

@@ -16,6 +16,11 @@ DEFAULTS = EtcdSettings(
     auto_compaction_mode="periodic",
     auto_compaction_retention="5m",
     quota_backend_bytes=4294967296,
+    maintenance_enabled=True,
+    maintenance_schedule="0 */6 * * *",
+    maintenance_check_schedule="*/15 * * * *",
+    maintenance_threshold_pct=75,
+    etcdctl_image="ghcr.io/kafscale/kafscale-etcd-tools:dev",
 )
 
 
@@ -250,4 +255,9 @@ def test_effective_values_are_plain_data_keyed_by_config_key():
         "etcdAutoCompactionRetention": "5m",
         "etcdQuotaBackendBytes": 4294967296,
         "etcdExpectedWriteRate": None,
+        "etcdMaintenanceEnabled": True,
+        "etcdMaintenanceSchedule": "0 */6 * * *",
+        "etcdMaintenanceCheckSchedule": "*/15 * * * *",
+        "etcdMaintenanceSizeThresholdPct": 75,
+        "etcdSnapshotEtcdctlImage": "ghcr.io/kafscale/kafscale-etcd-tools:dev",
     }

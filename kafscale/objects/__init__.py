@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kafscale.naming import EtcdNames
+from kafscale.objects.maintenance import maintenance_cronjobs
 from kafscale.objects.pdb import pod_disruption_budget
 from kafscale.objects.services import client_service, headless_service
 from kafscale.objects.statefulset import statefulset
@@ -21,4 +22,5 @@ def managed_etcd_manifests(settings: EtcdSettings) -> list[Manifest]:
         client_service(names),
         statefulset(settings, names),
         pod_disruption_budget(names),
+        *maintenance_cronjobs(settings, names),
     ]

@@ -1,0 +1,55 @@
+"""Cron schedules as Kubernetes CronJobs accept them: five fields or an `@hourly`-style macro."""
+
+from __future__ import annotations
+
+import re
+
+MACROS = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
+MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+# (low, high, names numbered from `low`, `?` allowed)
+_FIELDS = (
+    (0, 59, (), False),  # minute
+    (0, 23, (), False),  # hour
+    (1, 31, (), True),  # day of month
+    (1, 12, MONTH_NAMES, False),  # month
+    (0, 6, DAY_NAMES, True),  # day of week
+)
+_ITEM = re.compile(r"^(?P<range>\*|\?|[0-9A-Za-z]+(?:-[0-9A-Za-z]+)?)(?:/(?P<step>[0-9]+))?$")
+
+
+def _value(text: str, low: int, high: int, names: tuple[str, ...]) -> int | None:
+    if text.isdigit():
+        number = int(text)
+    elif text.upper() in names:
+        number = names.index(text.upper()) + low
+    else:
+        return None
+    return number if low <= number <= high else None
+
+
+def _valid_field(text: str, low: int, high: int, names: tuple[str, ...], question: bool) -> bool:
+    for item in text.split(","):
+        match = _ITEM.match(item)
+        if match is None:
+            return False
+        if match["step"] is not None and int(match["step"]) == 0:
+            return False
+        bounds = match["range"]
+        if bounds == "?" and not question:
+            return False
+        if bounds in ("*", "?"):
+            continue
+        ends = [_value(end, low, high, names) for end in bounds.split("-")]
+        if None in ends or (len(ends) == 2 and ends[0] > ends[1]):  # type: ignore[operator]
+            return False
+    return True
+
+
+def is_valid_schedule(schedule: str) -> bool:
+    if schedule in MACROS:
+        return True
+    fields = schedule.split()
+    if len(fields) != len(_FIELDS):
+        return False
+    return all(_valid_field(text, *spec) for text, spec in zip(fields, _FIELDS, strict=True))

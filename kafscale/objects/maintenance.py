@@ -1,0 +1,89 @@
+"""The maintenance CronJobs: defrag + NOSPACE disarm, and the same script in check-only mode."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from kafscale.naming import EtcdNames
+from kafscale.settings import EtcdSettings
+
+SCRIPT_NAME = "etcd-maintenance.sh"
+ACTIVE_DEADLINE_SECONDS = 1800
+JOB_HISTORY = 3
+COMPONENT_LABEL = "etcd-maintenance"
+
+
+def maintenance_script() -> str:
+    """The script text, verbatim from the package (tests run this very text)."""
+    return resources.files("kafscale").joinpath("scripts", SCRIPT_NAME).read_text(encoding="utf-8")
+
+
+def _cronjob(
+    settings: EtcdSettings, names: EtcdNames, name: str, task: str, schedule: str, check_only: bool
+) -> dict[str, object]:
+    labels = {
+        **names.labels,
+        "app.kubernetes.io/component": COMPONENT_LABEL,
+        "kafscale.io/etcd-task": task,
+    }
+    env = [
+        {"name": "ETCD_MEMBERS", "value": ",".join(names.member_client_urls(settings.replicas))},
+        {"name": "ETCDCTL_API", "value": "3"},
+        {"name": "ETCD_QUOTA_BYTES", "value": str(settings.quota_backend_bytes)},
+        {"name": "THRESHOLD_PCT", "value": str(settings.maintenance_threshold_pct)},
+        {"name": "CHECK_ONLY", "value": "1" if check_only else "0"},
+    ]
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": name, "namespace": names.namespace, "labels": labels},
+        "spec": {
+            "schedule": schedule,
+            "concurrencyPolicy": "Forbid",
+            "successfulJobsHistoryLimit": JOB_HISTORY,
+            "failedJobsHistoryLimit": JOB_HISTORY,
+            "jobTemplate": {
+                "metadata": {"labels": dict(labels)},
+                "spec": {
+                    "activeDeadlineSeconds": ACTIVE_DEADLINE_SECONDS,
+                    "template": {
+                        "metadata": {"labels": dict(labels)},
+                        "spec": {
+                            "restartPolicy": "Never",
+                            "containers": [
+                                {
+                                    "name": "maintenance",
+                                    "image": settings.etcdctl_image,
+                                    "command": ["/bin/sh", "-c", maintenance_script()],
+                                    "env": env,
+                                }
+                            ],
+                        },
+                    },
+                },
+            },
+        },
+    }
+
+
+def maintenance_cronjobs(settings: EtcdSettings, names: EtcdNames) -> list[dict[str, object]]:
+    if not settings.maintenance_enabled:
+        return []
+    return [
+        _cronjob(
+            settings,
+            names,
+            names.maintenance_cronjob,
+            "maintenance",
+            settings.maintenance_schedule,
+            check_only=False,
+        ),
+        _cronjob(
+            settings,
+            names,
+            names.maintenance_check_cronjob,
+            "maintenance-check",
+            settings.maintenance_check_schedule,
+            check_only=True,
+        ),
+    ]

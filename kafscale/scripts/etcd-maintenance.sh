@@ -1,0 +1,184 @@
+#!/bin/sh
+# etcd maintenance for KafScale's managed etcd. POSIX sh: runs under BusyBox ash and dash.
+#
+# Defragments every member one at a time, followers first and the leader last, waiting for each
+# to be healthy again before the next; then disarms NOSPACE only on members back under the quota.
+# A CORRUPT alarm is never disarmed: it is reported and the run fails.
+#
+# Env: ETCD_MEMBERS (comma-separated client URLs), ETCD_QUOTA_BYTES, THRESHOLD_PCT (1..100),
+# CHECK_ONLY (1: act only when a member is at or over quota*pct/100 or has NOSPACE).
+# Optional: ETCDCTL (default etcdctl), HEALTH_TIMEOUT_S (60), DEFRAG_TIMEOUT (5m).
+# Needs etcdctl, and wget or curl for etcd's /health and alarm endpoints.
+set -eu
+
+ETCDCTL="${ETCDCTL:-etcdctl}"
+HEALTH_TIMEOUT_S="${HEALTH_TIMEOUT_S:-60}"
+DEFRAG_TIMEOUT="${DEFRAG_TIMEOUT:-5m}"
+CHECK_ONLY="${CHECK_ONLY:-0}"
+THRESHOLD_PCT="${THRESHOLD_PCT:-75}"
+export ETCDCTL_API=3
+
+log() {
+    printf '%s etcd-maintenance: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"
+}
+
+fail() {
+    log "FAILED: $*"
+    exit 1
+}
+
+is_number() {
+    case "$1" in
+        '' | *[!0-9]*) return 1 ;;
+        *) return 0 ;;
+    esac
+}
+
+[ -n "${ETCD_MEMBERS:-}" ] || fail "ETCD_MEMBERS is empty"
+is_number "${ETCD_QUOTA_BYTES:-}" || fail "ETCD_QUOTA_BYTES is not a byte count: '${ETCD_QUOTA_BYTES:-}'"
+is_number "$THRESHOLD_PCT" || fail "THRESHOLD_PCT is not a number: '$THRESHOLD_PCT'"
+is_number "$HEALTH_TIMEOUT_S" || fail "HEALTH_TIMEOUT_S is not a number: '$HEALTH_TIMEOUT_S'"
+members=$(printf '%s\n' "$ETCD_MEMBERS" | tr ',' '\n' | sed 's/^ *//; s/ *$//; /^$/d')
+threshold=$((ETCD_QUOTA_BYTES * THRESHOLD_PCT / 100))
+
+# http_get URL / http_post URL JSON: body on stdout; wget (BusyBox) or curl. The time limit
+# comes from `timeout`: BusyBox 1.35's own `wget -T` crashes (Debian's build segfaults).
+http_get() {
+    if command -v curl >/dev/null 2>&1; then
+        curl -fsS --max-time 10 "$1"
+    else
+        timeout 10 wget -q -O - "$1"
+    fi
+}
+
+http_post() {
+    if command -v curl >/dev/null 2>&1; then
+        curl -fsS --max-time 10 -H 'Content-Type: application/json' -d "$2" "$1"
+    else
+        timeout 10 wget -q -O - --header='Content-Type: application/json' --post-data="$2" "$1"
+    fi
+}
+
+# A member is healthy when it has a leader and commits through consensus. NOSPACE is excluded:
+# a full member still serves reads, and disarming NOSPACE is this script's job.
+healthy() {
+    http_get "$1/health?exclude=NOSPACE" 2>/dev/null </dev/null | grep -q '"health" *: *"true"'
+}
+
+wait_healthy() {
+    deadline=$(($(date +%s) + HEALTH_TIMEOUT_S))
+    until healthy "$1"; do
+        [ "$(date +%s)" -lt "$deadline" ] || return 1
+        sleep 1
+    done
+}
+
+# status URL -> "MEMBER_ID DB_SIZE LEADER_ID", from etcdctl's line-per-field output.
+status() {
+    fields=$("$ETCDCTL" --endpoints="$1" endpoint status -w fields </dev/null) || return 1
+    id=$(printf '%s\n' "$fields" | sed -n 's/^"MemberID" : \([0-9]*\)$/\1/p' | head -n 1)
+    size=$(printf '%s\n' "$fields" | sed -n 's/^"DBSize" : \([0-9]*\)$/\1/p' | head -n 1)
+    leader=$(printf '%s\n' "$fields" | sed -n 's/^"Leader" : \([0-9]*\)$/\1/p' | head -n 1)
+    [ -n "$id" ] && [ -n "$size" ] && [ -n "$leader" ] || return 1
+    printf '%s %s %s\n' "$id" "$size" "$leader"
+}
+
+# alarms -> "MEMBER_ID KIND" lines, cluster-wide.
+alarms() {
+    "$ETCDCTL" --endpoints="$ETCD_MEMBERS" alarm list </dev/null |
+        sed -n 's/^memberID:\([0-9]*\) alarm:\([A-Z]*\).*$/\1 \2/p'
+}
+
+# 1. A CORRUPT alarm stops everything: it is never disarmed here.
+current_alarms=$(alarms) || fail "cannot list alarms"
+if printf '%s\n' "$current_alarms" | grep -q ' CORRUPT$'; then
+    printf '%s\n' "$current_alarms" | grep ' CORRUPT$' | while read -r id kind; do
+        log "$kind alarm on member $id: left armed, this needs an operator (restore from a snapshot)"
+    done
+    fail "CORRUPT alarm present: nothing defragmented"
+fi
+
+# 2. Read every member; refuse to touch anything unless all are healthy.
+table=""
+unhealthy=0
+for url in $members; do
+    if ! line=$(status "$url"); then
+        log "member $url does not answer endpoint status"
+        unhealthy=1
+        continue
+    fi
+    if ! healthy "$url"; then
+        log "member $url is not healthy"
+        unhealthy=1
+    fi
+    table="$table$url $line
+"
+done
+[ "$unhealthy" -eq 0 ] || fail "not every member is healthy: nothing defragmented"
+
+leader_id=""
+over=0
+while read -r url id size leader; do
+    [ -n "$url" ] || continue
+    leader_id="$leader"
+    log "member $url: id $id, dbSize $size, threshold $threshold, quota $ETCD_QUOTA_BYTES"
+    [ "$size" -lt "$threshold" ] || over=1
+done <<TABLE
+$table
+TABLE
+nospace=$(printf '%s\n' "$current_alarms" | grep -c ' NOSPACE$' || true)
+
+# 3. Check-only: act only when some member is at or over the threshold or NOSPACE is raised.
+if [ "$CHECK_ONLY" = "1" ] && [ "$over" -eq 0 ] && [ "$nospace" -eq 0 ]; then
+    log "check-only: every member under $THRESHOLD_PCT% of the quota and no NOSPACE: nothing to do"
+    exit 0
+fi
+
+# 4. Defragment followers first, the leader last, one at a time.
+defragment() {
+    url=$1
+    role=$2
+    log "defragmenting $url ($role)"
+    if ! "$ETCDCTL" --endpoints="$url" --command-timeout="$DEFRAG_TIMEOUT" defrag </dev/null; then
+        fail "defrag of $url ($role) failed"
+    fi
+    wait_healthy "$url" || fail "$url not healthy within ${HEALTH_TIMEOUT_S}s after defrag"
+    log "defragmented $url ($role): healthy, dbSize now $(status "$url" | cut -d ' ' -f 2)"
+}
+
+leader_url=""
+while read -r url id size leader; do
+    [ -n "$url" ] || continue
+    if [ "$id" = "$leader_id" ]; then
+        leader_url="$url"
+        continue
+    fi
+    defragment "$url" follower
+done <<TABLE
+$table
+TABLE
+[ -n "$leader_url" ] || fail "no member is the leader ($leader_id)"
+defragment "$leader_url" leader
+
+# 5. Disarm NOSPACE only where the member is back under the quota.
+failed=0
+after_alarms=$(alarms) || fail "cannot list alarms"
+for url in $members; do
+    line=$(status "$url") || fail "member $url does not answer after maintenance"
+    id=${line%% *}
+    rest=${line#* }
+    size=${rest%% *}
+    if printf '%s\n' "$after_alarms" | grep -q "^$id NOSPACE$"; then
+        if [ "$size" -lt "$ETCD_QUOTA_BYTES" ]; then
+            body="{\"action\":\"DEACTIVATE\",\"memberID\":\"$id\",\"alarm\":\"NOSPACE\"}"
+            http_post "$url/v3/maintenance/alarm" "$body" >/dev/null </dev/null ||
+                fail "disarming NOSPACE on member $id failed"
+            log "disarmed NOSPACE on member $id ($url): dbSize $size under quota $ETCD_QUOTA_BYTES"
+        else
+            log "member $id ($url) still at dbSize $size, not under quota $ETCD_QUOTA_BYTES: NOSPACE kept"
+            failed=1
+        fi
+    fi
+done
+[ "$failed" -eq 0 ] || fail "NOSPACE kept on a member still over quota"
+log "done: every member defragmented, leader last"

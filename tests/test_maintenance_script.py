@@ -1,0 +1,188 @@
+"""The maintenance script, taken verbatim from the rendered CronJob, run with the CronJob's env
+against a real 3-member cluster, under BusyBox sh and under dash, with only BusyBox applets and
+etcdctl on PATH (what the Alpine tools image has)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from kafscale.etcd_binaries import etcdctl_beside
+from kafscale.etcd_http import EtcdError
+from kafscale.load import LoadPlan, run_load
+from kafscale.local_cluster import LocalCluster
+from kafscale.render import render_stack
+from tests.conftest import PROJECT_DIR
+
+pytestmark = pytest.mark.etcd
+
+SHELLS = {"busybox-sh": ["/usr/bin/busybox", "sh", "-c"], "dash": ["/usr/bin/dash", "-c"]}
+QUOTA = "1Mi"
+
+
+@pytest.fixture(params=sorted(SHELLS))
+def shell(request):
+    command = SHELLS[request.param]
+    if not Path(command[0]).exists():
+        message = f"{command[0]} is missing (make setup installs busybox and dash)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return command
+
+
+def _rendered(*overrides):
+    manifests = render_stack(PROJECT_DIR, "dev", [f"etcdQuotaBackendBytes={QUOTA}", *overrides]).manifests
+    statefulset = next(m for m in manifests if m["kind"] == "StatefulSet")
+    cronjobs = {
+        m["metadata"]["labels"]["kafscale.io/etcd-task"]: m for m in manifests if m["kind"] == "CronJob"
+    }
+    return statefulset, cronjobs
+
+
+def _tools_path(tmp_path: Path, etcd_binary: str) -> str:
+    """A bin directory like the Alpine tools image: BusyBox applets plus etcdctl, nothing else."""
+    bin_dir = tmp_path / "tools-bin"
+    bin_dir.mkdir()
+    applets = subprocess.run(
+        ["/usr/bin/busybox", "--list"], capture_output=True, text=True, check=True
+    ).stdout
+    for applet in applets.split():
+        (bin_dir / applet).symlink_to("/usr/bin/busybox")
+    (bin_dir / "etcdctl").symlink_to(etcdctl_beside(etcd_binary))
+    return str(bin_dir)
+
+
+def _run_script(cronjob, cluster: LocalCluster, shell, path: str, timeout_s: float = 180):
+    container = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"][:2] == ["/bin/sh", "-c"]
+    env = {entry["name"]: cluster.localize(entry["value"]) for entry in container["env"]}
+    env["PATH"] = path
+    return subprocess.run(
+        [*shell, container["command"][2]], env=env, capture_output=True, text=True, timeout=timeout_s
+    )
+
+
+def _defragmented(log: str) -> list[str]:
+    marker = "etcd-maintenance: defragmenting "
+    return [line.split(marker, 1)[1] for line in log.splitlines() if marker in line]
+
+
+def _fill_until_nospace(cluster: LocalCluster) -> dict[str, str]:
+    """Overwrite a few keys with 64 KiB values until etcd answers NOSPACE; returns acked values."""
+    acked: dict[str, str] = {}
+    with cluster.client(0) as client:
+        for index in range(200):
+            key = f"/kafscale/topics/big/partitions/{index % 4}/next_offset"
+            value = f"{index:06d}" + "x" * 65536
+            try:
+                client.put(key, value)
+            except EtcdError as error:
+                assert error.is_nospace, error
+                return acked
+            acked[key] = value
+    raise AssertionError("never reached NOSPACE")
+
+
+def _compact_all(cluster: LocalCluster) -> None:
+    with cluster.client(0) as client:
+        revision = client.status().revision
+        client.call("/v3/kv/compaction", {"revision": revision, "physical": True})
+
+
+def _sizes(cluster: LocalCluster) -> dict[str, int]:
+    return {pod: status.db_size for pod, status in cluster.statuses().items()}
+
+
+def test_check_only_below_the_threshold_defragments_nothing(etcd_binary, shell, tmp_path):
+    statefulset, cronjobs = _rendered()
+    with LocalCluster(statefulset, etcd_binary) as cluster:
+        result = _run_script(
+            cronjobs["maintenance-check"], cluster, shell, _tools_path(tmp_path, etcd_binary)
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _defragmented(result.stdout) == []
+    assert "nothing to do" in result.stdout
+
+
+def test_after_nospace_and_a_compaction_maintenance_recovers_the_cluster(etcd_binary, shell, tmp_path):
+    statefulset, cronjobs = _rendered()
+    with LocalCluster(statefulset, etcd_binary) as cluster:
+        acked = _fill_until_nospace(cluster)
+        with cluster.client(0) as client:
+            assert {alarm.kind for alarm in client.alarms()} == {"NOSPACE"}
+        _compact_all(cluster)
+        before = _sizes(cluster)
+        result = _run_script(
+            cronjobs["maintenance-check"], cluster, shell, _tools_path(tmp_path, etcd_binary)
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        after = _sizes(cluster)
+        assert all(after[pod] < before[pod] for pod in before), (before, after)
+        assert len(_defragmented(result.stdout)) == 3
+        with cluster.client(1) as client:
+            assert client.alarms() == []
+            client.put("/kafscale/topics/big/partitions/9/next_offset", "1")  # writes work again
+            for key, value in acked.items():
+                assert client.get(key) == value
+    assert "disarmed NOSPACE" in result.stdout
+
+
+def test_a_writer_sees_no_failure_during_maintenance_and_the_leader_goes_last(etcd_binary, shell, tmp_path):
+    statefulset, cronjobs = _rendered("etcdQuotaBackendBytes=64Mi", "etcdAutoCompactionRetention=1h")
+    tools = _tools_path(tmp_path, etcd_binary)
+    with LocalCluster(statefulset, etcd_binary) as cluster:
+        members = {m.pod_name: m.client_url for m in cluster.members}
+        run_load(members, LoadPlan(rate=1500, duration_s=4, partitions=64))  # history to defragment
+        _compact_all(cluster)
+        leader = cluster.wait_for_leader()
+        outcome = {}
+
+        def maintain() -> None:
+            time.sleep(3)  # let the writer record a baseline first
+            outcome["script"] = _run_script(cronjobs["maintenance"], cluster, shell, tools)
+
+        import threading
+
+        maintainer = threading.Thread(target=maintain)
+        maintainer.start()
+        load = run_load(members, LoadPlan(rate=200, duration_s=12, partitions=16, concurrency=4))
+        maintainer.join()
+    script = outcome["script"]
+    assert script.returncode == 0, script.stdout + script.stderr
+    order = _defragmented(script.stdout)
+    assert [entry.split(" (")[1] for entry in order] == ["follower)", "follower)", "leader)"]
+    assert order[-1].startswith(members[leader])
+    assert sum(s.nospace_errors + s.other_errors for s in load.samples) == 0, load.first_error
+    assert load.total_acked >= 0.9 * 200 * 12
+
+
+def test_a_corrupt_alarm_stays_armed_and_fails_the_run(etcd_binary, shell, tmp_path):
+    statefulset, cronjobs = _rendered()
+    with LocalCluster(statefulset, etcd_binary) as cluster:
+        with cluster.client(0) as client:
+            member_id = client.status().member_id
+            client.call(
+                "/v3/maintenance/alarm",
+                {"action": "ACTIVATE", "memberID": str(member_id), "alarm": "CORRUPT"},
+            )
+        result = _run_script(cronjobs["maintenance"], cluster, shell, _tools_path(tmp_path, etcd_binary))
+        with cluster.client(1) as client:
+            assert [(a.member_id, a.kind) for a in client.alarms()] == [(member_id, "CORRUPT")]
+    assert result.returncode != 0
+    assert _defragmented(result.stdout) == []
+    assert f"CORRUPT alarm on member {member_id}: left armed" in result.stdout
+
+
+def test_with_one_member_down_the_script_refuses_and_defragments_nothing(etcd_binary, shell, tmp_path):
+    statefulset, cronjobs = _rendered()
+    with LocalCluster(statefulset, etcd_binary) as cluster:
+        cluster.stop_member(cluster.members[2].pod_name)
+        result = _run_script(cronjobs["maintenance"], cluster, shell, _tools_path(tmp_path, etcd_binary))
+    assert result.returncode != 0
+    assert _defragmented(result.stdout) == []
+    assert "not every member is healthy: nothing defragmented" in result.stdout
