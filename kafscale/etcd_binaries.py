@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import subprocess
 from pathlib import Path
 
 DEBIAN_ETCD = Path("/usr/bin/etcd")
@@ -35,3 +36,19 @@ def etcdctl_beside(etcd_binary: str | Path) -> str:
     if sibling.is_file():
         return str(sibling)
     return shutil.which("etcdctl") or "etcdctl"
+
+
+BUSYBOX = Path("/usr/bin/busybox")
+
+
+def tools_image_path(bin_dir: Path, etcd_binary: str | Path) -> str:
+    """Fill `bin_dir` like the Alpine tools image's PATH: BusyBox applets and etcdctl, nothing else.
+
+    Returns the PATH value. Scripts run with it cannot lean on anything the image lacks.
+    """
+    applets = subprocess.run([str(BUSYBOX), "--list"], capture_output=True, text=True, check=True).stdout
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    for applet in applets.split():
+        (bin_dir / applet).symlink_to(BUSYBOX)
+    (bin_dir / "etcdctl").symlink_to(etcdctl_beside(etcd_binary))
+    return str(bin_dir)

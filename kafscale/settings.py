@@ -29,6 +29,8 @@ ETCD_SUGGESTED_MAX_QUOTA_BYTES = 8 * 1024**3
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 COMPACTION_MODES = ("periodic", "revision")
+BOOLEAN_REASON = "is not one of 1/true/yes/on or 0/false/no/off"
+CRON_REASON = "is not a cron schedule (five fields, or @hourly, @daily, ...)"
 
 # Every derived object name must stay valid: the longest is the CronJob
 # `<cluster>-etcd-maintenance-check`, and Kubernetes caps CronJob names at 52 characters.
@@ -127,6 +129,10 @@ class _Parser:
             return None
         return value.strip()
 
+    def string(self, key: keys.ConfigKey) -> str:
+        """A trimmed string, or the key's default."""
+        return self.text(key, key.default) or key.default
+
     def warn(self, key: keys.ConfigKey, value: str, used: str, reason: str) -> None:
         self.warnings.append(ConfigWarning(key.name, value, used, reason))
 
@@ -171,7 +177,7 @@ def parse_settings(raw: Mapping[str, str | None]) -> ParsedSettings:
     cluster_name = _cluster_name(parser)
     namespace = _namespace(parser)
     endpoints = _endpoints(parser)
-    image = parser.text(keys.IMAGE, keys.IMAGE.default) or keys.IMAGE.default
+    image = parser.string(keys.IMAGE)
     replicas = _replicas(parser)
     storage_size = parser.parse(
         keys.STORAGE_SIZE,
@@ -180,9 +186,7 @@ def parse_settings(raw: Mapping[str, str | None]) -> ParsedSettings:
         "is not a positive Kubernetes quantity",
     )
     storage_class = parser.text(keys.STORAGE_CLASS, "no storage class (the cluster default)")
-    storage_memory = parser.parse(
-        keys.STORAGE_MEMORY, _boolean_word, False, "is not one of 1/true/yes/on or 0/false/no/off"
-    )
+    storage_memory = parser.parse(keys.STORAGE_MEMORY, _boolean_word, False, BOOLEAN_REASON)
     mode = parser.parse(
         keys.AUTO_COMPACTION_MODE,
         _compaction_mode,
@@ -220,21 +224,15 @@ def parse_settings(raw: Mapping[str, str | None]) -> ParsedSettings:
             int(keys.MAINTENANCE_SIZE_THRESHOLD_PCT.default),
             "is not a whole percentage from 1 to 100",
         ),
-        etcdctl_image=parser.text(keys.ETCDCTL_IMAGE, keys.ETCDCTL_IMAGE.default)
-        or keys.ETCDCTL_IMAGE.default,
+        etcdctl_image=parser.string(keys.ETCDCTL_IMAGE),
         expected_write_rate=expected_write_rate,
     )
     return ParsedSettings(settings, tuple(parser.warnings))
 
 
-CRON_REASON = "is not a cron schedule (five fields, or @hourly, @daily, ...)"
-
-
 def _maintenance_enabled(parser: _Parser) -> bool:
     """On unless a false word says otherwise; the deprecated etcdDefragEnabled can switch it off."""
-    enabled = parser.parse(
-        keys.MAINTENANCE_ENABLED, _boolean_word, True, "is not one of 1/true/yes/on or 0/false/no/off"
-    )
+    enabled = parser.parse(keys.MAINTENANCE_ENABLED, _boolean_word, True, BOOLEAN_REASON)
     deprecated = parser.text(keys.DEFRAG_ENABLED, "nothing")
     if deprecated is not None:
         disables = deprecated.lower() in FALSE_WORDS
@@ -273,7 +271,7 @@ def _cron_schedule(text: str) -> str | None:
 
 
 def _cluster_name(parser: _Parser) -> str:
-    value = parser.text(keys.CLUSTER_NAME, keys.CLUSTER_NAME.default) or keys.CLUSTER_NAME.default
+    value = parser.string(keys.CLUSTER_NAME)
     if not _DNS1035_LABEL.match(value) or len(value) > CLUSTER_NAME_MAX_LENGTH:
         raise SettingsError(
             f"kafscale:{keys.CLUSTER_NAME.name}: {json.dumps(value)} cannot name Kubernetes objects: "
@@ -284,7 +282,7 @@ def _cluster_name(parser: _Parser) -> str:
 
 
 def _namespace(parser: _Parser) -> str:
-    value = parser.text(keys.K8S_NAMESPACE, keys.K8S_NAMESPACE.default) or keys.K8S_NAMESPACE.default
+    value = parser.string(keys.K8S_NAMESPACE)
     if not _DNS1123_LABEL.match(value) or len(value) > 63:
         raise SettingsError(
             f"kafscale:{keys.K8S_NAMESPACE.name}: {json.dumps(value)} is not a valid namespace: "

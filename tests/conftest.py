@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,17 @@ from kafscale.render import kubernetes_manifests
 from kafscale.settings import parse_settings
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args: str, timeout_s: float = 300) -> subprocess.CompletedProcess[str]:
+    """`python -m kafscale ARGS` as a user runs it: a subprocess in the project directory."""
+    return subprocess.run(
+        [sys.executable, "-m", "kafscale", *args],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
 
 
 class RenderedObjects:

@@ -1,22 +1,13 @@
 """`python -m kafscale render` as a user runs it: a subprocess, real files, real exit codes."""
 
-import subprocess
-import sys
-
 import pytest
 import yaml
 
-from tests.conftest import PROJECT_DIR
+from tests.conftest import PROJECT_DIR, run_cli
 
 
-def _render(*args, cwd=PROJECT_DIR):
-    return subprocess.run(
-        [sys.executable, "-m", "kafscale", "render", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def _render(*args):
+    return run_cli("render", *args)
 
 
 def _etcd_container(stdout):
@@ -63,6 +54,13 @@ def test_memory_mode_at_1gi_requests_1gi_and_limits_1536mi():
         "requests": {"memory": "1Gi"},
         "limits": {"memory": "1536Mi"},
     }
+
+
+def test_maintenance_off_renders_no_cronjob():
+    result = _render("--stack", "dev", "--set", "etcdMaintenanceEnabled=off")
+    assert result.returncode == 0, result.stderr
+    kinds = [d["kind"] for d in yaml.safe_load_all(result.stdout)]
+    assert kinds == ["Service", "Service", "StatefulSet", "PodDisruptionBudget"]
 
 
 def test_set_accepts_the_namespaced_key_too():

@@ -1,11 +1,8 @@
-import subprocess
-import sys
-
 import pytest
 
 from kafscale.load import LoadPlan, LoadResult, MemberSample, SecondSample
 from kafscale.simulate import SimulationError, judge, plan_scaling
-from tests.conftest import PROJECT_DIR
+from tests.conftest import run_cli
 
 
 def _settings(mode="periodic", retention="5m", quota=2147483648):
@@ -76,13 +73,7 @@ def test_verdict_gives_the_time_to_nospace_at_full_scale():
 
 
 def _simulate(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "kafscale", "simulate", *args],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_cli("simulate", *args)
 
 
 def test_simulate_without_etcd_is_a_one_line_error():

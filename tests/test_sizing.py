@@ -1,11 +1,8 @@
-import subprocess
-import sys
-
 import pytest
 
 from kafscale.settings import parse_settings
 from kafscale.sizing import history_revisions, quota_warning, recommend
-from tests.conftest import PROJECT_DIR
+from tests.conftest import run_cli
 
 
 @pytest.mark.parametrize(
@@ -62,13 +59,7 @@ def test_a_bad_expected_rate_is_ignored_with_a_warning(raw):
 
 
 def _sizing(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "kafscale", "sizing", *args],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_cli("sizing", *args)
 
 
 def test_sizing_command_prints_the_recommendation():
