@@ -9,7 +9,7 @@ flag changes, so it is not scaled.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -110,7 +110,7 @@ def judge(result: LoadResult, scaling: Scaling, etcd_version: str, rate: float) 
     return Verdict(lines, ok)
 
 
-def _progress(stream: TextIO, every_s: int) -> Any:
+def _progress(stream: TextIO, every_s: int) -> Callable[[SecondSample], None]:
     def report(sample: SecondSample) -> None:
         if (sample.second + 1) % every_s:
             return
