@@ -40,7 +40,7 @@ def test_periodic_compaction_keeps_the_same_load_out_of_nospace(etcd_binary):
         f"etcdQuotaBackendBytes={QUOTA}", f"etcdAutoCompactionRetention={retention_s}s"
     )
     with LocalCluster(statefulset, etcd_binary) as cluster:
-        result = _drive(cluster, duration_s=5 * retention_s + 2)  # five retention windows
+        result = _drive(cluster, duration_s=10 * retention_s + 2)  # ten retention windows
         assert result.total_nospace == 0
         assert sum(s.other_errors for s in result.samples) == 0, result.first_error
         assert result.achieved_rate > 0.8 * RATE

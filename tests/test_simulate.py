@@ -98,7 +98,7 @@ def test_simulate_refuses_a_stack_with_external_endpoints():
 @pytest.mark.etcd
 def test_simulate_prints_a_verdict_and_writes_csv_and_plot(etcd_binary, tmp_path):
     result = _simulate(
-        "--stack", "dev", "--rate", "300", "--duration", "12", "--time-scale", "60",
+        "--stack", "dev", "--rate", "300", "--duration", "16", "--time-scale", "60",
         "--etcd-binary", etcd_binary, "--plot", str(tmp_path / "run.png"), "--csv", str(tmp_path / "run.csv"),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
