@@ -51,6 +51,12 @@ MAINTENANCE_SIZE_THRESHOLD_PCT = ConfigKey("etcdMaintenanceSizeThresholdPct", "7
 DEFRAG_SCHEDULE = ConfigKey("etcdDefragSchedule", "")  # deprecated alias of the maintenance schedule
 DEFRAG_ENABLED = ConfigKey("etcdDefragEnabled", "")  # deprecated: false also disables maintenance
 ETCDCTL_IMAGE = ConfigKey("etcdSnapshotEtcdctlImage", "ghcr.io/kafscale/kafscale-etcd-tools:dev")
+PROBES = ConfigKey("etcdProbes", "true", mirrors_operator_env=False)
+RUN_AS_USER = ConfigKey("etcdRunAsUser", "65532", mirrors_operator_env=False)
+READ_ONLY_ROOT_FILESYSTEM = ConfigKey("etcdReadOnlyRootFilesystem", "true", mirrors_operator_env=False)
+NETWORK_POLICY = ConfigKey("etcdNetworkPolicy", "true", mirrors_operator_env=False)
+CLIENT_NAMESPACES = ConfigKey("etcdClientNamespaces", "", mirrors_operator_env=False)
+CLIENT_POD_SELECTORS = ConfigKey("etcdClientPodSelectors", "", mirrors_operator_env=False)
 
 CONFIG_KEYS: tuple[ConfigKey, ...] = (
     CLUSTER_NAME,
@@ -72,6 +78,12 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     DEFRAG_SCHEDULE,
     DEFRAG_ENABLED,
     ETCDCTL_IMAGE,
+    PROBES,
+    RUN_AS_USER,
+    READ_ONLY_ROOT_FILESYSTEM,
+    NETWORK_POLICY,
+    CLIENT_NAMESPACES,
+    CLIENT_POD_SELECTORS,
 )
 
 # The retention default depends on the mode (etcdAutoCompactionRetention's declared default is

@@ -4,7 +4,10 @@ Each pod becomes a process on its own loopback address (127.x.y.z), started with
 container's command and args as rendered: `$(VAR)` expanded from the container env the way
 Kubernetes does, each pod's DNS name replaced by that pod's address, `0.0.0.0` listeners bound
 to it, and every mounted volume path moved under a temporary directory (on tmpfs when the
-volume is a memory emptyDir). The cluster always tears down: no process outlives it.
+volume is a memory emptyDir). Run as root, it also honours the pod's security context the way
+the kubelet does: each volume is handed to `fsGroup` (group read and write, setgid directories)
+and etcd runs as `runAsUser`/`runAsGroup` with `fsGroup` as a supplementary group. The cluster
+always tears down: no process outlives it.
 """
 
 from __future__ import annotations
@@ -81,6 +84,41 @@ def _etcd_container(statefulset: dict[str, Any]) -> dict[str, Any]:
     return next(c for c in containers if c["name"] == "etcd")
 
 
+@dataclass(frozen=True)
+class PodIdentity:
+    """Who the pod's etcd container runs as, from the rendered security contexts."""
+
+    user: int
+    group: int
+    fs_group: int | None
+
+
+def pod_identity(statefulset: dict[str, Any]) -> PodIdentity | None:
+    """The container's effective user, group and the pod's fsGroup; None when no user is set."""
+    pod = statefulset["spec"]["template"]["spec"]
+    merged = {**pod.get("securityContext", {}), **_etcd_container(statefulset).get("securityContext", {})}
+    user = merged.get("runAsUser")
+    if user is None:
+        return None
+    fs_group = pod.get("securityContext", {}).get("fsGroup")
+    group = int(merged.get("runAsGroup", 0))
+    return PodIdentity(int(user), group, None if fs_group is None else int(fs_group))
+
+
+def apply_fs_group(volume: Path, fs_group: int) -> None:
+    """What the kubelet does to a volume for `fsGroup`: group ownership, group read and write,
+    setgid and group search on directories (pkg/volume/volume_linux.go)."""
+    for path in [volume, *volume.rglob("*")]:
+        info = path.lstat()
+        if path.is_symlink():
+            continue
+        os.lchown(path, -1, fs_group)
+        mask = 0o660
+        if path.is_dir():
+            mask |= 0o2110
+        path.chmod((info.st_mode & 0o7777) | mask)
+
+
 def _memory_volumes(statefulset: dict[str, Any]) -> set[str]:
     volumes = statefulset["spec"]["template"]["spec"].get("volumes", [])
     return {v["name"] for v in volumes if v.get("emptyDir", {}).get("medium") == "Memory"}
@@ -154,7 +192,14 @@ def _die_with_parent() -> None:
 class LocalCluster:
     """Running members of one rendered StatefulSet. Use as a context manager."""
 
-    def __init__(self, statefulset: dict[str, Any], etcd_binary: str = "etcd") -> None:
+    def __init__(
+        self,
+        statefulset: dict[str, Any],
+        etcd_binary: str = "etcd",
+        run_as_pod_user: bool | None = None,
+    ) -> None:
+        """`run_as_pod_user`: honour the pod's security context (default: whenever running as
+        root and the pod names a user); False runs etcd as this process's own user."""
         resolved = shutil.which(etcd_binary)
         if resolved is None:
             raise LocalClusterError(
@@ -172,6 +217,22 @@ class LocalCluster:
             statefulset, resolved, free_loopback_addresses(replicas), self._work_dir, self._tmpfs_dir
         )
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
+        identity = pod_identity(statefulset)
+        if run_as_pod_user is None:
+            run_as_pod_user = identity is not None and os.geteuid() == 0
+        if run_as_pod_user and (identity is None or os.geteuid() != 0):
+            raise LocalClusterError("running etcd as the pod's user needs root and a runAsUser")
+        self.identity: PodIdentity | None = None
+        if run_as_pod_user:
+            self.run_members_as(identity)
+
+    def run_members_as(self, identity: PodIdentity | None) -> None:
+        """Members started from now on run as `identity` (None: as this process's user)."""
+        self.identity = identity
+        if identity is not None:
+            # Let the pod's user reach its volumes under the private temporary directories.
+            for directory in (self._work_dir, self._tmpfs_dir):
+                directory.chmod(0o711)
 
     @property
     def client_urls(self) -> list[str]:
@@ -202,9 +263,20 @@ class LocalCluster:
 
     def start_member(self, pod_name: str) -> None:
         member = next(m for m in self.members if m.pod_name == pod_name)
+        identity = self.identity
         for directory in member.data_dirs:
             directory.parent.mkdir(parents=True, exist_ok=True)
+            if identity is not None and identity.fs_group is not None:
+                directory.mkdir(mode=0o755, exist_ok=True)
+                apply_fs_group(directory, identity.fs_group)
         log = self.log_path(pod_name).open("ab")
+        as_user: dict[str, Any] = {}
+        if identity is not None:
+            as_user = {
+                "user": identity.user,
+                "group": identity.group,
+                "extra_groups": [] if identity.fs_group is None else [identity.fs_group],
+            }
         self._processes[pod_name] = subprocess.Popen(
             member.argv,
             stdout=log,
@@ -212,8 +284,13 @@ class LocalCluster:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
             preexec_fn=_die_with_parent,
+            **as_user,
         )
         log.close()
+
+    def process_ids(self) -> dict[str, int]:
+        """The pid of every running member."""
+        return {pod: process.pid for pod, process in self._processes.items() if process.poll() is None}
 
     def stop_member(self, pod_name: str) -> None:
         process = self._processes.pop(pod_name, None)

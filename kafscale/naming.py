@@ -43,6 +43,10 @@ class EtcdNames:
         return f"{self.cluster}-etcd"
 
     @property
+    def network_policy(self) -> str:
+        return f"{self.cluster}-etcd"
+
+    @property
     def maintenance_cronjob(self) -> str:
         return f"{self.cluster}-etcd-maintenance"
 

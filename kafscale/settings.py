@@ -20,6 +20,7 @@ from typing import TypeVar
 from kafscale import config_keys as keys
 from kafscale.cron import is_valid_schedule
 from kafscale.durations import periodic_retention_nanos
+from kafscale.etcd_versions import excludes_every_nospace_alarm, format_version, image_etcd_version
 from kafscale.quantities import INT64_MAX, format_binary_si, parse_byte_count, parse_quantity
 
 T = TypeVar("T")
@@ -37,6 +38,9 @@ CRON_REASON = "is not a cron schedule (five fields, or @hourly, @daily, ...)"
 CLUSTER_NAME_MAX_LENGTH = 52 - len("-etcd-maintenance-check")
 _DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+LabelSelector = tuple[tuple[str, str], ...]
 
 
 class SettingsError(ValueError):
@@ -74,6 +78,12 @@ class EtcdSettings:
     maintenance_threshold_pct: int
     etcdctl_image: str
     expected_write_rate: float | None = None
+    probes: bool = True
+    run_as_user: int = int(keys.RUN_AS_USER.default)
+    read_only_root_filesystem: bool = True
+    network_policy: bool = True
+    client_namespaces: tuple[str, ...] = ()
+    client_pod_selectors: tuple[LabelSelector, ...] = ()
 
     @property
     def managed(self) -> bool:
@@ -100,6 +110,15 @@ class EtcdSettings:
             keys.MAINTENANCE_CHECK_SCHEDULE.name: self.maintenance_check_schedule,
             keys.MAINTENANCE_SIZE_THRESHOLD_PCT.name: self.maintenance_threshold_pct,
             keys.ETCDCTL_IMAGE.name: self.etcdctl_image,
+            keys.PROBES.name: self.probes,
+            keys.RUN_AS_USER.name: self.run_as_user,
+            keys.READ_ONLY_ROOT_FILESYSTEM.name: self.read_only_root_filesystem,
+            keys.NETWORK_POLICY.name: self.network_policy,
+            keys.CLIENT_NAMESPACES.name: list(self.client_namespaces),
+            keys.CLIENT_POD_SELECTORS.name: [
+                ",".join(f"{key}={value}" for key, value in selector)
+                for selector in self.client_pod_selectors
+            ],
         }
 
 
@@ -128,6 +147,10 @@ class _Parser:
             self.warn(key, value, used_if_blank, "is blank")
             return None
         return value.strip()
+
+    def given(self, key: keys.ConfigKey) -> str:
+        """The trimmed value as given (the default when unset or blank), without any warning."""
+        return (self._raw.get(key.name) or "").strip() or key.default
 
     def string(self, key: keys.ConfigKey) -> str:
         """A trimmed string, or the key's default."""
@@ -226,8 +249,38 @@ def parse_settings(raw: Mapping[str, str | None]) -> ParsedSettings:
         ),
         etcdctl_image=parser.string(keys.ETCDCTL_IMAGE),
         expected_write_rate=expected_write_rate,
+        probes=_probes(parser, image),
+        run_as_user=parser.parse(
+            keys.RUN_AS_USER,
+            lambda text: _int_in_range(text, 1, INT32_MAX),
+            int(keys.RUN_AS_USER.default),
+            "is not a non-root user ID (a whole number from 1 to 2147483647)",
+        ),
+        read_only_root_filesystem=parser.parse(
+            keys.READ_ONLY_ROOT_FILESYSTEM, _boolean_word, True, BOOLEAN_REASON
+        ),
+        network_policy=parser.parse(keys.NETWORK_POLICY, _boolean_word, True, BOOLEAN_REASON),
+        client_namespaces=_client_namespaces(parser),
+        client_pod_selectors=_client_pod_selectors(parser),
     )
     return ParsedSettings(settings, tuple(parser.warnings))
+
+
+def _probes(parser: _Parser, image: str) -> bool:
+    """On by default; off, with a warning, for an image whose etcd would fail them under NOSPACE."""
+    probes = parser.parse(keys.PROBES, _boolean_word, True, BOOLEAN_REASON)
+    version = image_etcd_version(image)
+    if probes and version is not None and not excludes_every_nospace_alarm(version):
+        parser.warn(
+            keys.PROBES,
+            parser.given(keys.PROBES),
+            "false",
+            f"cannot be used with etcd {format_version(version)} ({image}): before 3.4.19 and "
+            "3.5.2 its health check fails once two members raise NOSPACE, and the probes would "
+            "restart every member",
+        )
+        return False
+    return probes
 
 
 def _maintenance_enabled(parser: _Parser) -> bool:
@@ -293,7 +346,15 @@ def _namespace(parser: _Parser) -> str:
 
 def _endpoints(parser: _Parser) -> tuple[str, ...]:
     """The operator's comma list, or a YAML list (which Pulumi hands over as JSON)."""
-    value = parser.text(keys.ENDPOINTS, "no endpoints (a managed etcd)")
+    return _string_list(parser, keys.ENDPOINTS, ",", "no endpoints (a managed etcd)")
+
+
+def _string_list(parser: _Parser, key: keys.ConfigKey, separator: str, used_if_blank: str) -> tuple[str, ...]:
+    """A `separator`-separated string or a YAML list: trimmed, empties and duplicates dropped.
+
+    Anything else that starts like a list can only be a mistake.
+    """
+    value = parser.text(key, used_if_blank)
     if value is None:
         return ()
     if value.startswith("["):
@@ -303,17 +364,70 @@ def _endpoints(parser: _Parser) -> tuple[str, ...]:
             items = None
         if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
             raise SettingsError(
-                f"kafscale:{keys.ENDPOINTS.name}: {value} is neither a comma-separated string "
+                f"kafscale:{key.name}: {value} is neither a {json.dumps(separator)}-separated string "
                 "nor a list of strings"
             )
     else:
-        items = value.split(",")
+        items = value.split(separator)
     cleaned: list[str] = []
     for item in items:
-        endpoint = item.strip()
-        if endpoint and endpoint not in cleaned:
-            cleaned.append(endpoint)
+        text = item.strip()
+        if text and text not in cleaned:
+            cleaned.append(text)
     return tuple(cleaned)
+
+
+def _client_namespaces(parser: _Parser) -> tuple[str, ...]:
+    """Namespace names; each one Kubernetes would refuse is dropped with a warning."""
+    names = _string_list(parser, keys.CLIENT_NAMESPACES, ",", "no other namespace")
+    valid = tuple(name for name in names if _DNS1123_LABEL.match(name) and len(name) <= 63)
+    for name in names:
+        if name not in valid:
+            parser.warn(
+                keys.CLIENT_NAMESPACES,
+                name,
+                json.dumps(list(valid)),
+                "is not a namespace name (a DNS-1123 label): left out",
+            )
+    return valid
+
+
+def _client_pod_selectors(parser: _Parser) -> tuple[LabelSelector, ...]:
+    """Label selectors (`key=value[,key=value...]`), `;`-separated or a YAML list; a selector
+    that is not valid is dropped with a warning."""
+    texts = _string_list(parser, keys.CLIENT_POD_SELECTORS, ";", "no pod selectors")
+    parsed = {text: _label_selector(text) for text in texts}
+    valid = tuple(selector for selector in parsed.values() if selector is not None)
+    for text, selector in parsed.items():
+        if selector is None:
+            parser.warn(
+                keys.CLIENT_POD_SELECTORS,
+                text,
+                json.dumps([selector_text(selector) for selector in valid]),
+                "is not a label selector such as app=kafscale-broker,tier=data: left out",
+            )
+    return valid
+
+
+def selector_text(selector: LabelSelector) -> str:
+    return ",".join(f"{key}={value}" for key, value in selector)
+
+
+_LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+_LABEL_KEY = re.compile(rf"^([a-z0-9]([-a-z0-9.]{{0,251}}[a-z0-9])?/)?{_LABEL_NAME}$")
+_LABEL_VALUE = re.compile(rf"^({_LABEL_NAME})?$")
+
+
+def _label_selector(text: str) -> LabelSelector | None:
+    pairs: list[tuple[str, str]] = []
+    for requirement in text.split(","):
+        key, equals, value = (part.strip() for part in requirement.partition("="))
+        if not equals or not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(value):
+            return None
+        if key in dict(pairs):
+            return None
+        pairs.append((key, value))
+    return tuple(pairs)
 
 
 def _replicas(parser: _Parser) -> int:

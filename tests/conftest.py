@@ -90,3 +90,18 @@ def rendered_statefulset(*overrides: str, stack: str = "dev") -> dict[str, Any]:
     manifests = render_stack(PROJECT_DIR, stack, overrides).manifests
     (statefulset,) = [m for m in manifests if m["kind"] == "StatefulSet"]
     return statefulset
+
+
+def raise_alarm_on_every_member(cluster: Any, kind: str) -> None:
+    """Raise `kind` for every running member through etcd's maintenance API.
+
+    Each member raises NOSPACE for itself only when its own backend crosses the quota, and the
+    members' files differ by a few pages, so which of them do varies from run to run. Raising it
+    for each gives the state of a cluster whose members have all filled up, every time.
+    """
+    with cluster.client(0) as client:
+        for status in cluster.statuses().values():
+            client.call(
+                "/v3/maintenance/alarm",
+                {"action": "ACTIVATE", "memberID": str(status.member_id), "alarm": kind},
+            )

@@ -24,6 +24,7 @@ def test_managed_etcd_creates_its_objects_all_parented_to_the_component():
         ("kubernetes:batch/v1:CronJob", "kafscale-etcd-maintenance-check"),
         ("kubernetes:core/v1:Service", "kafscale-etcd"),
         ("kubernetes:core/v1:Service", "kafscale-etcd-client"),
+        ("kubernetes:networking.k8s.io/v1:NetworkPolicy", "kafscale-etcd"),
         ("kubernetes:policy/v1:PodDisruptionBudget", "kafscale-etcd"),
     ]
     for child in children:

@@ -22,6 +22,7 @@ def test_dev_stack_renders_the_managed_etcd_in_memory_mode():
         ("Service", "kafscale-etcd-client"),
         ("StatefulSet", "kafscale-etcd"),
         ("PodDisruptionBudget", "kafscale-etcd"),
+        ("NetworkPolicy", "kafscale-etcd"),
         ("CronJob", "kafscale-etcd-maintenance"),
         ("CronJob", "kafscale-etcd-maintenance-check"),
     ]

@@ -27,6 +27,7 @@ def test_dev_stack_prints_every_object_as_yaml_in_a_stable_order():
         ("v1", "Service", "kafscale-etcd-client"),
         ("apps/v1", "StatefulSet", "kafscale-etcd"),
         ("policy/v1", "PodDisruptionBudget", "kafscale-etcd"),
+        ("networking.k8s.io/v1", "NetworkPolicy", "kafscale-etcd"),
         ("batch/v1", "CronJob", "kafscale-etcd-maintenance"),
         ("batch/v1", "CronJob", "kafscale-etcd-maintenance-check"),
     ]
@@ -60,7 +61,7 @@ def test_maintenance_off_renders_no_cronjob():
     result = _render("--stack", "dev", "--set", "etcdMaintenanceEnabled=off")
     assert result.returncode == 0, result.stderr
     kinds = [d["kind"] for d in yaml.safe_load_all(result.stdout)]
-    assert kinds == ["Service", "Service", "StatefulSet", "PodDisruptionBudget"]
+    assert kinds == ["Service", "Service", "StatefulSet", "PodDisruptionBudget", "NetworkPolicy"]
 
 
 def test_set_accepts_the_namespaced_key_too():
@@ -78,6 +79,7 @@ def test_output_writes_one_file_per_object(tmp_path):
     assert files == [
         "cronjob-kafscale-etcd-maintenance-check.yaml",
         "cronjob-kafscale-etcd-maintenance.yaml",
+        "networkpolicy-kafscale-etcd.yaml",
         "poddisruptionbudget-kafscale-etcd.yaml",
         "service-kafscale-etcd-client.yaml",
         "service-kafscale-etcd.yaml",

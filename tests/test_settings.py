@@ -260,4 +260,10 @@ def test_effective_values_are_plain_data_keyed_by_config_key():
         "etcdMaintenanceCheckSchedule": "*/15 * * * *",
         "etcdMaintenanceSizeThresholdPct": 75,
         "etcdSnapshotEtcdctlImage": "ghcr.io/kafscale/kafscale-etcd-tools:dev",
+        "etcdProbes": True,
+        "etcdRunAsUser": 65532,
+        "etcdReadOnlyRootFilesystem": True,
+        "etcdNetworkPolicy": True,
+        "etcdClientNamespaces": [],
+        "etcdClientPodSelectors": [],
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib import resources
 
 from kafscale.naming import EtcdNames
+from kafscale.objects.pod_security import container_security_context, pod_security_context
 from kafscale.settings import EtcdSettings
 
 SCRIPT_NAME = "etcd-maintenance.sh"
@@ -50,12 +51,14 @@ def _cronjob(
                         "metadata": {"labels": dict(labels)},
                         "spec": {
                             "restartPolicy": "Never",
+                            "securityContext": pod_security_context(settings),
                             "containers": [
                                 {
                                     "name": "maintenance",
                                     "image": settings.etcdctl_image,
                                     "command": ["/bin/sh", "-c", maintenance_script()],
                                     "env": env,
+                                    "securityContext": container_security_context(settings),
                                 }
                             ],
                         },

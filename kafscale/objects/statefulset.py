@@ -11,6 +11,8 @@ from kafscale.naming import (
     EtcdNames,
 )
 from kafscale.objects.metadata import label_selector, object_metadata
+from kafscale.objects.pod_security import container_security_context, pod_security_context
+from kafscale.objects.probes import etcd_probes
 from kafscale.quantities import format_binary_si
 from kafscale.settings import EtcdSettings
 
@@ -70,7 +72,10 @@ def etcd_container(settings: EtcdSettings, names: EtcdNames) -> dict[str, object
             {"name": "peer", "containerPort": PEER_PORT},
         ],
         "volumeMounts": [{"name": DATA_VOLUME, "mountPath": DATA_DIR}],
+        "securityContext": container_security_context(settings),
     }
+    if settings.probes:
+        container.update(etcd_probes())
     if settings.storage_memory:
         # The tmpfs counts against this container's memory cgroup: reserve the quota and cap
         # it with headroom so a full backend is killed inside the pod, not on the node.
@@ -128,11 +133,16 @@ def statefulset(settings: EtcdSettings, names: EtcdNames) -> dict[str, object]:
                         ]
                     }
                 },
+                "securityContext": pod_security_context(settings),
                 "containers": [etcd_container(settings, names)],
                 "volumes": pod_volumes(settings),
             },
         },
     }
+    if settings.probes:
+        # With readiness gating, OrderedReady would wait for member 0 to be ready before
+        # creating member 1, and member 0 cannot be ready without a quorum: start all at once.
+        spec["podManagementPolicy"] = "Parallel"
     if not settings.storage_memory:
         spec["volumeClaimTemplates"] = [data_claim_template(settings)]
     return {

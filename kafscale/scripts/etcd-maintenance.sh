@@ -8,7 +8,7 @@
 # Env: ETCD_MEMBERS (comma-separated client URLs), ETCD_QUOTA_BYTES, THRESHOLD_PCT (1..100),
 # CHECK_ONLY (1: act only when a member is at or over quota*pct/100 or has NOSPACE).
 # Optional: ETCDCTL (default etcdctl), HEALTH_TIMEOUT_S (60), DEFRAG_TIMEOUT (5m).
-# Needs etcdctl, and wget or curl for etcd's /health and alarm endpoints.
+# Needs etcdctl, and wget or curl for etcd's alarm endpoint.
 set -eu
 
 ETCDCTL="${ETCDCTL:-etcdctl}"
@@ -59,10 +59,13 @@ http_post() {
     fi
 }
 
-# A member is healthy when it has a leader and commits through consensus. NOSPACE is excluded:
-# a full member still serves reads, and disarming NOSPACE is this script's job.
+# A member is healthy when it answers a linearizable read: it has a leader and a quorum confirms
+# its view. Reads still work under NOSPACE (disarming it is this script's job). etcd's own
+# `/health?exclude=NOSPACE` is not used: before 3.4.19 and 3.5.2 it fails once two members have
+# raised NOSPACE, and etcdctl 3.5's `endpoint health` fails under any alarm.
 healthy() {
-    http_get "$1/health?exclude=NOSPACE" 2>/dev/null </dev/null | grep -q '"health" *: *"true"'
+    "$ETCDCTL" --endpoints="$1" --dial-timeout=5s --command-timeout=10s \
+        get --consistency=l /kafscale/maintenance/health-check </dev/null >/dev/null 2>&1
 }
 
 wait_healthy() {

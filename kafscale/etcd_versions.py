@@ -1,0 +1,45 @@
+"""What an etcd image tag says about the etcd inside it. Pure."""
+
+from __future__ import annotations
+
+import re
+
+EtcdVersion = tuple[int, int, int]
+
+_TAG_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:[-+._].*)?$")
+
+# `/health?exclude=NOSPACE` ignores only the first NOSPACE alarm before 3.4.19 and 3.5.2, so with
+# more than one member over quota it answers 503 (etcd-io/etcd#13475, #13476; measured on 3.5.1).
+NOSPACE_EXCLUSION_FIXED: tuple[EtcdVersion, ...] = ((3, 4, 19), (3, 5, 2))
+
+
+def image_etcd_version(image: str) -> EtcdVersion | None:
+    """The etcd version in an image tag (`kubesphere/etcd:3.6.4-0`, `quay.io/coreos/etcd:v3.5.1`).
+
+    None when the reference has no tag, is pinned by digest only, or its tag is not a version.
+    """
+    reference = image.split("@", 1)[0]
+    last_segment = reference.rsplit("/", 1)[-1]
+    if ":" not in last_segment:
+        return None
+    return parse_version(last_segment.rsplit(":", 1)[1])
+
+
+def parse_version(text: str) -> EtcdVersion | None:
+    """`3.5.1`, `v3.6.4`, `3.6.4-0` -> (major, minor, patch); None for anything else."""
+    match = _TAG_VERSION.match(text)
+    if match is None:
+        return None
+    major, minor, patch = (int(group) for group in match.groups())
+    return major, minor, patch
+
+
+def excludes_every_nospace_alarm(version: EtcdVersion) -> bool:
+    """True when `/health?exclude=NOSPACE` stays healthy however many members raised NOSPACE."""
+    if version >= (3, 5, 2):
+        return True
+    return NOSPACE_EXCLUSION_FIXED[0] <= version < (3, 5, 0)
+
+
+def format_version(version: EtcdVersion) -> str:
+    return ".".join(str(part) for part in version)

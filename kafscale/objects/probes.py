@@ -1,0 +1,52 @@
+"""Probes on the etcd container that a NOSPACE alarm can never trip.
+
+Under NOSPACE etcd still serves reads, so neither a restart nor leaving the client Service would
+help: it would turn a full quota into a cluster-wide outage. Every path excludes NOSPACE. Measured
+on etcd 3.4.23 and 3.5.1 (tests/test_probes.py): these `/health` forms answer 200 under NOSPACE,
+plain `/health` answers 503, and `/livez` and `/readyz` do not exist (404; they arrived in 3.5.11
+and 3.6). The default 3.6 image still serves `/health` with both query parameters.
+"""
+
+from __future__ import annotations
+
+# Liveness and startup: this member alone (no quorum read), NOSPACE ignored (kubeadm's own choice).
+LIVENESS_PATH = "/health?exclude=NOSPACE&serializable=true"
+# Readiness: a linearizable read through the leader, so a member cut off from quorum stops
+# receiving client traffic; NOSPACE ignored, since reads still work under it.
+READINESS_PATH = "/health?exclude=NOSPACE"
+
+PROBE_PERIOD_S = 10
+PROBE_TIMEOUT_S = 15
+LIVENESS_FAILURES = 8  # 80 s without a healthy answer before a restart
+STARTUP_FAILURES = 30  # up to 5 minutes to replay the WAL and join the cluster
+READINESS_PERIOD_S = 5
+READINESS_TIMEOUT_S = 5
+READINESS_FAILURES = 3
+
+
+def _http_get(path: str) -> dict[str, object]:
+    return {"path": path, "port": "client", "scheme": "HTTP"}
+
+
+def etcd_probes() -> dict[str, dict[str, object]]:
+    """The container fields `startupProbe`, `livenessProbe` and `readinessProbe`."""
+    return {
+        "startupProbe": {
+            "httpGet": _http_get(LIVENESS_PATH),
+            "periodSeconds": PROBE_PERIOD_S,
+            "timeoutSeconds": PROBE_TIMEOUT_S,
+            "failureThreshold": STARTUP_FAILURES,
+        },
+        "livenessProbe": {
+            "httpGet": _http_get(LIVENESS_PATH),
+            "periodSeconds": PROBE_PERIOD_S,
+            "timeoutSeconds": PROBE_TIMEOUT_S,
+            "failureThreshold": LIVENESS_FAILURES,
+        },
+        "readinessProbe": {
+            "httpGet": _http_get(READINESS_PATH),
+            "periodSeconds": READINESS_PERIOD_S,
+            "timeoutSeconds": READINESS_TIMEOUT_S,
+            "failureThreshold": READINESS_FAILURES,
+        },
+    }

@@ -1,0 +1,85 @@
+"""Every object the component can render is valid against the Kubernetes OpenAPI schemas.
+
+`kubernetes-validate` in strict mode: unknown fields are rejected, so a misspelt or misplaced
+field fails here instead of being dropped silently by the API server. Checked for the oldest and
+the newest Kubernetes version the README claims.
+"""
+
+import copy
+from typing import Any
+
+import kubernetes_validate
+import pytest
+
+from kafscale.component import ManagedEtcd
+from kafscale.offline_engine import run_program
+from kafscale.render import kubernetes_manifests
+from kafscale.settings import parse_settings
+from tests.conftest import PROJECT_DIR
+
+OLDEST, NEWEST = "1.25.0", "1.37.0"
+VARIANTS = {
+    "defaults-disk": {},
+    "memory": {"etcdStorageMemory": "true", "etcdQuotaBackendBytes": "3000000000"},
+    "storage-class": {"etcdStorageClass": "fast-ssd", "etcdStorageSize": "20Gi"},
+    "maintenance-off": {"etcdMaintenanceEnabled": "false"},
+    "probes-off": {"etcdProbes": "off"},
+    "policy-off": {"etcdNetworkPolicy": "off"},
+    "policy-with-clients": {
+        "etcdClientNamespaces": "apps,monitoring",
+        "etcdClientPodSelectors": "app=kafscale-broker;app.kubernetes.io/name=console,tier=x",
+    },
+    "writable-root": {"etcdReadOnlyRootFilesystem": "false", "etcdRunAsUser": "1001"},
+    "revision-5-members": {"etcdAutoCompactionMode": "revision", "etcdReplicas": "5"},
+    "external-endpoints": {"etcdEndpoints": "http://etcd-a:2379,http://etcd-b:2379"},
+}
+
+
+def _render(raw: dict[str, str]) -> list[dict[str, Any]]:
+    settings = parse_settings(raw).settings
+    return kubernetes_manifests(run_program(lambda: ManagedEtcd("etcd", settings), config={}))
+
+
+RENDERED = {variant: _render(raw) for variant, raw in VARIANTS.items()}
+CASES = [
+    pytest.param(manifest, id=f"{variant}-{manifest['kind']}-{manifest['metadata']['name']}")
+    for variant, manifests in RENDERED.items()
+    for manifest in manifests
+]
+
+
+@pytest.mark.parametrize("version", [OLDEST, NEWEST])
+@pytest.mark.parametrize("manifest", CASES)
+def test_every_rendered_object_is_schema_valid_in_strict_mode(manifest, version):
+    kubernetes_validate.validate(manifest, version, strict=True)
+
+
+def test_the_variants_cover_every_kind_we_render_and_external_endpoints_render_nothing():
+    kinds = {m["kind"] for manifests in RENDERED.values() for m in manifests}
+    assert kinds == {"Service", "StatefulSet", "PodDisruptionBudget", "NetworkPolicy", "CronJob"}
+    assert RENDERED["external-endpoints"] == []
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        (("spec", "template", "spec", "containers", 0), "livenesProbe"),
+        (("spec", "template", "spec", "securityContext"), "readOnlyRootFilesystem"),  # container-only
+        (("spec",), "podManagmentPolicy"),
+    ],
+)
+def test_strict_mode_really_rejects_an_unknown_field(path, field):
+    """The control: the same validation fails when one misplaced field is added."""
+    (statefulset,) = [m for m in RENDERED["defaults-disk"] if m["kind"] == "StatefulSet"]
+    broken = copy.deepcopy(statefulset)
+    target: Any = broken
+    for step in path:
+        target = target[step]
+    target[field] = True
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, NEWEST, strict=True)
+
+
+def test_the_readme_claims_the_versions_tested_here():
+    readme = (PROJECT_DIR / "README.md").read_text()
+    assert f"Kubernetes {OLDEST.removesuffix('.0')} to {NEWEST.removesuffix('.0')}" in readme
