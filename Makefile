@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 
 .PHONY: setup system-packages render test test-fast lint clean
 
-# Debian's etcd 3.4, etcdctl, BusyBox and dash for the real-etcd tests (apt-get, needs root once).
+# Debian's etcd 3.4, etcdctl, BusyBox, dash and promtool for the tests (apt-get, needs root once).
 system-packages:
 	sh scripts/install-system-packages.sh
 

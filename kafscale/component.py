@@ -65,7 +65,14 @@ class ManagedEtcd(pulumi.ComponentResource):
 
 
 def _create(manifest: Manifest, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
-    resource_class = _RESOURCE_CLASSES[(str(manifest["apiVersion"]), str(manifest["kind"]))]
+    api_version, kind = str(manifest["apiVersion"]), str(manifest["kind"])
     metadata = manifest["metadata"]
     assert isinstance(metadata, dict)
-    return resource_class(str(metadata["name"]), metadata=metadata, spec=manifest["spec"], opts=opts)
+    name = str(metadata["name"])
+    resource_class = _RESOURCE_CLASSES.get((api_version, kind))
+    if resource_class is None:
+        # Prometheus operator kinds (ServiceMonitor, PrometheusRule): no typed class in the SDK.
+        return k8s.apiextensions.CustomResource(
+            name, api_version=api_version, kind=kind, metadata=metadata, spec=manifest["spec"], opts=opts
+        )
+    return resource_class(name, metadata=metadata, spec=manifest["spec"], opts=opts)

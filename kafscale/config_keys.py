@@ -57,6 +57,8 @@ READ_ONLY_ROOT_FILESYSTEM = ConfigKey("etcdReadOnlyRootFilesystem", "true", mirr
 NETWORK_POLICY = ConfigKey("etcdNetworkPolicy", "true", mirrors_operator_env=False)
 CLIENT_NAMESPACES = ConfigKey("etcdClientNamespaces", "", mirrors_operator_env=False)
 CLIENT_POD_SELECTORS = ConfigKey("etcdClientPodSelectors", "", mirrors_operator_env=False)
+MONITORING = ConfigKey("etcdMonitoring", "false", mirrors_operator_env=False)
+MONITORING_LABELS = ConfigKey("etcdMonitoringLabels", "", mirrors_operator_env=False)
 
 CONFIG_KEYS: tuple[ConfigKey, ...] = (
     CLUSTER_NAME,
@@ -84,6 +86,8 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     NETWORK_POLICY,
     CLIENT_NAMESPACES,
     CLIENT_POD_SELECTORS,
+    MONITORING,
+    MONITORING_LABELS,
 )
 
 # The retention default depends on the mode (etcdAutoCompactionRetention's declared default is

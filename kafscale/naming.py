@@ -47,6 +47,18 @@ class EtcdNames:
         return f"{self.cluster}-etcd"
 
     @property
+    def metrics_service(self) -> str:
+        return f"{self.cluster}-etcd-metrics"
+
+    @property
+    def service_monitor(self) -> str:
+        return f"{self.cluster}-etcd"
+
+    @property
+    def prometheus_rule(self) -> str:
+        return f"{self.cluster}-etcd"
+
+    @property
     def maintenance_cronjob(self) -> str:
         return f"{self.cluster}-etcd-maintenance"
 

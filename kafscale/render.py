@@ -16,7 +16,15 @@ import yaml
 from kafscale.offline_engine import ProgramRun, run_program
 from kafscale.stack_config import load_stack_config
 
-KIND_ORDER = ("Service", "StatefulSet", "PodDisruptionBudget", "NetworkPolicy", "CronJob")
+KIND_ORDER = (
+    "Service",
+    "StatefulSet",
+    "PodDisruptionBudget",
+    "NetworkPolicy",
+    "CronJob",
+    "ServiceMonitor",
+    "PrometheusRule",
+)
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,8 @@ class EtcdSettings:
     network_policy: bool = True
     client_namespaces: tuple[str, ...] = ()
     client_pod_selectors: tuple[LabelSelector, ...] = ()
+    monitoring: bool = False
+    monitoring_labels: LabelSelector = ()
 
     @property
     def managed(self) -> bool:
@@ -115,10 +117,9 @@ class EtcdSettings:
             keys.READ_ONLY_ROOT_FILESYSTEM.name: self.read_only_root_filesystem,
             keys.NETWORK_POLICY.name: self.network_policy,
             keys.CLIENT_NAMESPACES.name: list(self.client_namespaces),
-            keys.CLIENT_POD_SELECTORS.name: [
-                ",".join(f"{key}={value}" for key, value in selector)
-                for selector in self.client_pod_selectors
-            ],
+            keys.CLIENT_POD_SELECTORS.name: [selector_text(s) for s in self.client_pod_selectors],
+            keys.MONITORING.name: self.monitoring,
+            keys.MONITORING_LABELS.name: selector_text(self.monitoring_labels),
         }
 
 
@@ -189,7 +190,7 @@ class _Parser:
 def _shown(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if value is None:
+    if value is None or value == ():
         return "none"
     return str(value)
 
@@ -262,6 +263,13 @@ def parse_settings(raw: Mapping[str, str | None]) -> ParsedSettings:
         network_policy=parser.parse(keys.NETWORK_POLICY, _boolean_word, True, BOOLEAN_REASON),
         client_namespaces=_client_namespaces(parser),
         client_pod_selectors=_client_pod_selectors(parser),
+        monitoring=parser.parse(keys.MONITORING, _boolean_word, False, BOOLEAN_REASON),
+        monitoring_labels=parser.parse(
+            keys.MONITORING_LABELS,
+            _label_selector,
+            (),
+            "is not a set of labels such as release=prometheus,team=streaming",
+        ),
     )
     return ParsedSettings(settings, tuple(parser.warnings))
 

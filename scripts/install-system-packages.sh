@@ -1,8 +1,9 @@
 #!/bin/sh
-# Debian packages the real-etcd tests need: etcd 3.4 (server and etcdctl), BusyBox and dash.
+# Debian packages the tests need: etcd 3.4 (server and etcdctl), BusyBox and dash, and
+# prometheus for promtool.
 # Installs only what is missing; needs root (or sudo) the first time.
 set -eu
-packages="etcd-server etcd-client busybox dash"
+packages="etcd-server etcd-client busybox dash prometheus"
 missing=""
 for package in $packages; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||

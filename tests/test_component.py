@@ -49,3 +49,33 @@ def test_managed_outputs_name_the_client_service_and_every_member():
     ]
     assert etcd.settings["etcdReplicas"] == 5
     assert etcd.settings["clusterName"] == "prod"
+
+
+def test_monitoring_adds_the_metrics_service_and_the_prometheus_operator_resources():
+    run, _ = _run(etcdMonitoring="on")
+    children = {(r.type_token, r.name) for r in run.resources if r.type_token.startswith("kubernetes:")}
+    assert {
+        ("kubernetes:core/v1:Service", "kafscale-etcd-metrics"),
+        ("kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "kafscale-etcd"),
+        ("kubernetes:monitoring.coreos.com/v1:PrometheusRule", "kafscale-etcd"),
+    } <= children
+    off, _ = _run()
+    names = [(r.type_token, r.name) for r in off.resources]
+    assert not any("monitoring.coreos.com" in token or name.endswith("-metrics") for token, name in names)
+
+
+def test_the_service_monitor_selects_only_the_metrics_service(render_component):
+    objects = render_component(etcdMonitoring="on")
+    selector = objects.get("ServiceMonitor", "kafscale-etcd")["spec"]["selector"]["matchLabels"]
+    services = [m for m in objects.manifests if m["kind"] == "Service"]
+    selected = [
+        service["metadata"]["name"]
+        for service in services
+        if selector.items() <= service["metadata"]["labels"].items()
+    ]
+    assert selected == ["kafscale-etcd-metrics"]
+    (endpoint,) = objects.get("ServiceMonitor", "kafscale-etcd")["spec"]["endpoints"]
+    metrics = objects.get("Service", "kafscale-etcd-metrics")["spec"]
+    assert endpoint["port"] in [port["name"] for port in metrics["ports"]]
+    statefulset = objects.get("StatefulSet", "kafscale-etcd")
+    assert metrics["selector"] == statefulset["spec"]["selector"]["matchLabels"]

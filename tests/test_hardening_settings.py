@@ -159,3 +159,26 @@ def test_network_policy_switch():
     parsed = parse_settings({"etcdNetworkPolicy": "sometimes"})
     assert parsed.settings.network_policy is True
     assert [w.key for w in parsed.warnings] == ["etcdNetworkPolicy"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "monitoring", "labels", "warning"),
+    [
+        ({}, False, (), None),
+        ({"etcdMonitoring": "on"}, True, (), None),
+        ({"etcdMonitoring": "perhaps"}, False, (), 'kafscale:etcdMonitoring: "perhaps" is not one of'),
+        ({"etcdMonitoringLabels": "release=prometheus, team=streaming"}, False,
+         (("release", "prometheus"), ("team", "streaming")), None),
+        ({"etcdMonitoringLabels": "release"}, False, (),
+         'kafscale:etcdMonitoringLabels: "release" is not a set of labels such as release=prometheus,'
+         "team=streaming; using none"),
+    ],
+)  # fmt: skip
+def test_monitoring_settings(raw, monitoring, labels, warning):
+    parsed = parse_settings(raw)
+    assert parsed.settings.monitoring is monitoring
+    assert parsed.settings.monitoring_labels == labels
+    messages = [w.message for w in parsed.warnings]
+    assert messages == ([] if warning is None else [messages[0]]) and all(
+        m.startswith(warning) for m in messages
+    )

@@ -266,4 +266,6 @@ def test_effective_values_are_plain_data_keyed_by_config_key():
         "etcdNetworkPolicy": True,
         "etcdClientNamespaces": [],
         "etcdClientPodSelectors": [],
+        "etcdMonitoring": False,
+        "etcdMonitoringLabels": "",
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kafscale.naming import EtcdNames
 from kafscale.objects.maintenance import maintenance_cronjobs
+from kafscale.objects.monitoring import monitoring_objects
 from kafscale.objects.network_policy import network_policy
 from kafscale.objects.pdb import pod_disruption_budget
 from kafscale.objects.services import client_service, headless_service
@@ -25,4 +26,5 @@ def managed_etcd_manifests(settings: EtcdSettings) -> list[Manifest]:
         pod_disruption_budget(names),
         *([network_policy(settings, names)] if settings.network_policy else []),
         *maintenance_cronjobs(settings, names),
+        *monitoring_objects(settings, names),
     ]
