@@ -16,7 +16,7 @@ from kafscale.plot import plot_db_size
 from kafscale.render import manifest_file_name, render_stack, to_yaml
 from kafscale.settings import parse_settings
 from kafscale.simulate import SimulationError, simulate
-from kafscale.sizing import recommend
+from kafscale.sizing import recommend, tmpfs_worst_case
 from kafscale.stack_config import StackConfigError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -84,6 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
     sizing.add_argument(
         "--mode", choices=("periodic", "revision"), default="periodic", help="compaction mode"
     )
+    sizing.add_argument(
+        "--quota", help="the configured quota to check for memory mode (default: the recommended one)"
+    )
+    sizing.add_argument(
+        "--memory-headroom",
+        default="512Mi",
+        help="memory mode: limit = quota + this (kafscale:etcdMemoryHeadroomBytes, default 512Mi)",
+    )
     sizing.set_defaults(run=_sizing)
     return parser
 
@@ -138,6 +146,9 @@ def _sizing(args: argparse.Namespace) -> int:
             "etcdAutoCompactionMode": args.mode,
             "etcdAutoCompactionRetention": args.retention,
             "etcdExpectedWriteRate": str(args.write_rate),
+            "etcdQuotaBackendBytes": args.quota,
+            "etcdMemoryHeadroomBytes": args.memory_headroom,
+            "etcdStorageMemory": "true",
         }
     )
     if parsed.warnings:
@@ -150,5 +161,13 @@ def _sizing(args: argparse.Namespace) -> int:
         )
     except ValueError as error:
         raise SizingInputError(str(error)) from None
-    print("\n".join(recommendation.lines()))
+    quota = settings.quota_backend_bytes if args.quota else recommendation.quota_bytes
+    worst = tmpfs_worst_case(
+        quota,
+        quota + settings.memory_headroom_bytes,
+        settings.expected_write_rate,
+        settings.auto_compaction_mode,
+        settings.auto_compaction_retention,
+    )
+    print("\n".join([*recommendation.lines(), *worst.lines()]))
     return 0

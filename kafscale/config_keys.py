@@ -57,6 +57,7 @@ READ_ONLY_ROOT_FILESYSTEM = ConfigKey("etcdReadOnlyRootFilesystem", "true", mirr
 NETWORK_POLICY = ConfigKey("etcdNetworkPolicy", "true", mirrors_operator_env=False)
 CLIENT_NAMESPACES = ConfigKey("etcdClientNamespaces", "", mirrors_operator_env=False)
 CLIENT_POD_SELECTORS = ConfigKey("etcdClientPodSelectors", "", mirrors_operator_env=False)
+MEMORY_HEADROOM = ConfigKey("etcdMemoryHeadroomBytes", "512Mi", mirrors_operator_env=False)
 MONITORING = ConfigKey("etcdMonitoring", "false", mirrors_operator_env=False)
 MONITORING_LABELS = ConfigKey("etcdMonitoringLabels", "", mirrors_operator_env=False)
 
@@ -88,6 +89,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     CLIENT_POD_SELECTORS,
     MONITORING,
     MONITORING_LABELS,
+    MEMORY_HEADROOM,
 )
 
 # The retention default depends on the mode (etcdAutoCompactionRetention's declared default is

@@ -6,7 +6,7 @@ import pulumi
 
 from kafscale.config_keys import CONFIG_KEYS, NAMESPACE
 from kafscale.settings import EtcdSettings, SettingsError, parse_settings
-from kafscale.sizing import quota_warning
+from kafscale.sizing import quota_warning, tmpfs_warning
 
 
 def read_settings() -> EtcdSettings:
@@ -23,7 +23,7 @@ def read_settings() -> EtcdSettings:
         raise pulumi.RunError(str(error)) from None
     for warning in parsed.warnings:
         pulumi.log.warn(warning.message)
-    undersized = quota_warning(parsed.settings)
-    if undersized is not None:
-        pulumi.log.warn(undersized)
+    for sizing_warning in (quota_warning(parsed.settings), tmpfs_warning(parsed.settings)):
+        if sizing_warning is not None:
+            pulumi.log.warn(sizing_warning)
     return parsed.settings

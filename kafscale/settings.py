@@ -26,6 +26,7 @@ from kafscale.quantities import INT64_MAX, format_binary_si, parse_byte_count, p
 T = TypeVar("T")
 
 INT32_MAX = 2**31 - 1
+DEFAULT_MEMORY_HEADROOM_BYTES = 512 * 1024**2  # the seed's rule: limit = quota + 512 MiB
 ETCD_SUGGESTED_MAX_QUOTA_BYTES = 8 * 1024**3
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
@@ -86,6 +87,12 @@ class EtcdSettings:
     client_pod_selectors: tuple[LabelSelector, ...] = ()
     monitoring: bool = False
     monitoring_labels: LabelSelector = ()
+    memory_headroom_bytes: int = DEFAULT_MEMORY_HEADROOM_BYTES
+
+    @property
+    def memory_limit_bytes(self) -> int:
+        """Memory mode: the etcd container's limit and the tmpfs size limit (quota + headroom)."""
+        return self.quota_backend_bytes + self.memory_headroom_bytes
 
     @property
     def managed(self) -> bool:
@@ -120,6 +127,7 @@ class EtcdSettings:
             keys.CLIENT_POD_SELECTORS.name: [selector_text(s) for s in self.client_pod_selectors],
             keys.MONITORING.name: self.monitoring,
             keys.MONITORING_LABELS.name: selector_text(self.monitoring_labels),
+            keys.MEMORY_HEADROOM.name: self.memory_headroom_bytes,
         }
 
 
@@ -269,6 +277,12 @@ def parse_settings(raw: Mapping[str, str | None]) -> ParsedSettings:
             _label_selector,
             (),
             "is not a set of labels such as release=prometheus,team=streaming",
+        ),
+        memory_headroom_bytes=parser.parse(
+            keys.MEMORY_HEADROOM,
+            _positive_byte_count,
+            DEFAULT_MEMORY_HEADROOM_BYTES,
+            "is not a positive byte count or binary quantity (such as 536870912 or 512Mi)",
         ),
     )
     return ParsedSettings(settings, tuple(parser.warnings))

@@ -10,9 +10,14 @@ import math
 from dataclasses import dataclass
 
 from kafscale.durations import human_seconds, periodic_retention_nanos
-from kafscale.objects.statefulset import MEMORY_HEADROOM_BYTES
 from kafscale.quantities import format_binary_si
-from kafscale.settings import EtcdSettings
+from kafscale.settings import DEFAULT_MEMORY_HEADROOM_BYTES, EtcdSettings
+from kafscale.tmpfs_footprint import (
+    DEFRAG_COPY_FACTOR,
+    MEASURED_HEAP_BYTES,
+    MEASURED_SNAPSHOT_BYTES,
+    MEASURED_WAL_BYTES,
+)
 
 MEASURED_BYTES_PER_REVISION = 112
 SAFETY_FACTOR = 2.0  # bursts, fragmentation that compaction leaves until a defrag, larger values
@@ -37,7 +42,7 @@ class Recommendation:
 
     @property
     def memory_limit(self) -> str:
-        return format_binary_si(self.quota_bytes + MEMORY_HEADROOM_BYTES)
+        return format_binary_si(self.quota_bytes + DEFAULT_MEMORY_HEADROOM_BYTES)
 
     def lines(self) -> list[str]:
         floor = format_binary_si(MINIMUM_QUOTA_BYTES)
@@ -48,7 +53,8 @@ class Recommendation:
             f"recommended quota (x{SAFETY_FACTOR:g} safety, at least {floor}): "
             f"{self.quota_bytes} bytes ({format_binary_si(self.quota_bytes)})",
             f"  pulumi config set kafscale:etcdQuotaBackendBytes {format_binary_si(self.quota_bytes)}",
-            f"memory mode: request {self.memory_request}, limit {self.memory_limit}",
+            f"memory mode: request {self.memory_request}, limit {self.memory_limit} "
+            f"(quota + the default {format_binary_si(DEFAULT_MEMORY_HEADROOM_BYTES)} headroom)",
         ]
 
 
@@ -95,3 +101,102 @@ def quota_warning(settings: EtcdSettings) -> str | None:
 def _fill_seconds(settings: EtcdSettings) -> float:
     assert settings.expected_write_rate is not None
     return settings.quota_backend_bytes / (settings.expected_write_rate * MEASURED_BYTES_PER_REVISION)
+
+
+@dataclass(frozen=True)
+class TmpfsWorstCase:
+    """What one memory-mode member can need at once, against its container's memory limit.
+
+    The backend file at the quota, plus the copy a defrag writes beside it (the live data), plus
+    the WAL, the snapshot files and etcd's own heap, using the figures measured by
+    `bench/tmpfs_footprint.py`.
+    """
+
+    quota_bytes: int
+    live_set_bytes: int
+    live_set_basis: str
+    limit_bytes: int
+    wal_bytes: int = MEASURED_WAL_BYTES
+    snapshot_bytes: int = MEASURED_SNAPSHOT_BYTES
+    heap_bytes: int = MEASURED_HEAP_BYTES
+
+    @property
+    def copy_bytes(self) -> int:
+        return math.ceil(self.live_set_bytes * DEFRAG_COPY_FACTOR)
+
+    @property
+    def total_bytes(self) -> int:
+        return self.quota_bytes + self.copy_bytes + self.wal_bytes + self.snapshot_bytes + self.heap_bytes
+
+    @property
+    def covered(self) -> bool:
+        return self.limit_bytes >= self.total_bytes
+
+    @property
+    def headroom_needed_bytes(self) -> int:
+        """The smallest etcdMemoryHeadroomBytes, in whole MiB, whose limit holds the worst case."""
+        return math.ceil((self.total_bytes - self.quota_bytes) / MIB) * MIB
+
+    def lines(self) -> list[str]:
+        verdict = (
+            f"the limit {format_binary_si(self.limit_bytes)} covers it"
+            if self.covered
+            else f"the limit {format_binary_si(self.limit_bytes)} does NOT cover it: set "
+            f"kafscale:etcdMemoryHeadroomBytes to at least {format_binary_si(self.headroom_needed_bytes)}"
+        )
+        return [
+            "memory mode, worst case of one member (tmpfs data dir + heap) during a defrag:",
+            f"  backend at the quota     {self.quota_bytes / MIB:>9,.0f} MiB",
+            f"  defrag copy of live data {self.copy_bytes / MIB:>9,.0f} MiB "
+            f"({self.live_set_basis}, x{DEFRAG_COPY_FACTOR:g})",
+            f"  WAL                      {self.wal_bytes / MIB:>9,.0f} MiB (open + next segment)",
+            f"  snapshot files           {self.snapshot_bytes / MIB:>9,.0f} MiB",
+            f"  etcd heap                {self.heap_bytes / MIB:>9,.0f} MiB",
+            f"  total                    {self.total_bytes / MIB:>9,.0f} MiB: {verdict}",
+        ]
+
+
+def tmpfs_worst_case(
+    quota_bytes: int, limit_bytes: int, write_rate: float | None, mode: str, retention: str
+) -> TmpfsWorstCase:
+    """The live data a defrag copies is the history compaction keeps at the write rate, never more
+    than the quota; with no rate, only the quota bounds it. The backend file itself can be at the
+    quota whatever the live data: the rest is free pages only a defrag gives back."""
+    if write_rate is None:
+        return TmpfsWorstCase(quota_bytes, quota_bytes, "the quota: no write rate given", limit_bytes)
+    history = history_revisions(write_rate, mode, retention) * MEASURED_BYTES_PER_REVISION
+    live = min(quota_bytes, history)
+    basis = f"the history at {write_rate:g} writes/s"
+    if live == quota_bytes:
+        basis += ", capped at the quota"
+    return TmpfsWorstCase(quota_bytes, live, basis, limit_bytes)
+
+
+def tmpfs_warning(settings: EtcdSettings) -> str | None:
+    """A preview warning when a memory-mode member cannot hold its worst case under its limit."""
+    if not settings.managed or not settings.storage_memory:
+        return None
+    try:
+        worst = tmpfs_worst_case(
+            settings.quota_backend_bytes,
+            settings.memory_limit_bytes,
+            settings.expected_write_rate,
+            settings.auto_compaction_mode,
+            settings.auto_compaction_retention,
+        )
+    except ValueError:  # a retention that never compacts: only the quota bounds the live data
+        worst = tmpfs_worst_case(
+            settings.quota_backend_bytes, settings.memory_limit_bytes, None, "periodic", "0"
+        )
+    if worst.covered:
+        return None
+    return (
+        f"kafscale:etcdMemoryHeadroomBytes: memory limit {format_binary_si(worst.limit_bytes)} "
+        f"(quota {format_binary_si(worst.quota_bytes)} + headroom "
+        f"{format_binary_si(settings.memory_headroom_bytes)}) cannot hold a defrag's worst case of "
+        f"{worst.total_bytes / MIB:,.0f} MiB (backend at quota + a copy of {worst.copy_bytes / MIB:,.0f} "
+        f"MiB of live data ({worst.live_set_basis}) + WAL, snapshots and heap); the maintenance job "
+        f"will skip such a defrag. Set the headroom to at least "
+        f"{format_binary_si(worst.headroom_needed_bytes)}"
+        + ("" if settings.expected_write_rate else ", or set kafscale:etcdExpectedWriteRate")
+    )

@@ -1,4 +1,5 @@
 from kafscale.objects.maintenance import maintenance_script
+from kafscale.tmpfs_footprint import DEFRAG_RESERVE_BYTES
 
 LABELS = {"app": "kafscale-etcd", "cluster": "prod"}
 
@@ -61,3 +62,34 @@ def test_no_cronjobs_when_maintenance_is_disabled(render_component):
 
 def test_no_cronjobs_with_external_endpoints(render_component):
     assert render_component(etcdEndpoints="http://etcd:2379").manifests == []
+
+
+def _job_env(cronjob):
+    return cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["env"]
+
+
+def test_memory_mode_gives_the_jobs_the_etcd_containers_memory_limit(render_component):
+    objects = render_component(
+        clusterName="prod",
+        namespace="streaming",
+        etcdStorageMemory="true",
+        etcdQuotaBackendBytes="2Gi",
+        etcdMemoryHeadroomBytes="1Gi",
+    )
+    limit = objects.etcd_container("prod-etcd")["resources"]["limits"]["memory"]
+    assert limit == "3Gi"
+    for name in ("prod-etcd-maintenance", "prod-etcd-maintenance-check"):
+        env = objects.get("CronJob", name)["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][
+            0
+        ]["env"]
+        values = {entry["name"]: entry["value"] for entry in env}
+        assert values["ETCD_MEMORY_LIMIT_BYTES"] == str(3 * 1024**3)
+        assert values["DEFRAG_RESERVE_BYTES"] == str(DEFRAG_RESERVE_BYTES)
+
+
+def test_disk_mode_jobs_have_no_memory_limit_to_respect(render_component):
+    for cronjob in _cronjobs(render_component).values():
+        env = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["env"]
+        assert {entry["name"] for entry in env}.isdisjoint(
+            {"ETCD_MEMORY_LIMIT_BYTES", "DEFRAG_RESERVE_BYTES"}
+        )

@@ -16,12 +16,14 @@ from kafscale.etcd_http import EtcdError
 from kafscale.load import LoadPlan, run_load
 from kafscale.local_cluster import LocalCluster
 from kafscale.render import render_stack
+from kafscale.tmpfs_footprint import DEFRAG_RESERVE_BYTES
 from tests.conftest import PROJECT_DIR, raise_alarm_on_every_member
 
 pytestmark = pytest.mark.etcd
 
 SHELLS = {"busybox-sh": ["/usr/bin/busybox", "sh", "-c"], "dash": ["/usr/bin/dash", "-c"]}
 QUOTA = "1Mi"
+QUOTA_BYTES = 1024**2
 
 
 @pytest.fixture(params=sorted(SHELLS))
@@ -185,3 +187,26 @@ def test_with_one_member_down_the_script_refuses_and_defragments_nothing(etcd_bi
     assert result.returncode != 0
     assert _defragmented(result.stdout) == []
     assert "not every member is healthy: nothing defragmented" in result.stdout
+
+
+def test_memory_mode_skips_a_defrag_whose_copy_cannot_fit_under_the_limit(etcd_binary, shell, tmp_path):
+    """Headroom = the reserve alone: a full backend plus its live copy cannot fit beside it."""
+    statefulset, cronjobs = _rendered(f"etcdMemoryHeadroomBytes={DEFRAG_RESERVE_BYTES}")
+    tools = _tools_path(tmp_path, etcd_binary)
+    with LocalCluster(statefulset, etcd_binary) as cluster:
+        fits = _run_script(cronjobs["maintenance"], cluster, shell, tools)  # the control: small data
+        assert fits.returncode == 0, fits.stdout + fits.stderr
+        assert len(_defragmented(fits.stdout)) == 3
+
+        _fill_until_nospace(cluster)
+        before = _sizes(cluster)
+        result = _run_script(cronjobs["maintenance"], cluster, shell, tools)
+        after = _sizes(cluster)
+    assert result.returncode != 0
+    assert _defragmented(result.stdout) == []
+    assert all(after[pod] >= before[pod] for pod in before), (before, after)  # nothing shrank
+    skipped = [line for line in result.stdout.splitlines() if "skipping defrag of" in line]
+    assert len(skipped) == 3, result.stdout
+    limit = QUOTA_BYTES + DEFRAG_RESERVE_BYTES
+    assert all(f"would not fit under the memory limit {limit}" in line for line in skipped)
+    assert "3 member(s) not defragmented: the copy would not fit in memory" in result.stdout

@@ -123,3 +123,17 @@ def test_an_encrypted_value_is_one_line_and_exit_2(tmp_path):
     assert result.stderr.splitlines() == [
         "error: kafscale:etcdEndpoints is encrypted (secure:) and cannot be read offline; pass it with --set"
     ]
+
+
+def test_preview_warns_when_a_memory_mode_limit_cannot_hold_a_defrag():
+    at_5000 = ("--stack", "dev", "--set", "etcdExpectedWriteRate=5000", "--set", "etcdQuotaBackendBytes=4Gi")
+    result = _render(*at_5000)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "warning: kafscale:etcdMemoryHeadroomBytes: memory limit 4608Mi (quota 4Gi + headroom 512Mi) cannot "
+        "hold a defrag's worst case of 4,620 MiB (backend at quota + a copy of 336 MiB of live data (the "
+        "history at 5000 writes/s) + WAL, snapshots and heap); the maintenance job will skip such a defrag. "
+        "Set the headroom to at least 524Mi"
+    ]
+    fixed = _render(*at_5000, "--set", "etcdMemoryHeadroomBytes=524Mi")
+    assert fixed.returncode == 0 and fixed.stderr == ""

@@ -268,4 +268,5 @@ def test_effective_values_are_plain_data_keyed_by_config_key():
         "etcdClientPodSelectors": [],
         "etcdMonitoring": False,
         "etcdMonitoringLabels": "",
+        "etcdMemoryHeadroomBytes": 536870912,
     }

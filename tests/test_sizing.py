@@ -1,7 +1,7 @@
 import pytest
 
 from kafscale.settings import parse_settings
-from kafscale.sizing import history_revisions, quota_warning, recommend
+from kafscale.sizing import history_revisions, quota_warning, recommend, tmpfs_warning, tmpfs_worst_case
 from tests.conftest import run_cli
 
 
@@ -70,7 +70,17 @@ def test_sizing_command_prints_the_recommendation():
         "history kept just before a compaction: 12,000,000 revisions x 112 B = 1,282 MiB",
         "recommended quota (x2 safety, at least 2Gi): 2688548864 bytes (2564Mi)",
         "  pulumi config set kafscale:etcdQuotaBackendBytes 2564Mi",
-        "memory mode: request 2564Mi, limit 3076Mi",
+        "memory mode: request 2564Mi, limit 3076Mi (quota + the default 512Mi headroom)",
+        # 1,344,000,000 B of history x 1.05 = 1,411,200,000 B copied beside a 2564Mi backend,
+        # + 128,000,000 B of WAL + 1 MiB + 64 MiB = 4,295,929,856 B, 4,097 MiB; the limit is 3076Mi.
+        "memory mode, worst case of one member (tmpfs data dir + heap) during a defrag:",
+        "  backend at the quota         2,564 MiB",
+        "  defrag copy of live data     1,346 MiB (the history at 20000 writes/s, x1.05)",
+        "  WAL                            122 MiB (open + next segment)",
+        "  snapshot files                   1 MiB",
+        "  etcd heap                       64 MiB",
+        "  total                        4,097 MiB: the limit 3076Mi does NOT cover it: "
+        "set kafscale:etcdMemoryHeadroomBytes to at least 1533Mi",
     ]
 
 
@@ -80,3 +90,69 @@ def test_sizing_command_refuses_bad_input_in_one_line(args):
     assert result.returncode == 2
     assert len(result.stderr.splitlines()) == 1
     assert result.stderr.startswith("error: ")
+
+
+GiB = 1024**3
+MiB = 1024**2
+RESERVE = 128_000_000 + 1 * MiB + 64 * MiB  # two WAL segments, snapshot files, etcd heap
+
+
+@pytest.mark.parametrize(
+    ("quota", "limit", "rate", "copy", "covered", "headroom_mib"),
+    [
+        # 5,000/s x 600 s x 112 B = 336,000,000 B of history, x 1.05: not quite within +512Mi.
+        (4 * GiB, 4 * GiB + 512 * MiB, 5000, 352_800_000, False, 524),
+        (4 * GiB, 4 * GiB + 524 * MiB, 5000, 352_800_000, True, 524),
+        # The dev stack: 500/s gives 35,280,000 B to copy beside 2Gi, well within 2560Mi.
+        (2 * GiB, 2 * GiB + 512 * MiB, 500, 35_280_000, True, 221),
+        # No rate: the live data is bounded only by the quota, so the copy is 1.05 x quota.
+        (2 * GiB, 2 * GiB + 512 * MiB, None, 2_254_857_831, False, 2338),
+        # History above the quota: capped at the quota.
+        (2 * GiB, 2 * GiB + 512 * MiB, 100_000, 2_254_857_831, False, 2338),
+    ],
+)
+def test_tmpfs_worst_case(quota, limit, rate, copy, covered, headroom_mib):
+    worst = tmpfs_worst_case(quota, limit, rate, "periodic", "5m")
+    assert worst.copy_bytes == copy
+    assert worst.total_bytes == quota + copy + RESERVE
+    assert worst.covered is covered
+    assert worst.headroom_needed_bytes == headroom_mib * MiB
+
+
+def test_preview_warns_in_memory_mode_when_the_limit_cannot_hold_a_defrag():
+    default_memory = parse_settings({"etcdStorageMemory": "true"}).settings
+    assert tmpfs_warning(default_memory) == (
+        "kafscale:etcdMemoryHeadroomBytes: memory limit 4608Mi (quota 4Gi + headroom 512Mi) cannot hold "
+        "a defrag's worst case of 8,584 MiB (backend at quota + a copy of 4,301 MiB of live data (the "
+        "quota: no write rate given) + WAL, snapshots and heap); the maintenance job will skip such a "
+        "defrag. Set the headroom to at least 4488Mi, or set kafscale:etcdExpectedWriteRate"
+    )
+    at_rate = parse_settings({"etcdStorageMemory": "true", "etcdExpectedWriteRate": "5000"}).settings
+    assert tmpfs_warning(at_rate) == (
+        "kafscale:etcdMemoryHeadroomBytes: memory limit 4608Mi (quota 4Gi + headroom 512Mi) cannot hold "
+        "a defrag's worst case of 4,620 MiB (backend at quota + a copy of 336 MiB of live data (the "
+        "history at 5000 writes/s) + WAL, snapshots and heap); the maintenance job will skip such a "
+        "defrag. Set the headroom to at least 524Mi"
+    )
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"etcdStorageMemory": "true", "etcdExpectedWriteRate": "5000", "etcdMemoryHeadroomBytes": "524Mi"},
+        {"etcdStorageMemory": "true", "etcdExpectedWriteRate": "500", "etcdQuotaBackendBytes": "2Gi"},
+        {"etcdStorageMemory": "false"},  # disk mode: no tmpfs
+        {"etcdStorageMemory": "true", "etcdEndpoints": "http://etcd:2379"},  # nothing provisioned
+    ],
+)
+def test_no_tmpfs_warning_when_the_limit_holds_or_there_is_no_tmpfs(raw):
+    assert tmpfs_warning(parse_settings(raw).settings) is None
+
+
+def test_sizing_command_checks_a_configured_quota_and_headroom():
+    result = _sizing("--write-rate", "5000", "--quota", "4Gi", "--memory-headroom", "524Mi")
+    assert result.returncode == 0, result.stderr
+    assert (
+        result.stdout.splitlines()[-1]
+        == "  total                        4,620 MiB: the limit 4620Mi covers it"
+    )

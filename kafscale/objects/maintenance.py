@@ -7,6 +7,7 @@ from importlib import resources
 from kafscale.naming import EtcdNames
 from kafscale.objects.pod_security import container_security_context, pod_security_context
 from kafscale.settings import EtcdSettings
+from kafscale.tmpfs_footprint import DEFRAG_RESERVE_BYTES
 
 SCRIPT_NAME = "etcd-maintenance.sh"
 ACTIVE_DEADLINE_SECONDS = 1800
@@ -34,6 +35,11 @@ def _cronjob(
         {"name": "THRESHOLD_PCT", "value": str(settings.maintenance_threshold_pct)},
         {"name": "CHECK_ONLY", "value": "1" if check_only else "0"},
     ]
+    if settings.storage_memory:
+        env += [
+            {"name": "ETCD_MEMORY_LIMIT_BYTES", "value": str(settings.memory_limit_bytes)},
+            {"name": "DEFRAG_RESERVE_BYTES", "value": str(DEFRAG_RESERVE_BYTES)},
+        ]
     return {
         "apiVersion": "batch/v1",
         "kind": "CronJob",

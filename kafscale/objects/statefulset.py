@@ -16,8 +16,6 @@ from kafscale.objects.probes import etcd_probes
 from kafscale.quantities import format_binary_si
 from kafscale.settings import EtcdSettings
 
-# Memory mode: room above the quota for etcd's heap and bbolt's mmap pages.
-MEMORY_HEADROOM_BYTES = 512 * 1024**2
 DATA_VOLUME = "data"
 SNAPSHOTS_VOLUME = "snapshots"
 
@@ -27,7 +25,7 @@ def memory_request_bytes(settings: EtcdSettings) -> int:
 
 
 def memory_limit_bytes(settings: EtcdSettings) -> int:
-    return settings.quota_backend_bytes + MEMORY_HEADROOM_BYTES
+    return settings.memory_limit_bytes
 
 
 def etcd_args(settings: EtcdSettings, names: EtcdNames) -> list[str]:

@@ -7,6 +7,11 @@
 #
 # Env: ETCD_MEMBERS (comma-separated client URLs), ETCD_QUOTA_BYTES, THRESHOLD_PCT (1..100),
 # CHECK_ONLY (1: act only when a member is at or over quota*pct/100 or has NOSPACE).
+# Memory mode: ETCD_MEMORY_LIMIT_BYTES (the etcd container's limit, which its tmpfs data dir
+# counts against) and DEFRAG_RESERVE_BYTES (WAL, snapshots and heap beside the backend). A defrag
+# writes a copy of the live data beside the old file, so a member whose dbSize + 1.05 x
+# dbSizeInUse + reserve exceeds the limit is skipped (an OOM kill mid-defrag would be worse) and
+# the run fails.
 # Optional: ETCDCTL (default etcdctl), HEALTH_TIMEOUT_S (60), DEFRAG_TIMEOUT (5m).
 # Needs etcdctl, and wget or curl for etcd's alarm endpoint.
 set -eu
@@ -38,6 +43,11 @@ is_number() {
 is_number "${ETCD_QUOTA_BYTES:-}" || fail "ETCD_QUOTA_BYTES is not a byte count: '${ETCD_QUOTA_BYTES:-}'"
 is_number "$THRESHOLD_PCT" || fail "THRESHOLD_PCT is not a number: '$THRESHOLD_PCT'"
 is_number "$HEALTH_TIMEOUT_S" || fail "HEALTH_TIMEOUT_S is not a number: '$HEALTH_TIMEOUT_S'"
+MEMORY_LIMIT="${ETCD_MEMORY_LIMIT_BYTES:-}"
+DEFRAG_RESERVE_BYTES="${DEFRAG_RESERVE_BYTES:-0}"
+[ -z "$MEMORY_LIMIT" ] || is_number "$MEMORY_LIMIT" ||
+    fail "ETCD_MEMORY_LIMIT_BYTES is not a byte count: '$MEMORY_LIMIT'"
+is_number "$DEFRAG_RESERVE_BYTES" || fail "DEFRAG_RESERVE_BYTES is not a byte count: '$DEFRAG_RESERVE_BYTES'"
 members=$(printf '%s\n' "$ETCD_MEMBERS" | tr ',' '\n' | sed 's/^ *//; s/ *$//; /^$/d')
 threshold=$((ETCD_QUOTA_BYTES * THRESHOLD_PCT / 100))
 
@@ -84,6 +94,13 @@ status() {
     leader=$(printf '%s\n' "$fields" | sed -n 's/^"Leader" : \([0-9]*\)$/\1/p' | head -n 1)
     [ -n "$id" ] && [ -n "$size" ] && [ -n "$leader" ] || return 1
     printf '%s %s %s\n' "$id" "$size" "$leader"
+}
+
+# in_use URL -> the member's dbSizeInUse, from the JSON gateway (etcdctl's fields omit it). The
+# field is found by name wherever it sits, quoted (int64 as a JSON string) or not.
+in_use() {
+    http_post "$1/v3/maintenance/status" '{}' </dev/null | tr ',{}' '\n\n\n' |
+        sed -n 's/^ *"dbSizeInUse" *: *"\{0,1\}\([0-9][0-9]*\)"\{0,1\} *$/\1/p' | head -n 1
 }
 
 # alarms -> "MEMBER_ID KIND" lines, cluster-wide.
@@ -138,9 +155,25 @@ if [ "$CHECK_ONLY" = "1" ] && [ "$over" -eq 0 ] && [ "$nospace" -eq 0 ]; then
 fi
 
 # 4. Defragment followers first, the leader last, one at a time.
+skipped=0
 defragment() {
     url=$1
     role=$2
+    if [ -n "$MEMORY_LIMIT" ]; then
+        line=$(status "$url") || fail "member $url does not answer endpoint status"
+        rest=${line#* }
+        size=${rest%% *}
+        used=$(in_use "$url")
+        is_number "$used" || fail "cannot read dbSizeInUse of $url"
+        copy=$((used + used / 20)) # the copy measured up to 4% larger than dbSizeInUse
+        need=$((size + copy + DEFRAG_RESERVE_BYTES))
+        if [ "$need" -gt "$MEMORY_LIMIT" ]; then
+            log "skipping defrag of $url ($role): dbSize $size + copy $copy (in use $used) + reserve" \
+                "$DEFRAG_RESERVE_BYTES = $need bytes would not fit under the memory limit $MEMORY_LIMIT"
+            skipped=$((skipped + 1))
+            return 0
+        fi
+    fi
     log "defragmenting $url ($role)"
     if ! "$ETCDCTL" --endpoints="$url" --command-timeout="$DEFRAG_TIMEOUT" defrag </dev/null; then
         fail "defrag of $url ($role) failed"
@@ -183,5 +216,6 @@ for url in $members; do
         fi
     fi
 done
+[ "$skipped" -eq 0 ] || fail "$skipped member(s) not defragmented: the copy would not fit in memory"
 [ "$failed" -eq 0 ] || fail "NOSPACE kept on a member still over quota"
 log "done: every member defragmented, leader last"
