@@ -148,7 +148,6 @@ def _sizing(args: argparse.Namespace) -> int:
             "etcdExpectedWriteRate": str(args.write_rate),
             "etcdQuotaBackendBytes": args.quota,
             "etcdMemoryHeadroomBytes": args.memory_headroom,
-            "etcdStorageMemory": "true",
         }
     )
     if parsed.warnings:

@@ -36,9 +36,8 @@ def parse_version(text: str) -> EtcdVersion | None:
 
 def excludes_every_nospace_alarm(version: EtcdVersion) -> bool:
     """True when `/health?exclude=NOSPACE` stays healthy however many members raised NOSPACE."""
-    if version >= (3, 5, 2):
-        return True
-    return NOSPACE_EXCLUSION_FIXED[0] <= version < (3, 5, 0)
+    fixed_in_3_4, fixed_in_3_5 = NOSPACE_EXCLUSION_FIXED
+    return version >= fixed_in_3_5 or fixed_in_3_4 <= version < (3, 5, 0)
 
 
 def format_version(version: EtcdVersion) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from kafscale.compaction import compaction_interval_s
 from kafscale.durations import human_seconds, periodic_retention_nanos
 from kafscale.quantities import format_binary_si
 from kafscale.settings import DEFAULT_MEMORY_HEADROOM_BYTES, EtcdSettings
@@ -22,8 +23,6 @@ from kafscale.tmpfs_footprint import (
 MEASURED_BYTES_PER_REVISION = 112
 SAFETY_FACTOR = 2.0  # bursts, fragmentation that compaction leaves until a defrag, larger values
 MINIMUM_QUOTA_BYTES = 2 * 1024**3  # etcd's own default quota: never recommend less
-PERIODIC_MAX_INTERVAL_S = 3600  # etcd compacts at least hourly in periodic mode
-REVISION_POLL_S = 300  # etcd's revision compactor looks every 5 minutes
 MIB = 1024**2
 
 
@@ -60,15 +59,13 @@ class Recommendation:
 
 def history_revisions(write_rate: float, mode: str, retention: str) -> int:
     """Revisions the backend holds just before a compaction frees the oldest."""
+    interval_s = compaction_interval_s(mode, retention)
+    if interval_s is None:
+        raise ValueError(f"periodic retention {retention!r} does not compact: no size holds")
     if mode == "periodic":
-        nanos = periodic_retention_nanos(retention)
-        if nanos is None or nanos == 0:
-            raise ValueError(f"periodic retention {retention!r} does not compact: no size holds")
-        retention_s = nanos / 1e9
-        # Under an hour etcd compacts every retention; from an hour on, hourly.
-        interval_s = min(retention_s, PERIODIC_MAX_INTERVAL_S)
+        retention_s = (periodic_retention_nanos(retention) or 0) / 1e9
         return math.ceil(write_rate * (retention_s + interval_s))
-    return int(retention) + math.ceil(write_rate * REVISION_POLL_S)
+    return int(retention) + math.ceil(write_rate * interval_s)
 
 
 def recommend(write_rate: float, mode: str, retention: str) -> Recommendation:

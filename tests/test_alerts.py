@@ -223,7 +223,7 @@ def test_rules_and_templates_pass_promtool_check_and_annotations_render(tmp_path
         ({}, 15),
         ({"etcdAutoCompactionRetention": "10m"}, 30),
         ({"etcdAutoCompactionRetention": "1"}, 180),
-        ({"etcdAutoCompactionRetention": "72h"}, 1296),
+        ({"etcdAutoCompactionRetention": "72h"}, 180),  # hourly from an hour on
         ({"etcdAutoCompactionRetention": "0"}, 15),
         ({"etcdAutoCompactionMode": "revision"}, 15),
     ],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from kafscale.durations import NANOS_PER_UNIT, periodic_retention_nanos
+from kafscale.compaction import compaction_interval_s
 from kafscale.naming import CLIENT_PORT, EtcdNames
 from kafscale.objects.metadata import object_metadata
 from kafscale.settings import EtcdSettings
@@ -17,7 +17,6 @@ from kafscale.settings import EtcdSettings
 MONITORING_API = "monitoring.coreos.com/v1"
 METRICS_COMPONENT = {"app.kubernetes.io/component": "metrics"}
 SCRAPE_INTERVAL = "30s"
-REVISION_POLL_MINUTES = 5  # etcd's revision-mode compactor looks every 5 minutes
 MIN_STUCK_WINDOW_MINUTES = 15
 LEADER_CHANGES_WINDOW = "15m"
 LEADER_CHANGES_MAX = 3
@@ -70,20 +69,11 @@ def service_monitor(settings: EtcdSettings, names: EtcdNames) -> dict[str, objec
 
 
 def compaction_stuck_window_minutes(settings: EtcdSettings) -> int:
-    """Three compaction intervals, at least 15 minutes.
-
-    Periodic mode compacts every retention up to an hour, and for long retentions every tenth
-    of it (etcd's rule changed between releases; the larger interval is taken so the alert is
-    never early). Revision mode compacts on a 5-minute poll. A retention of 0 disables
-    compaction: the alert then fires on any growth, which is the point.
-    """
-    if settings.auto_compaction_mode == "revision":
-        interval = float(REVISION_POLL_MINUTES)
-    else:
-        nanos = periodic_retention_nanos(settings.auto_compaction_retention) or 0
-        retention = nanos / (60 * NANOS_PER_UNIT["s"])
-        interval = max(min(retention, 60.0), retention / 10)
-    return max(MIN_STUCK_WINDOW_MINUTES, math.ceil(3 * interval))
+    """Three compaction intervals, at least 15 minutes. A retention of 0 disables compaction: the
+    alert then fires on any growth, which is the point."""
+    interval_s = compaction_interval_s(settings.auto_compaction_mode, settings.auto_compaction_retention)
+    minutes = 3 * (interval_s or 0) / 60
+    return max(MIN_STUCK_WINDOW_MINUTES, math.ceil(minutes))
 
 
 def alert_rules(settings: EtcdSettings, names: EtcdNames) -> list[dict[str, object]]:

@@ -1,15 +1,18 @@
-"""Probes on the etcd container that a NOSPACE alarm can never trip.
+"""Probes on the etcd container that a NOSPACE alarm does not trip.
 
 Under NOSPACE etcd still serves reads, so neither a restart nor leaving the client Service would
 help: it would turn a full quota into a cluster-wide outage. Every path excludes NOSPACE. Measured
-on etcd 3.4.23 and 3.5.1 (tests/test_probes.py): these `/health` forms answer 200 under NOSPACE,
-plain `/health` answers 503, and `/livez` and `/readyz` do not exist (404; they arrived in 3.5.11
-and 3.6). The default 3.6 image still serves `/health` with both query parameters.
+on a 3-member cluster with every member's NOSPACE raised (tests/test_probes.py): on etcd 3.4.23
+these paths answer 200 where plain `/health` answers 503; on 3.5.1 they answer 503 too, because
+etcd before 3.4.19 and 3.5.2 excludes only the first NOSPACE alarm, so the settings turn probes off
+for such images. `/livez` and `/readyz` are absent from both (404); the default 3.6 image serves
+them and still serves `/health` with both query parameters.
 """
 
 from __future__ import annotations
 
-# Liveness and startup: this member alone (no quorum read), NOSPACE ignored (kubeadm's own choice).
+# Liveness and startup: a serializable read, answered by this member without a quorum read (it
+# still needs a leader on 3.4 and 3.5), NOSPACE ignored: kubeadm's own choice.
 LIVENESS_PATH = "/health?exclude=NOSPACE&serializable=true"
 # Readiness: a linearizable read through the leader, so a member cut off from quorum stops
 # receiving client traffic; NOSPACE ignored, since reads still work under it.

@@ -24,10 +24,6 @@ def memory_request_bytes(settings: EtcdSettings) -> int:
     return settings.quota_backend_bytes
 
 
-def memory_limit_bytes(settings: EtcdSettings) -> int:
-    return settings.memory_limit_bytes
-
-
 def etcd_args(settings: EtcdSettings, names: EtcdNames) -> list[str]:
     """The etcd command line, flag for flag and in the order the operator renders it."""
     own_host = names.member_host(POD_NAME_REF, POD_NAMESPACE_REF)
@@ -79,7 +75,7 @@ def etcd_container(settings: EtcdSettings, names: EtcdNames) -> dict[str, object
         # it with headroom so a full backend is killed inside the pod, not on the node.
         container["resources"] = {
             "requests": {"memory": format_binary_si(memory_request_bytes(settings))},
-            "limits": {"memory": format_binary_si(memory_limit_bytes(settings))},
+            "limits": {"memory": format_binary_si(settings.memory_limit_bytes)},
         }
     return container
 
@@ -93,7 +89,7 @@ def pod_volumes(settings: EtcdSettings) -> list[dict[str, object]]:
                 "name": DATA_VOLUME,
                 "emptyDir": {
                     "medium": "Memory",
-                    "sizeLimit": format_binary_si(memory_limit_bytes(settings)),
+                    "sizeLimit": format_binary_si(settings.memory_limit_bytes),
                 },
             }
         )

@@ -13,7 +13,7 @@
 # dbSizeInUse + reserve exceeds the limit is skipped (an OOM kill mid-defrag would be worse) and
 # the run fails.
 # Optional: ETCDCTL (default etcdctl), HEALTH_TIMEOUT_S (60), DEFRAG_TIMEOUT (5m).
-# Needs etcdctl, and wget or curl for etcd's alarm endpoint.
+# Needs etcdctl, and wget or curl for etcd's status and alarm endpoints.
 set -eu
 
 ETCDCTL="${ETCDCTL:-etcdctl}"
@@ -51,16 +51,8 @@ is_number "$DEFRAG_RESERVE_BYTES" || fail "DEFRAG_RESERVE_BYTES is not a byte co
 members=$(printf '%s\n' "$ETCD_MEMBERS" | tr ',' '\n' | sed 's/^ *//; s/ *$//; /^$/d')
 threshold=$((ETCD_QUOTA_BYTES * THRESHOLD_PCT / 100))
 
-# http_get URL / http_post URL JSON: body on stdout; wget (BusyBox) or curl. The time limit
-# comes from `timeout`: BusyBox 1.35's own `wget -T` crashes (Debian's build segfaults).
-http_get() {
-    if command -v curl >/dev/null 2>&1; then
-        curl -fsS --max-time 10 "$1"
-    else
-        timeout 10 wget -q -O - "$1"
-    fi
-}
-
+# http_post URL JSON: the answer's body on stdout; wget (BusyBox) or curl. The time limit comes
+# from `timeout`: BusyBox 1.35's own `wget -T` crashes (Debian's build segfaults).
 http_post() {
     if command -v curl >/dev/null 2>&1; then
         curl -fsS --max-time 10 -H 'Content-Type: application/json' -d "$2" "$1"
