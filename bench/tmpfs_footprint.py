@@ -23,7 +23,7 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
-from kafscale.etcd_binaries import etcdctl_beside, known_etcd_binaries  # noqa: E402
+from kafscale.etcd_binaries import known_etcd_binaries  # noqa: E402
 from kafscale.etcd_http import EtcdHttpClient  # noqa: E402
 from kafscale.load import LoadPlan, run_load  # noqa: E402
 from kafscale.local_cluster import LocalCluster  # noqa: E402
@@ -49,10 +49,6 @@ class Trace:
     samples: list[Sample] = field(default_factory=list)
     marks: dict[str, float] = field(default_factory=dict)
     figures: dict[str, int] = field(default_factory=dict)
-
-    def peak(self, start: str, end: str) -> Sample:
-        window = [s for s in self.samples if self.marks[start] <= s.at <= self.marks[end]]
-        return max(window, key=lambda s: s.usage.total)
 
     def last_before(self, mark: str) -> Sample:
         return [s for s in self.samples if s.at <= self.marks[mark]][-1]
@@ -209,7 +205,6 @@ def main() -> int:
         return 2
     traces = []
     for build, binary in binaries.items():
-        etcdctl_beside(binary)  # the same install check as the tests
         print(f"measuring {build} ...", file=sys.stderr)
         traces.append(measure(build, str(binary)))
     print(table(traces))

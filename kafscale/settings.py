@@ -358,12 +358,17 @@ def _cluster_name(parser: _Parser) -> str:
 
 def _namespace(parser: _Parser) -> str:
     value = parser.string(keys.K8S_NAMESPACE)
-    if not _DNS1123_LABEL.match(value) or len(value) > 63:
+    if not _is_namespace_name(value):
         raise SettingsError(
             f"kafscale:{keys.K8S_NAMESPACE.name}: {json.dumps(value)} is not a valid namespace: "
             "use lower-case letters, digits and '-', at most 63 characters"
         )
     return value
+
+
+def _is_namespace_name(text: str) -> bool:
+    """A DNS-1123 label, as Kubernetes requires of a namespace name."""
+    return bool(_DNS1123_LABEL.match(text)) and len(text) <= 63
 
 
 def _endpoints(parser: _Parser) -> tuple[str, ...]:
@@ -402,7 +407,7 @@ def _string_list(parser: _Parser, key: keys.ConfigKey, separator: str, used_if_b
 def _client_namespaces(parser: _Parser) -> tuple[str, ...]:
     """Namespace names; each one Kubernetes would refuse is dropped with a warning."""
     names = _string_list(parser, keys.CLIENT_NAMESPACES, ",", "no other namespace")
-    valid = tuple(name for name in names if _DNS1123_LABEL.match(name) and len(name) <= 63)
+    valid = tuple(name for name in names if _is_namespace_name(name))
     for name in names:
         if name not in valid:
             parser.warn(

