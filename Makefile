@@ -2,6 +2,10 @@
 PYTHON ?= python3
 VENV := venv
 BIN := $(VENV)/bin
+# Only what Pulumi installs (requirements.txt), pinned to the versions the suite tests: the suite
+# renders with it to prove the program needs nothing more.
+RUNTIME_VENV := venv-runtime
+WORKERS ?= auto
 
 .PHONY: setup system-packages render test test-fast lint clean
 
@@ -9,12 +13,19 @@ BIN := $(VENV)/bin
 system-packages:
 	sh scripts/install-system-packages.sh
 
-$(BIN)/.installed: requirements.txt
+$(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-setup: system-packages $(BIN)/.installed
+$(RUNTIME_VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(RUNTIME_VENV)
+	grep -v '^-r' requirements-dev.txt > $(RUNTIME_VENV)/pins.txt
+	$(RUNTIME_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt \
+		-c $(RUNTIME_VENV)/pins.txt
+	touch $@
+
+setup: system-packages $(BIN)/.installed $(RUNTIME_VENV)/.installed
 
 render: $(BIN)/.installed
 	$(BIN)/python -m kafscale render --stack dev
@@ -22,11 +33,12 @@ render: $(BIN)/.installed
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 
+# The whole suite on every core: the slow real-etcd tests overlap (pytest-xdist).
 test: setup lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(WORKERS)
 
 test-fast: $(BIN)/.installed
-	$(BIN)/python -m pytest -m "not etcd"
+	$(BIN)/python -m pytest -m "not etcd" -n $(WORKERS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(RUNTIME_VENV) .pytest_cache .ruff_cache

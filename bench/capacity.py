@@ -17,10 +17,11 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
-from kafscale.etcd_binaries import known_etcd_binaries  # noqa: E402
-from kafscale.load import LoadPlan, LoadResult, run_load  # noqa: E402
-from kafscale.local_cluster import LocalCluster  # noqa: E402
 from kafscale.render import render_stack  # noqa: E402
+from kafscale_lab.etcd_binaries import known_etcd_binaries  # noqa: E402
+from kafscale_lab.load import LoadPlan, LoadResult, run_load  # noqa: E402
+from kafscale_lab.local_cluster import LocalCluster  # noqa: E402
+from kafscale_lab.manifests import only  # noqa: E402
 
 GIB = 2**30
 MIB = 2**20
@@ -56,14 +57,14 @@ def _statefulset(replicas: int) -> dict:
         "etcdAutoCompactionRetention=1h",
     ]
     manifests = render_stack(PROJECT_DIR, "dev", overrides).manifests
-    return next(m for m in manifests if m["kind"] == "StatefulSet")
+    return only(manifests, "StatefulSet")
 
 
 def measure_growth(build: str, binary: str, replicas: int, puts: int, rate: float) -> Growth:
     with LocalCluster(_statefulset(replicas), binary) as cluster:
         before = cluster.statuses()
         version = next(iter(before.values())).version
-        members = {m.pod_name: m.client_url for m in cluster.members}
+        members = cluster.client_urls_by_pod
         result = run_load(members, LoadPlan(rate=rate, duration_s=puts / rate, partitions=64, concurrency=16))
         after = cluster.statuses()
     revisions = max(s.revision for s in after.values()) - max(s.revision for s in before.values())
@@ -74,7 +75,7 @@ def measure_growth(build: str, binary: str, replicas: int, puts: int, rate: floa
 
 def measure_rate(binary: str, asked: float, seconds: float) -> float:
     with LocalCluster(_statefulset(3), binary) as cluster:
-        members = {m.pod_name: m.client_url for m in cluster.members}
+        members = cluster.client_urls_by_pod
         result = run_load(members, LoadPlan(rate=asked, duration_s=seconds, partitions=256, concurrency=32))
     return result.achieved_rate
 

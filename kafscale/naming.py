@@ -9,6 +9,12 @@ CLIENT_PORT = 2379
 PEER_PORT = 2380
 DATA_DIR = "/var/lib/etcd"
 
+# The longest derived name is the CronJob `<cluster>-etcd-maintenance-check`, and Kubernetes caps
+# CronJob names at 52 characters (its Jobs add an 11-character suffix to stay within 63).
+CRONJOB_NAME_MAX_LENGTH = 52
+MAINTENANCE_CHECK_SUFFIX = "-etcd-maintenance-check"
+CLUSTER_NAME_MAX_LENGTH = CRONJOB_NAME_MAX_LENGTH - len(MAINTENANCE_CHECK_SUFFIX)
+
 # Kubernetes' own expansion of container env in args: must stay literal in the manifest.
 POD_NAME_REF = "$(POD_NAME)"
 POD_NAMESPACE_REF = "$(POD_NAMESPACE)"
@@ -64,7 +70,7 @@ class EtcdNames:
 
     @property
     def maintenance_check_cronjob(self) -> str:
-        return f"{self.cluster}-etcd-maintenance-check"
+        return f"{self.cluster}{MAINTENANCE_CHECK_SUFFIX}"
 
     @property
     def initial_cluster_token(self) -> str:

@@ -49,6 +49,11 @@ def kubernetes_manifests(run: ProgramRun) -> list[dict[str, Any]]:
         for resource in run.resources
         if resource.custom and resource.type_token.startswith("kubernetes:")
     ]
+    return in_render_order(manifests)
+
+
+def in_render_order(manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """By kind (KIND_ORDER), then by name: the order `render` prints."""
     return sorted(manifests, key=_order_key)
 
 

@@ -11,37 +11,20 @@ the value used. Empty or unset means the default, silently. A value that can onl
 from __future__ import annotations
 
 import json
-import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from kafscale import config_keys as keys
-from kafscale.cron import is_valid_schedule
 from kafscale.durations import periodic_retention_nanos
 from kafscale.etcd_versions import excludes_every_nospace_alarm, format_version, image_etcd_version
-from kafscale.quantities import INT64_MAX, format_binary_si, parse_byte_count, parse_quantity
+from kafscale.naming import EtcdNames
+from kafscale.quantities import format_binary_si
+from kafscale.rules import FALSE_WORDS, LabelSelector, selector_text
 
 T = TypeVar("T")
 
-INT32_MAX = 2**31 - 1
-DEFAULT_MEMORY_HEADROOM_BYTES = 512 * 1024**2  # the seed's rule: limit = quota + 512 MiB
 ETCD_SUGGESTED_MAX_QUOTA_BYTES = 8 * 1024**3
-TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
-FALSE_WORDS = frozenset({"0", "false", "no", "off"})
-COMPACTION_MODES = ("periodic", "revision")
-BOOLEAN_REASON = "is not one of 1/true/yes/on or 0/false/no/off"
-CRON_REASON = "is not a cron schedule (five fields, or @hourly, @daily, ...)"
-
-# Every derived object name must stay valid: the longest is the CronJob
-# `<cluster>-etcd-maintenance-check`, and Kubernetes caps CronJob names at 52 characters.
-CLUSTER_NAME_MAX_LENGTH = 52 - len("-etcd-maintenance-check")
-_DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-
-
-LabelSelector = tuple[tuple[str, str], ...]
 
 
 class SettingsError(ValueError):
@@ -78,16 +61,21 @@ class EtcdSettings:
     maintenance_check_schedule: str
     maintenance_threshold_pct: int
     etcdctl_image: str
-    expected_write_rate: float | None = None
-    probes: bool = True
-    run_as_user: int = int(keys.RUN_AS_USER.default)
-    read_only_root_filesystem: bool = True
-    network_policy: bool = True
-    client_namespaces: tuple[str, ...] = ()
-    client_pod_selectors: tuple[LabelSelector, ...] = ()
-    monitoring: bool = False
-    monitoring_labels: LabelSelector = ()
-    memory_headroom_bytes: int = DEFAULT_MEMORY_HEADROOM_BYTES
+    expected_write_rate: float | None
+    probes: bool
+    run_as_user: int
+    read_only_root_filesystem: bool
+    network_policy: bool
+    client_namespaces: tuple[str, ...]
+    client_pod_selectors: tuple[LabelSelector, ...]
+    monitoring: bool
+    monitoring_labels: LabelSelector
+    memory_headroom_bytes: int
+
+    @property
+    def names(self) -> EtcdNames:
+        """Every derived object name, label and URL of this cluster."""
+        return EtcdNames(self.cluster_name, self.namespace)
 
     @property
     def memory_limit_bytes(self) -> int:
@@ -144,7 +132,7 @@ class _Parser:
         self._raw = raw
         self.warnings: list[ConfigWarning] = []
 
-    def text(self, key: keys.ConfigKey, used_if_blank: str) -> str | None:
+    def text(self, key: keys.ConfigKey[object], used_if_blank: str) -> str | None:
         """The trimmed value, or None when unset or empty (meaning: the default, silently).
 
         A value of only whitespace is neither: it is refused with a warning naming `used_if_blank`.
@@ -157,30 +145,21 @@ class _Parser:
             return None
         return value.strip()
 
-    def given(self, key: keys.ConfigKey) -> str:
+    def given(self, key: keys.ConfigKey[object]) -> str:
         """The trimmed value as given (the default when unset or blank), without any warning."""
         return (self._raw.get(key.name) or "").strip() or key.default
 
-    def string(self, key: keys.ConfigKey) -> str:
-        """A trimmed string, or the key's default."""
-        return self.text(key, key.default) or key.default
-
-    def warn(self, key: keys.ConfigKey, value: str, used: str, reason: str) -> None:
+    def warn(self, key: keys.ConfigKey[object], value: str, used: str, reason: str) -> None:
         self.warnings.append(ConfigWarning(key.name, value, used, reason))
 
-    def parse(
-        self,
-        key: keys.ConfigKey,
-        convert: Callable[[str], T | None],
-        default: T,
-        reason: str,
-    ) -> T:
-        """`convert` the value; when it yields None, fall back to `default` with a warning."""
-        return self.convert(key, self.text(key, _shown(default)), convert, default, reason)
+    def value(self, key: keys.ConfigKey[T]) -> T:
+        """The key's value by its own rule; its default, with a warning, when the rule refuses it."""
+        default = key.default_value
+        return self.convert(key, self.text(key, _shown(default)), key.convert, default, key.reason)
 
     def convert(
         self,
-        key: keys.ConfigKey,
+        key: keys.ConfigKey[object],
         value: str | None,
         convert: Callable[[str], T | None],
         default: T,
@@ -206,91 +185,51 @@ def _shown(value: object) -> str:
 def parse_settings(raw: Mapping[str, str | None]) -> ParsedSettings:
     """Parse raw config strings keyed by short key name (`etcdReplicas`, ...)."""
     parser = _Parser(raw)
-    cluster_name = _cluster_name(parser)
-    namespace = _namespace(parser)
-    endpoints = _endpoints(parser)
-    image = parser.string(keys.IMAGE)
-    replicas = _replicas(parser)
-    storage_size = parser.parse(
-        keys.STORAGE_SIZE,
-        _positive_quantity,
-        keys.STORAGE_SIZE.default,
-        "is not a positive Kubernetes quantity",
-    )
-    storage_class = parser.text(keys.STORAGE_CLASS, "no storage class (the cluster default)")
-    storage_memory = parser.parse(keys.STORAGE_MEMORY, _boolean_word, False, BOOLEAN_REASON)
-    mode = parser.parse(
-        keys.AUTO_COMPACTION_MODE,
-        _compaction_mode,
-        keys.AUTO_COMPACTION_MODE.default,
-        "is not periodic or revision",
-    )
-    retention = _retention(parser, mode)
-    quota = _quota(parser)
-    expected_write_rate = parser.parse(
-        keys.EXPECTED_WRITE_RATE, _positive_rate, None, "is not a positive number of writes per second"
-    )
+    image = parser.value(keys.IMAGE)
+    mode = parser.value(keys.AUTO_COMPACTION_MODE)
     settings = EtcdSettings(
-        cluster_name=cluster_name,
-        namespace=namespace,
-        endpoints=endpoints,
+        cluster_name=_identity(parser, keys.CLUSTER_NAME),
+        namespace=_identity(parser, keys.K8S_NAMESPACE),
+        endpoints=_string_list(parser, keys.ENDPOINTS, ",", "no endpoints (a managed etcd)"),
         image=image,
-        replicas=replicas,
-        storage_size=storage_size,
-        storage_class=storage_class,
-        storage_memory=storage_memory,
+        replicas=_replicas(parser),
+        storage_size=parser.value(keys.STORAGE_SIZE),
+        storage_class=parser.text(keys.STORAGE_CLASS, "no storage class (the cluster default)"),
+        storage_memory=parser.value(keys.STORAGE_MEMORY),
         auto_compaction_mode=mode,
-        auto_compaction_retention=retention,
-        quota_backend_bytes=quota,
+        auto_compaction_retention=_retention(parser, mode),
+        quota_backend_bytes=_quota(parser),
         maintenance_enabled=_maintenance_enabled(parser),
         maintenance_schedule=_maintenance_schedule(parser),
-        maintenance_check_schedule=parser.parse(
-            keys.MAINTENANCE_CHECK_SCHEDULE,
-            _cron_schedule,
-            keys.MAINTENANCE_CHECK_SCHEDULE.default,
-            CRON_REASON,
-        ),
-        maintenance_threshold_pct=parser.parse(
-            keys.MAINTENANCE_SIZE_THRESHOLD_PCT,
-            lambda text: _int_in_range(text, 1, 100),
-            int(keys.MAINTENANCE_SIZE_THRESHOLD_PCT.default),
-            "is not a whole percentage from 1 to 100",
-        ),
-        etcdctl_image=parser.string(keys.ETCDCTL_IMAGE),
-        expected_write_rate=expected_write_rate,
+        maintenance_check_schedule=parser.value(keys.MAINTENANCE_CHECK_SCHEDULE),
+        maintenance_threshold_pct=parser.value(keys.MAINTENANCE_SIZE_THRESHOLD_PCT),
+        etcdctl_image=parser.value(keys.ETCDCTL_IMAGE),
+        expected_write_rate=parser.value(keys.EXPECTED_WRITE_RATE),
         probes=_probes(parser, image),
-        run_as_user=parser.parse(
-            keys.RUN_AS_USER,
-            lambda text: _int_in_range(text, 1, INT32_MAX),
-            int(keys.RUN_AS_USER.default),
-            "is not a non-root user ID (a whole number from 1 to 2147483647)",
-        ),
-        read_only_root_filesystem=parser.parse(
-            keys.READ_ONLY_ROOT_FILESYSTEM, _boolean_word, True, BOOLEAN_REASON
-        ),
-        network_policy=parser.parse(keys.NETWORK_POLICY, _boolean_word, True, BOOLEAN_REASON),
-        client_namespaces=_client_namespaces(parser),
-        client_pod_selectors=_client_pod_selectors(parser),
-        monitoring=parser.parse(keys.MONITORING, _boolean_word, False, BOOLEAN_REASON),
-        monitoring_labels=parser.parse(
-            keys.MONITORING_LABELS,
-            _label_selector,
-            (),
-            "is not a set of labels such as release=prometheus,team=streaming",
-        ),
-        memory_headroom_bytes=parser.parse(
-            keys.MEMORY_HEADROOM,
-            _positive_byte_count,
-            DEFAULT_MEMORY_HEADROOM_BYTES,
-            "is not a positive byte count or binary quantity (such as 536870912 or 512Mi)",
-        ),
+        run_as_user=parser.value(keys.RUN_AS_USER),
+        read_only_root_filesystem=parser.value(keys.READ_ONLY_ROOT_FILESYSTEM),
+        network_policy=parser.value(keys.NETWORK_POLICY),
+        client_namespaces=_valid_items(parser, keys.CLIENT_NAMESPACES, ",", "no other namespace"),
+        client_pod_selectors=_valid_items(parser, keys.CLIENT_POD_SELECTORS, ";", "no pod selectors"),
+        monitoring=parser.value(keys.MONITORING),
+        monitoring_labels=parser.value(keys.MONITORING_LABELS),
+        memory_headroom_bytes=parser.value(keys.MEMORY_HEADROOM),
     )
     return ParsedSettings(settings, tuple(parser.warnings))
 
 
+def _identity(parser: _Parser, key: keys.ConfigKey[str]) -> str:
+    """A cluster name or namespace: no default can stand in for an object's identity, so a value
+    Kubernetes would refuse is an error."""
+    value = parser.text(key, key.default) or key.default
+    if key.convert(value) is None:
+        raise SettingsError(f"{key.full_name}: {json.dumps(value)} {key.reason}")
+    return value
+
+
 def _probes(parser: _Parser, image: str) -> bool:
     """On by default; off, with a warning, for an image whose etcd would fail them under NOSPACE."""
-    probes = parser.parse(keys.PROBES, _boolean_word, True, BOOLEAN_REASON)
+    probes = parser.value(keys.PROBES)
     version = image_etcd_version(image)
     if probes and version is not None and not excludes_every_nospace_alarm(version):
         parser.warn(
@@ -307,7 +246,7 @@ def _probes(parser: _Parser, image: str) -> bool:
 
 def _maintenance_enabled(parser: _Parser) -> bool:
     """On unless a false word says otherwise; the deprecated etcdDefragEnabled can switch it off."""
-    enabled = parser.parse(keys.MAINTENANCE_ENABLED, _boolean_word, True, BOOLEAN_REASON)
+    enabled = parser.value(keys.MAINTENANCE_ENABLED)
     deprecated = parser.text(keys.DEFRAG_ENABLED, "nothing")
     if deprecated is not None:
         disables = deprecated.lower() in FALSE_WORDS
@@ -321,8 +260,8 @@ def _maintenance_enabled(parser: _Parser) -> bool:
 
 def _maintenance_schedule(parser: _Parser) -> str:
     """etcdMaintenanceSchedule, or the deprecated etcdDefragSchedule when it is empty."""
-    key = keys.MAINTENANCE_SCHEDULE
-    value = parser.text(key, key.default)
+    key: keys.ConfigKey[object] = keys.MAINTENANCE_SCHEDULE
+    value = parser.text(key, keys.MAINTENANCE_SCHEDULE.default)
     alias = parser.text(keys.DEFRAG_SCHEDULE, "nothing")
     if alias is not None:
         if value is None:
@@ -337,46 +276,13 @@ def _maintenance_schedule(parser: _Parser) -> str:
                 value,
                 "is deprecated and ignored: kafscale:etcdMaintenanceSchedule is set",
             )
-    return parser.convert(key, value, _cron_schedule, keys.MAINTENANCE_SCHEDULE.default, CRON_REASON)
+    rule = keys.MAINTENANCE_SCHEDULE
+    return parser.convert(key, value, rule.convert, rule.default_value, rule.reason)
 
 
-def _cron_schedule(text: str) -> str | None:
-    schedule = " ".join(text.split())
-    return schedule if is_valid_schedule(schedule) else None
-
-
-def _cluster_name(parser: _Parser) -> str:
-    value = parser.string(keys.CLUSTER_NAME)
-    if not _DNS1035_LABEL.match(value) or len(value) > CLUSTER_NAME_MAX_LENGTH:
-        raise SettingsError(
-            f"kafscale:{keys.CLUSTER_NAME.name}: {json.dumps(value)} cannot name Kubernetes objects: "
-            f"use lower-case letters, digits and '-', starting with a letter, at most "
-            f"{CLUSTER_NAME_MAX_LENGTH} characters"
-        )
-    return value
-
-
-def _namespace(parser: _Parser) -> str:
-    value = parser.string(keys.K8S_NAMESPACE)
-    if not _is_namespace_name(value):
-        raise SettingsError(
-            f"kafscale:{keys.K8S_NAMESPACE.name}: {json.dumps(value)} is not a valid namespace: "
-            "use lower-case letters, digits and '-', at most 63 characters"
-        )
-    return value
-
-
-def _is_namespace_name(text: str) -> bool:
-    """A DNS-1123 label, as Kubernetes requires of a namespace name."""
-    return bool(_DNS1123_LABEL.match(text)) and len(text) <= 63
-
-
-def _endpoints(parser: _Parser) -> tuple[str, ...]:
-    """The operator's comma list, or a YAML list (which Pulumi hands over as JSON)."""
-    return _string_list(parser, keys.ENDPOINTS, ",", "no endpoints (a managed etcd)")
-
-
-def _string_list(parser: _Parser, key: keys.ConfigKey, separator: str, used_if_blank: str) -> tuple[str, ...]:
+def _string_list(
+    parser: _Parser, key: keys.ConfigKey[tuple[T, ...]], separator: str, used_if_blank: str
+) -> tuple[str, ...]:
     """A `separator`-separated string or a YAML list: trimmed, empties and duplicates dropped.
 
     Anything else that starts like a list can only be a mistake.
@@ -391,7 +297,7 @@ def _string_list(parser: _Parser, key: keys.ConfigKey, separator: str, used_if_b
             items = None
         if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
             raise SettingsError(
-                f"kafscale:{key.name}: {value} is neither a {json.dumps(separator)}-separated string "
+                f"{key.full_name}: {value} is neither a {json.dumps(separator)}-separated string "
                 "nor a list of strings"
             )
     else:
@@ -404,67 +310,29 @@ def _string_list(parser: _Parser, key: keys.ConfigKey, separator: str, used_if_b
     return tuple(cleaned)
 
 
-def _client_namespaces(parser: _Parser) -> tuple[str, ...]:
-    """Namespace names; each one Kubernetes would refuse is dropped with a warning."""
-    names = _string_list(parser, keys.CLIENT_NAMESPACES, ",", "no other namespace")
-    valid = tuple(name for name in names if _is_namespace_name(name))
-    for name in names:
-        if name not in valid:
-            parser.warn(
-                keys.CLIENT_NAMESPACES,
-                name,
-                json.dumps(list(valid)),
-                "is not a namespace name (a DNS-1123 label): left out",
-            )
+def _valid_items(
+    parser: _Parser, key: keys.ConfigKey[tuple[T, ...]], separator: str, used_if_blank: str
+) -> tuple[T, ...]:
+    """A list whose items each pass the key's rule; each item that does not is left out with a
+    warning that shows what is used instead."""
+    converted = {text: key.convert(text) for text in _string_list(parser, key, separator, used_if_blank)}
+    valid = tuple(item for one in converted.values() if one is not None for item in one)
+    shown = json.dumps([_shown_item(item) for item in valid])
+    for text, one in converted.items():
+        if one is None:
+            parser.warn(key, text, shown, key.reason)
     return valid
 
 
-def _client_pod_selectors(parser: _Parser) -> tuple[LabelSelector, ...]:
-    """Label selectors (`key=value[,key=value...]`), `;`-separated or a YAML list; a selector
-    that is not valid is dropped with a warning."""
-    texts = _string_list(parser, keys.CLIENT_POD_SELECTORS, ";", "no pod selectors")
-    parsed = {text: _label_selector(text) for text in texts}
-    valid = tuple(selector for selector in parsed.values() if selector is not None)
-    for text, selector in parsed.items():
-        if selector is None:
-            parser.warn(
-                keys.CLIENT_POD_SELECTORS,
-                text,
-                json.dumps([selector_text(selector) for selector in valid]),
-                "is not a label selector such as app=kafscale-broker,tier=data: left out",
-            )
-    return valid
-
-
-def selector_text(selector: LabelSelector) -> str:
-    return ",".join(f"{key}={value}" for key, value in selector)
-
-
-_LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
-_LABEL_KEY = re.compile(rf"^([a-z0-9]([-a-z0-9.]{{0,251}}[a-z0-9])?/)?{_LABEL_NAME}$")
-_LABEL_VALUE = re.compile(rf"^({_LABEL_NAME})?$")
-
-
-def _label_selector(text: str) -> LabelSelector | None:
-    pairs: list[tuple[str, str]] = []
-    for requirement in text.split(","):
-        key, equals, value = (part.strip() for part in requirement.partition("="))
-        if not equals or not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(value):
-            return None
-        if key in dict(pairs):
-            return None
-        pairs.append((key, value))
-    return tuple(pairs)
+def _shown_item(item: object) -> str:
+    """A list item as a user would write it (a label selector as `key=value,...`)."""
+    if isinstance(item, tuple):
+        return selector_text(item)
+    return str(item)
 
 
 def _replicas(parser: _Parser) -> int:
-    default = int(keys.REPLICAS.default)
-    replicas = parser.parse(
-        keys.REPLICAS,
-        lambda text: _int_in_range(text, 1, INT32_MAX),
-        default,
-        "is not a whole number of members from 1 up",
-    )
+    replicas = parser.value(keys.REPLICAS)
     if replicas % 2 == 0:
         parser.warn(
             keys.REPLICAS,
@@ -476,19 +344,11 @@ def _replicas(parser: _Parser) -> int:
 
 
 def _quota(parser: _Parser) -> int:
-    default = int(keys.QUOTA_BACKEND_BYTES.default)
-    value = parser.text(keys.QUOTA_BACKEND_BYTES, str(default))
-    quota = parser.convert(
-        keys.QUOTA_BACKEND_BYTES,
-        value,
-        _positive_byte_count,
-        default,
-        "is not a positive byte count or binary quantity (such as 4294967296 or 4Gi)",
-    )
+    quota = parser.value(keys.QUOTA_BACKEND_BYTES)
     if quota > ETCD_SUGGESTED_MAX_QUOTA_BYTES:
         parser.warn(
             keys.QUOTA_BACKEND_BYTES,
-            value or str(quota),
+            parser.given(keys.QUOTA_BACKEND_BYTES),
             str(quota),
             f"is above etcd's suggested maximum of {format_binary_si(ETCD_SUGGESTED_MAX_QUOTA_BYTES)}",
         )
@@ -497,72 +357,14 @@ def _quota(parser: _Parser) -> int:
 
 def _retention(parser: _Parser, mode: str) -> str:
     default = keys.DEFAULT_RETENTION_BY_MODE[mode]
-    if mode == "revision":
-        return parser.parse(
-            keys.AUTO_COMPACTION_RETENTION,
-            _revision_count,
-            default,
-            "is not a positive revision count (revision mode)",
-        )
-    retention = parser.parse(
-        keys.AUTO_COMPACTION_RETENTION,
-        _periodic_retention,
-        default,
-        "is not a duration such as 90s, 5m, 1h30m or a whole number of hours (periodic mode)",
-    )
-    if periodic_retention_nanos(retention) == 0:
+    convert, reason = keys.RETENTION_RULE_BY_MODE[mode]
+    key = keys.AUTO_COMPACTION_RETENTION
+    retention = parser.convert(key, parser.text(key, default), convert, default, reason)
+    if mode == "periodic" and periodic_retention_nanos(retention) == 0:
         parser.warn(
-            keys.AUTO_COMPACTION_RETENTION,
+            key,
             retention,
             retention,
             "disables auto-compaction: the backend will grow until it hits the quota",
         )
     return retention
-
-
-def _int_in_range(text: str, low: int, high: int) -> int | None:
-    if not re.fullmatch(r"[+-]?[0-9]+", text):
-        return None
-    number = int(text)
-    return number if low <= number <= high else None
-
-
-def _positive_byte_count(text: str) -> int | None:
-    count = parse_byte_count(text)
-    return count if count is not None and 0 < count <= INT64_MAX else None
-
-
-def _positive_quantity(text: str) -> str | None:
-    parsed = parse_quantity(text)
-    return text if parsed is not None and parsed[0] > 0 else None
-
-
-def _positive_rate(text: str) -> float | None:
-    try:
-        rate = float(text)
-    except ValueError:
-        return None
-    return rate if math.isfinite(rate) and rate > 0 else None
-
-
-def _boolean_word(text: str) -> bool | None:
-    word = text.lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    return None
-
-
-def _compaction_mode(text: str) -> str | None:
-    mode = text.lower()
-    return mode if mode in COMPACTION_MODES else None
-
-
-def _revision_count(text: str) -> str | None:
-    count = _int_in_range(text, 1, INT64_MAX)
-    return str(count) if count is not None else None
-
-
-def _periodic_retention(text: str) -> str | None:
-    return text if periodic_retention_nanos(text) is not None else None

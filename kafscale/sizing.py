@@ -9,21 +9,24 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from kafscale import config_keys as keys
 from kafscale.compaction import compaction_interval_s
 from kafscale.durations import human_seconds, periodic_retention_nanos
 from kafscale.quantities import format_binary_si
-from kafscale.settings import DEFAULT_MEMORY_HEADROOM_BYTES, EtcdSettings
+from kafscale.settings import EtcdSettings
 from kafscale.tmpfs_footprint import (
-    DEFRAG_COPY_FACTOR,
+    DEFRAG_COPY_DIVISOR,
     MEASURED_HEAP_BYTES,
     MEASURED_SNAPSHOT_BYTES,
     MEASURED_WAL_BYTES,
+    defrag_copy_bytes,
 )
 
 MEASURED_BYTES_PER_REVISION = 112
 SAFETY_FACTOR = 2.0  # bursts, fragmentation that compaction leaves until a defrag, larger values
 MINIMUM_QUOTA_BYTES = 2 * 1024**3  # etcd's own default quota: never recommend less
 MIB = 1024**2
+DEFRAG_COPY_SHOWN = f"x{1 + 1 / DEFRAG_COPY_DIVISOR:g}"
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class Recommendation:
     history_revisions: int
     history_bytes: int
     quota_bytes: int
+    memory_headroom_bytes: int
 
     @property
     def memory_request(self) -> str:
@@ -41,7 +45,7 @@ class Recommendation:
 
     @property
     def memory_limit(self) -> str:
-        return format_binary_si(self.quota_bytes + DEFAULT_MEMORY_HEADROOM_BYTES)
+        return format_binary_si(self.quota_bytes + self.memory_headroom_bytes)
 
     def lines(self) -> list[str]:
         floor = format_binary_si(MINIMUM_QUOTA_BYTES)
@@ -53,7 +57,7 @@ class Recommendation:
             f"{self.quota_bytes} bytes ({format_binary_si(self.quota_bytes)})",
             f"  pulumi config set kafscale:etcdQuotaBackendBytes {format_binary_si(self.quota_bytes)}",
             f"memory mode: request {self.memory_request}, limit {self.memory_limit} "
-            f"(quota + the default {format_binary_si(DEFAULT_MEMORY_HEADROOM_BYTES)} headroom)",
+            f"(quota + {format_binary_si(self.memory_headroom_bytes)} headroom)",
         ]
 
 
@@ -68,13 +72,18 @@ def history_revisions(write_rate: float, mode: str, retention: str) -> int:
     return int(retention) + math.ceil(write_rate * interval_s)
 
 
-def recommend(write_rate: float, mode: str, retention: str) -> Recommendation:
+def recommend(
+    write_rate: float,
+    mode: str,
+    retention: str,
+    memory_headroom_bytes: int = keys.MEMORY_HEADROOM.default_value,
+) -> Recommendation:
     if write_rate <= 0:
         raise ValueError("the write rate must be positive")
     revisions = history_revisions(write_rate, mode, retention)
     history_bytes = revisions * MEASURED_BYTES_PER_REVISION
     quota = max(MINIMUM_QUOTA_BYTES, math.ceil(history_bytes * SAFETY_FACTOR / MIB) * MIB)
-    return Recommendation(write_rate, mode, retention, revisions, history_bytes, quota)
+    return Recommendation(write_rate, mode, retention, revisions, history_bytes, quota, memory_headroom_bytes)
 
 
 def quota_warning(settings: EtcdSettings) -> str | None:
@@ -119,7 +128,7 @@ class TmpfsWorstCase:
 
     @property
     def copy_bytes(self) -> int:
-        return math.ceil(self.live_set_bytes * DEFRAG_COPY_FACTOR)
+        return defrag_copy_bytes(self.live_set_bytes)
 
     @property
     def total_bytes(self) -> int:
@@ -145,7 +154,7 @@ class TmpfsWorstCase:
             "memory mode, worst case of one member (tmpfs data dir + heap) during a defrag:",
             f"  backend at the quota     {self.quota_bytes / MIB:>9,.0f} MiB",
             f"  defrag copy of live data {self.copy_bytes / MIB:>9,.0f} MiB "
-            f"({self.live_set_basis}, x{DEFRAG_COPY_FACTOR:g})",
+            f"({self.live_set_basis}, {DEFRAG_COPY_SHOWN})",
             f"  WAL                      {self.wal_bytes / MIB:>9,.0f} MiB (open + next segment)",
             f"  snapshot files           {self.snapshot_bytes / MIB:>9,.0f} MiB",
             f"  etcd heap                {self.heap_bytes / MIB:>9,.0f} MiB",

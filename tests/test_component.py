@@ -1,20 +1,20 @@
-from kafscale.component import COMPONENT_TYPE, ManagedEtcd
-from kafscale.offline_engine import run_program
-from kafscale.settings import parse_settings
+import pytest
+
+from kafscale.component import COMPONENT_TYPE
+from kafscale.render import kubernetes_manifests
+from tests.support import render_objects, run_component
+from tests.test_schemas import VARIANTS
 
 
-def _run(**raw):
-    settings = parse_settings(raw).settings
-    holder = {}
-
-    def program():
-        holder["etcd"] = ManagedEtcd("etcd", settings)
-
-    return run_program(program, config={}), holder["etcd"]
+@pytest.mark.parametrize("raw", VARIANTS.values(), ids=VARIANTS.keys())
+def test_the_component_registers_exactly_the_built_objects(raw):
+    """What the other tests read (render_objects: the pure builders) is what reaches the engine."""
+    run, _ = run_component(**raw)
+    assert kubernetes_manifests(run) == render_objects(**raw).manifests
 
 
 def test_managed_etcd_creates_its_objects_all_parented_to_the_component():
-    run, _ = _run()
+    run, _ = run_component()
     (component,) = run.of_type(COMPONENT_TYPE)
     assert component.type_token.startswith("kafscale:")
     children = [r for r in run.resources if r.type_token.startswith("kubernetes:")]
@@ -32,7 +32,7 @@ def test_managed_etcd_creates_its_objects_all_parented_to_the_component():
 
 
 def test_external_endpoints_create_nothing_and_are_the_outputs():
-    run, etcd = _run(etcdEndpoints=" http://etcd-a:2379,http://etcd-b:2379,http://etcd-a:2379 ")
+    run, etcd = run_component(etcdEndpoints=" http://etcd-a:2379,http://etcd-b:2379,http://etcd-a:2379 ")
     assert [r.type_token for r in run.resources] == [COMPONENT_TYPE]
     assert etcd.managed is False
     assert etcd.client_endpoints == ["http://etcd-a:2379", "http://etcd-b:2379"]
@@ -41,7 +41,7 @@ def test_external_endpoints_create_nothing_and_are_the_outputs():
 
 
 def test_managed_outputs_name_the_client_service_and_every_member():
-    _, etcd = _run(clusterName="prod", namespace="streaming", etcdReplicas="5")
+    _, etcd = run_component(clusterName="prod", namespace="streaming", etcdReplicas="5")
     assert etcd.managed is True
     assert etcd.client_endpoints == ["http://prod-etcd-client.streaming.svc.cluster.local:2379"]
     assert etcd.member_endpoints == [
@@ -52,20 +52,20 @@ def test_managed_outputs_name_the_client_service_and_every_member():
 
 
 def test_monitoring_adds_the_metrics_service_and_the_prometheus_operator_resources():
-    run, _ = _run(etcdMonitoring="on")
+    run, _ = run_component(etcdMonitoring="on")
     children = {(r.type_token, r.name) for r in run.resources if r.type_token.startswith("kubernetes:")}
     assert {
         ("kubernetes:core/v1:Service", "kafscale-etcd-metrics"),
         ("kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "kafscale-etcd"),
         ("kubernetes:monitoring.coreos.com/v1:PrometheusRule", "kafscale-etcd"),
     } <= children
-    off, _ = _run()
+    off, _ = run_component()
     names = [(r.type_token, r.name) for r in off.resources]
     assert not any("monitoring.coreos.com" in token or name.endswith("-metrics") for token, name in names)
 
 
-def test_the_service_monitor_selects_only_the_metrics_service(render_component):
-    objects = render_component(etcdMonitoring="on")
+def test_the_service_monitor_selects_only_the_metrics_service():
+    objects = render_objects(etcdMonitoring="on")
     selector = objects.get("ServiceMonitor", "kafscale-etcd")["spec"]["selector"]["matchLabels"]
     services = [m for m in objects.manifests if m["kind"] == "Service"]
     selected = [

@@ -5,7 +5,7 @@ import re
 import yaml
 
 from kafscale.config_keys import CONFIG_KEYS
-from tests.conftest import PROJECT_DIR
+from tests.support import PROJECT_DIR
 
 README = (PROJECT_DIR / "README.md").read_text()
 PROJECT = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())

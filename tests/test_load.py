@@ -4,7 +4,7 @@ import csv
 
 import pytest
 
-from kafscale.load import LoadPlan, LoadResult, MemberSample, SecondSample, count_falls
+from kafscale_lab.load import LoadPlan, LoadResult, MemberSample, SecondSample, count_falls
 
 
 @pytest.mark.parametrize(

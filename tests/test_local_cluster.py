@@ -2,8 +2,9 @@
 
 import pytest
 
-from kafscale.local_cluster import LocalCluster, LocalClusterError, expand_kubernetes_refs, plan_members
-from tests.conftest import rendered_statefulset
+from kafscale_lab.local_cluster import LocalCluster, LocalClusterError, expand_kubernetes_refs, plan_members
+from kafscale_lab.manifests import etcd_container
+from tests.support import rendered_statefulset
 
 
 @pytest.mark.parametrize(
@@ -78,7 +79,7 @@ def test_rendered_statefulset_boots_elects_a_leader_and_serves_writes(etcd_binar
 @pytest.mark.etcd
 def test_a_flag_etcd_rejects_fails_startup_with_etcds_own_message(etcd_binary):
     statefulset = rendered_statefulset("etcdReplicas=1")
-    container = statefulset["spec"]["template"]["spec"]["containers"][0]
+    container = etcd_container(statefulset)
     # What the operator would pass for a typo: the raw, unvalidated retention.
     container["args"] = [
         "--auto-compaction-retention=5 minutes" if a.startswith("--auto-compaction-retention=") else a
@@ -93,7 +94,7 @@ def test_a_flag_etcd_rejects_fails_startup_with_etcds_own_message(etcd_binary):
 @pytest.mark.etcd
 def test_a_bad_retention_in_config_never_reaches_etcd(etcd_binary):
     statefulset = rendered_statefulset("etcdReplicas=1", "etcdAutoCompactionRetention=5 minutes")
-    args = statefulset["spec"]["template"]["spec"]["containers"][0]["args"]
+    args = etcd_container(statefulset)["args"]
     assert "--auto-compaction-retention=5m" in args
     with LocalCluster(statefulset, etcd_binary) as cluster:
         assert cluster.wait_for_leader() == "kafscale-etcd-0"

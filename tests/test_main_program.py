@@ -4,7 +4,8 @@ import pytest
 from kafscale.offline_engine import run_program
 from kafscale.render import kubernetes_manifests
 from kafscale.stack_config import load_stack_config
-from tests.conftest import PROJECT_DIR
+from kafscale_lab.manifests import etcd_container, only
+from tests.support import PROJECT_DIR
 
 MAIN = PROJECT_DIR / "__main__.py"
 
@@ -27,7 +28,7 @@ def test_dev_stack_renders_the_managed_etcd_in_memory_mode():
         ("CronJob", "kafscale-etcd-maintenance-check"),
     ]
     assert {m["metadata"]["namespace"] for m in manifests} == {"kafscale-dev"}
-    (container,) = manifests[2]["spec"]["template"]["spec"]["containers"]
+    container = etcd_container(only(manifests, "StatefulSet"))
     assert container["resources"] == {"requests": {"memory": "2Gi"}, "limits": {"memory": "2560Mi"}}
     assert "--quota-backend-bytes=2147483648" in container["args"]
     assert run.warnings == ()

@@ -1,16 +1,18 @@
 from kafscale.objects.maintenance import maintenance_script
-from kafscale.tmpfs_footprint import DEFRAG_RESERVE_BYTES
+from kafscale.tmpfs_footprint import DEFRAG_COPY_DIVISOR, DEFRAG_RESERVE_BYTES
+from kafscale_lab.manifests import maintenance_container
+from tests.support import render_objects
 
 LABELS = {"app": "kafscale-etcd", "cluster": "prod"}
 
 
-def _cronjobs(render_component, **raw):
-    objects = render_component(clusterName="prod", namespace="streaming", **raw)
+def _cronjobs(**raw):
+    objects = render_objects(clusterName="prod", namespace="streaming", **raw)
     return {m["metadata"]["name"]: m for m in objects.manifests if m["kind"] == "CronJob"}
 
 
-def test_two_cronjobs_with_the_operators_shape(render_component):
-    cronjobs = _cronjobs(render_component, etcdQuotaBackendBytes="2Gi", etcdMaintenanceSizeThresholdPct="80")
+def test_two_cronjobs_with_the_operators_shape():
+    cronjobs = _cronjobs(etcdQuotaBackendBytes="2Gi", etcdMaintenanceSizeThresholdPct="80")
     assert sorted(cronjobs) == ["prod-etcd-maintenance", "prod-etcd-maintenance-check"]
     for name, task, schedule, check_only in [
         ("prod-etcd-maintenance", "maintenance", "0 */6 * * *", "0"),
@@ -46,30 +48,30 @@ def test_two_cronjobs_with_the_operators_shape(render_component):
         ]
 
 
-def test_the_script_is_the_package_file_verbatim(render_component):
-    script = _cronjobs(render_component)["prod-etcd-maintenance"]["spec"]["jobTemplate"]["spec"]["template"][
-        "spec"
-    ]["containers"][0]["command"][2]
+def test_the_script_is_the_package_file_verbatim():
+    script = _cronjobs()["prod-etcd-maintenance"]["spec"]["jobTemplate"]["spec"]["template"]["spec"][
+        "containers"
+    ][0]["command"][2]
     assert script.startswith("#!/bin/sh\n")
     assert "set -eu" in script
     assert "alarm disarm" not in script  # never the unfiltered disarm
 
 
-def test_no_cronjobs_when_maintenance_is_disabled(render_component):
-    assert _cronjobs(render_component, etcdMaintenanceEnabled="off") == {}
-    assert _cronjobs(render_component, etcdDefragEnabled="false") == {}
+def test_no_cronjobs_when_maintenance_is_disabled():
+    assert _cronjobs(etcdMaintenanceEnabled="off") == {}
+    assert _cronjobs(etcdDefragEnabled="false") == {}
 
 
-def test_no_cronjobs_with_external_endpoints(render_component):
-    assert render_component(etcdEndpoints="http://etcd:2379").manifests == []
+def test_no_cronjobs_with_external_endpoints():
+    assert render_objects(etcdEndpoints="http://etcd:2379").manifests == []
 
 
 def _job_env(cronjob):
-    return cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["env"]
+    return {entry["name"]: entry["value"] for entry in maintenance_container(cronjob)["env"]}
 
 
-def test_memory_mode_gives_the_jobs_the_etcd_containers_memory_limit(render_component):
-    objects = render_component(
+def test_memory_mode_gives_the_jobs_the_etcd_containers_memory_limit():
+    objects = render_objects(
         clusterName="prod",
         namespace="streaming",
         etcdStorageMemory="true",
@@ -79,17 +81,14 @@ def test_memory_mode_gives_the_jobs_the_etcd_containers_memory_limit(render_comp
     limit = objects.etcd_container("prod-etcd")["resources"]["limits"]["memory"]
     assert limit == "3Gi"
     for name in ("prod-etcd-maintenance", "prod-etcd-maintenance-check"):
-        env = objects.get("CronJob", name)["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][
-            0
-        ]["env"]
-        values = {entry["name"]: entry["value"] for entry in env}
+        values = _job_env(objects.get("CronJob", name))
         assert values["ETCD_MEMORY_LIMIT_BYTES"] == str(3 * 1024**3)
         assert values["DEFRAG_RESERVE_BYTES"] == str(DEFRAG_RESERVE_BYTES)
+        assert values["DEFRAG_COPY_DIVISOR"] == str(DEFRAG_COPY_DIVISOR)
 
 
-def test_disk_mode_jobs_have_no_memory_limit_to_respect(render_component):
-    for cronjob in _cronjobs(render_component).values():
-        env = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["env"]
-        assert {entry["name"] for entry in env}.isdisjoint(
-            {"ETCD_MEMORY_LIMIT_BYTES", "DEFRAG_RESERVE_BYTES"}
+def test_disk_mode_jobs_have_no_memory_limit_to_respect():
+    for cronjob in _cronjobs().values():
+        assert set(_job_env(cronjob)).isdisjoint(
+            {"ETCD_MEMORY_LIMIT_BYTES", "DEFRAG_RESERVE_BYTES", "DEFRAG_COPY_DIVISOR"}
         )

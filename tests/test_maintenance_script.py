@@ -4,20 +4,19 @@ etcdctl on PATH (what the Alpine tools image has)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from kafscale.etcd_binaries import tools_image_path
-from kafscale.etcd_http import EtcdError
-from kafscale.load import LoadPlan, run_load
-from kafscale.local_cluster import LocalCluster
-from kafscale.render import render_stack
 from kafscale.tmpfs_footprint import DEFRAG_RESERVE_BYTES
-from tests.conftest import PROJECT_DIR, raise_alarm_on_every_member
+from kafscale_lab.etcd_binaries import tools_image_path
+from kafscale_lab.etcd_http import EtcdError
+from kafscale_lab.load import LoadPlan, run_load
+from kafscale_lab.local_cluster import LocalCluster
+from kafscale_lab.manifests import cronjobs_by_task, maintenance_container, only
+from tests.support import missing, raise_alarm_on_every_member, rendered_manifests
 
 pytestmark = pytest.mark.etcd
 
@@ -30,20 +29,13 @@ QUOTA_BYTES = 1024**2
 def shell(request):
     command = SHELLS[request.param]
     if not Path(command[0]).exists():
-        message = f"{command[0]} is missing (make setup installs busybox and dash)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(f"{command[0]} is missing (make setup installs busybox and dash)")
     return command
 
 
 def _rendered(*overrides):
-    manifests = render_stack(PROJECT_DIR, "dev", [f"etcdQuotaBackendBytes={QUOTA}", *overrides]).manifests
-    statefulset = next(m for m in manifests if m["kind"] == "StatefulSet")
-    cronjobs = {
-        m["metadata"]["labels"]["kafscale.io/etcd-task"]: m for m in manifests if m["kind"] == "CronJob"
-    }
-    return statefulset, cronjobs
+    manifests = rendered_manifests(f"etcdQuotaBackendBytes={QUOTA}", *overrides)
+    return only(manifests, "StatefulSet"), cronjobs_by_task(manifests)
 
 
 def _tools_path(tmp_path: Path, etcd_binary: str) -> str:
@@ -51,7 +43,7 @@ def _tools_path(tmp_path: Path, etcd_binary: str) -> str:
 
 
 def _run_script(cronjob, cluster: LocalCluster, shell, path: str, timeout_s: float = 180):
-    container = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    container = maintenance_container(cronjob)
     assert container["command"][:2] == ["/bin/sh", "-c"]
     env = {entry["name"]: cluster.localize(entry["value"]) for entry in container["env"]}
     env["PATH"] = path
@@ -137,7 +129,7 @@ def test_a_writer_sees_no_failure_during_maintenance_and_the_leader_goes_last(et
     statefulset, cronjobs = _rendered("etcdQuotaBackendBytes=64Mi", "etcdAutoCompactionRetention=1h")
     tools = _tools_path(tmp_path, etcd_binary)
     with LocalCluster(statefulset, etcd_binary) as cluster:
-        members = {m.pod_name: m.client_url for m in cluster.members}
+        members = cluster.client_urls_by_pod
         run_load(members, LoadPlan(rate=1500, duration_s=4, partitions=64))  # history to defragment
         _compact_all(cluster)
         leader = cluster.wait_for_leader()

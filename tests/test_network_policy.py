@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from kafscale.objects.network_policy import NAMESPACE_NAME_LABEL
+from tests.support import render_objects
 
 ETCD = {"app": "kafscale-etcd", "cluster": "kafscale"}
 
@@ -36,8 +37,8 @@ def admitted(policy: dict[str, Any], namespace: str, labels: dict[str, str], por
 
 
 @pytest.fixture
-def policy(render_component):
-    objects = render_component(
+def policy():
+    objects = render_objects(
         etcdClientNamespaces="kafscale-apps",
         etcdClientPodSelectors="app=kafscale-broker;app=kafscale-proxy,tier=edge",
     )
@@ -63,16 +64,16 @@ def test_who_reaches_which_port(policy, namespace, labels, client_port, peer_por
     assert admitted(policy, namespace, labels, 2380) is peer_port
 
 
-def test_the_policy_selects_exactly_the_etcd_pods_and_restricts_only_ingress(policy, render_component):
-    statefulset = render_component().get("StatefulSet", "kafscale-etcd")
+def test_the_policy_selects_exactly_the_etcd_pods_and_restricts_only_ingress(policy):
+    statefulset = render_objects().get("StatefulSet", "kafscale-etcd")
     assert policy["spec"]["podSelector"] == statefulset["spec"]["selector"]
     assert policy["spec"]["policyTypes"] == ["Ingress"]
     assert policy["metadata"]["labels"] == ETCD
 
 
-def test_the_policy_is_on_by_default_and_off_removes_it(render_component):
-    assert ("NetworkPolicy", "kafscale-etcd") in render_component().kinds_and_names
-    off = render_component(etcdNetworkPolicy="off")
+def test_the_policy_is_on_by_default_and_off_removes_it():
+    assert ("NetworkPolicy", "kafscale-etcd") in render_objects().kinds_and_names
+    off = render_objects(etcdNetworkPolicy="off")
     assert [kind for kind, _ in off.kinds_and_names if kind == "NetworkPolicy"] == []
-    external = render_component(etcdEndpoints="http://etcd.example:2379")
+    external = render_objects(etcdEndpoints="http://etcd.example:2379")
     assert external.manifests == []

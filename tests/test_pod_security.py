@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import render_objects
+from kafscale_lab.manifests import pod_spec
+from tests.support import render_objects
 
 VARIANTS = {
     "defaults": {},
@@ -22,14 +23,10 @@ def _pod_specs() -> list[Any]:
     params = []
     for variant, raw in VARIANTS.items():
         for manifest in render_objects(**raw).manifests:
-            spec = manifest["spec"]
-            if manifest["kind"] == "StatefulSet":
-                pod = spec["template"]["spec"]
-            elif manifest["kind"] == "CronJob":
-                pod = spec["jobTemplate"]["spec"]["template"]["spec"]
-            else:
-                continue
-            params.append(pytest.param(pod, id=f"{variant}-{manifest['metadata']['name']}"))
+            if manifest["kind"] in ("StatefulSet", "CronJob"):
+                params.append(
+                    pytest.param(pod_spec(manifest), id=f"{variant}-{manifest['metadata']['name']}")
+                )
     return params
 
 

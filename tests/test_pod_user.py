@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from kafscale.etcd_http import EtcdHttpClient
-from kafscale.local_cluster import LocalCluster, LocalClusterError, apply_fs_group, pod_identity
-from tests.conftest import rendered_statefulset
+from kafscale_lab.etcd_http import EtcdHttpClient
+from kafscale_lab.local_cluster import LocalCluster, LocalClusterError, apply_fs_group, pod_identity
+from tests.support import rendered_statefulset
 
 
 def _process_ids(pid: int) -> tuple[int, int, set[int]]:

@@ -7,17 +7,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from kafscale.etcd_http import EtcdError
 from kafscale.etcd_versions import excludes_every_nospace_alarm, parse_version
-from kafscale.local_cluster import LocalCluster, MemberPlan
-from tests.conftest import raise_alarm_on_every_member, rendered_statefulset
+from kafscale_lab.etcd_http import EtcdError
+from kafscale_lab.local_cluster import LocalCluster, MemberPlan
+from kafscale_lab.manifests import etcd_container
+from tests.support import raise_alarm_on_every_member, render_objects, rendered_statefulset
 
 PROBES = ("startupProbe", "livenessProbe", "readinessProbe")
-
-
-def _container(statefulset: dict[str, Any]) -> dict[str, Any]:
-    (container,) = statefulset["spec"]["template"]["spec"]["containers"]
-    return container
 
 
 def _probe_url(container: dict[str, Any], probe: str, member: MemberPlan) -> str:
@@ -58,13 +54,13 @@ def _fill_to_nospace(cluster: LocalCluster) -> None:
     assert len({alarm.member_id for alarm in alarms}) == len(cluster.members)
 
 
-def test_probes_and_parallel_start_are_rendered_together_and_probes_off_removes_both(render_component):
-    on = render_component()
+def test_probes_and_parallel_start_are_rendered_together_and_probes_off_removes_both():
+    on = render_objects()
     statefulset = on.get("StatefulSet", "kafscale-etcd")
     assert statefulset["spec"]["podManagementPolicy"] == "Parallel"
     assert all(probe in on.etcd_container() for probe in PROBES)
 
-    off = render_component(etcdProbes="off")
+    off = render_objects(etcdProbes="off")
     assert "podManagementPolicy" not in off.get("StatefulSet", "kafscale-etcd")["spec"]
     assert not any(probe in off.etcd_container() for probe in PROBES)
 
@@ -83,7 +79,7 @@ OBSERVE_S = 3.0  # how long the probes are watched under NOSPACE
 @pytest.mark.etcd
 def test_probes_under_nospace_stay_healthy_where_supported_and_fail_on_the_known_defect(etcd_binary, capsys):
     statefulset = rendered_statefulset("etcdQuotaBackendBytes=1Mi", "etcdAutoCompactionRetention=1h")
-    container = _container(statefulset)
+    container = etcd_container(statefulset)
     with LocalCluster(statefulset, etcd_binary) as cluster:
         version_text = cluster.statuses()[cluster.members[0].pod_name].version
         version = parse_version(version_text)
@@ -123,7 +119,7 @@ def test_probes_under_nospace_stay_healthy_where_supported_and_fail_on_the_known
 @pytest.mark.etcd
 def test_readiness_drops_a_member_cut_off_from_quorum(etcd_binary):
     statefulset = rendered_statefulset()
-    container = _container(statefulset)
+    container = etcd_container(statefulset)
     with LocalCluster(statefulset, etcd_binary) as cluster:
         survivor, *others = cluster.members
         assert _status(_probe_url(container, "readinessProbe", survivor)) == 200

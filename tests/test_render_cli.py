@@ -1,9 +1,11 @@
-"""`python -m kafscale render` as a user runs it: a subprocess, real files, real exit codes."""
+"""`python -m kafscale render`: its `main` in this process (tests/test_layout.py runs it as a
+subprocess, in a venv with only the runtime requirements), real files, real exit codes."""
 
 import pytest
 import yaml
 
-from tests.conftest import PROJECT_DIR, run_cli
+from kafscale_lab.manifests import etcd_container, only
+from tests.support import PROJECT_DIR, run_cli
 
 
 def _render(*args):
@@ -11,10 +13,7 @@ def _render(*args):
 
 
 def _etcd_container(stdout):
-    documents = list(yaml.safe_load_all(stdout))
-    (statefulset,) = [d for d in documents if d["kind"] == "StatefulSet"]
-    (container,) = statefulset["spec"]["template"]["spec"]["containers"]
-    return container
+    return etcd_container(only(yaml.safe_load_all(stdout), "StatefulSet"))
 
 
 def test_dev_stack_prints_every_object_as_yaml_in_a_stable_order():

@@ -1,9 +1,11 @@
+from tests.support import render_objects
+
 LABELS = {"app": "kafscale-etcd", "cluster": "prod"}
 METADATA = {"namespace": "streaming", "labels": LABELS}
 
 
-def test_headless_service_publishes_not_ready_peers(render_component):
-    service = render_component(clusterName="prod", namespace="streaming").get("Service", "prod-etcd")
+def test_headless_service_publishes_not_ready_peers():
+    service = render_objects(clusterName="prod", namespace="streaming").get("Service", "prod-etcd")
     assert service["apiVersion"] == "v1"
     assert service["metadata"] == {"name": "prod-etcd", **METADATA}
     assert service["spec"] == {
@@ -14,21 +16,21 @@ def test_headless_service_publishes_not_ready_peers(render_component):
     }
 
 
-def test_client_service_exposes_the_client_port_only(render_component):
-    service = render_component(clusterName="prod", namespace="streaming").get("Service", "prod-etcd-client")
+def test_client_service_exposes_the_client_port_only():
+    service = render_objects(clusterName="prod", namespace="streaming").get("Service", "prod-etcd-client")
     assert service["metadata"] == {"name": "prod-etcd-client", **METADATA}
     assert service["spec"] == {"selector": LABELS, "ports": [{"name": "client", "port": 2379}]}
 
 
-def test_pod_disruption_budget_allows_one_member_down(render_component):
-    pdb = render_component(clusterName="prod", namespace="streaming").get("PodDisruptionBudget", "prod-etcd")
+def test_pod_disruption_budget_allows_one_member_down():
+    pdb = render_objects(clusterName="prod", namespace="streaming").get("PodDisruptionBudget", "prod-etcd")
     assert pdb["apiVersion"] == "policy/v1"
     assert pdb["metadata"] == {"name": "prod-etcd", **METADATA}
     assert pdb["spec"] == {"maxUnavailable": 1, "selector": {"matchLabels": LABELS}}
 
 
-def test_every_object_carries_the_two_labels_and_the_namespace(render_component):
-    objects = render_component(clusterName="prod", namespace="streaming")
+def test_every_object_carries_the_two_labels_and_the_namespace():
+    objects = render_objects(clusterName="prod", namespace="streaming")
     for manifest in objects.manifests:
         assert LABELS.items() <= manifest["metadata"]["labels"].items()
         if manifest["kind"] != "CronJob":

@@ -21,6 +21,16 @@ DEFAULTS = EtcdSettings(
     maintenance_check_schedule="*/15 * * * *",
     maintenance_threshold_pct=75,
     etcdctl_image="ghcr.io/kafscale/kafscale-etcd-tools:dev",
+    expected_write_rate=None,
+    probes=True,
+    run_as_user=65532,
+    read_only_root_filesystem=True,
+    network_policy=True,
+    client_namespaces=(),
+    client_pod_selectors=(),
+    monitoring=False,
+    monitoring_labels=(),
+    memory_headroom_bytes=512 * 1024**2,
 )
 
 

@@ -1,8 +1,8 @@
 import pytest
 
-from kafscale.load import LoadPlan, LoadResult, MemberSample, SecondSample
-from kafscale.simulate import SimulationError, judge, plan_scaling
-from tests.conftest import run_cli
+from kafscale_lab.load import LoadPlan, LoadResult, MemberSample, SecondSample
+from kafscale_lab.simulate import SimulationError, judge, plan_scaling
+from tests.support import run_cli
 
 
 def _settings(mode="periodic", retention="5m", quota=2147483648):
@@ -73,7 +73,7 @@ def test_verdict_gives_the_time_to_nospace_at_full_scale():
 
 
 def _simulate(*args):
-    return run_cli("simulate", *args)
+    return run_cli("simulate", *args, module="kafscale_lab")
 
 
 def test_simulate_without_etcd_is_a_one_line_error():
@@ -98,7 +98,7 @@ def test_simulate_refuses_a_stack_with_external_endpoints():
 @pytest.mark.etcd
 def test_simulate_prints_a_verdict_and_writes_csv_and_plot(etcd_binary, tmp_path):
     result = _simulate(
-        "--stack", "dev", "--rate", "300", "--duration", "16", "--time-scale", "60",
+        "--stack", "dev", "--rate", "100", "--duration", "16", "--time-scale", "60",
         "--etcd-binary", etcd_binary, "--plot", str(tmp_path / "run.png"), "--csv", str(tmp_path / "run.csv"),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

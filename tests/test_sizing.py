@@ -2,7 +2,7 @@ import pytest
 
 from kafscale.settings import parse_settings
 from kafscale.sizing import history_revisions, quota_warning, recommend, tmpfs_warning, tmpfs_worst_case
-from tests.conftest import run_cli
+from tests.support import run_cli
 
 
 @pytest.mark.parametrize(
@@ -70,7 +70,7 @@ def test_sizing_command_prints_the_recommendation():
         "history kept just before a compaction: 12,000,000 revisions x 112 B = 1,282 MiB",
         "recommended quota (x2 safety, at least 2Gi): 2688548864 bytes (2564Mi)",
         "  pulumi config set kafscale:etcdQuotaBackendBytes 2564Mi",
-        "memory mode: request 2564Mi, limit 3076Mi (quota + the default 512Mi headroom)",
+        "memory mode: request 2564Mi, limit 3076Mi (quota + 512Mi headroom)",
         # 1,344,000,000 B of history x 1.05 = 1,411,200,000 B copied beside a 2564Mi backend,
         # + 128,000,000 B of WAL + 1 MiB + 64 MiB = 4,295,929,856 B, 4,097 MiB; the limit is 3076Mi.
         "memory mode, worst case of one member (tmpfs data dir + heap) during a defrag:",
@@ -105,10 +105,10 @@ RESERVE = 128_000_000 + 1 * MiB + 64 * MiB  # two WAL segments, snapshot files, 
         (4 * GiB, 4 * GiB + 524 * MiB, 5000, 352_800_000, True, 524),
         # The dev stack: 500/s gives 35,280,000 B to copy beside 2Gi, well within 2560Mi.
         (2 * GiB, 2 * GiB + 512 * MiB, 500, 35_280_000, True, 221),
-        # No rate: the live data is bounded only by the quota, so the copy is 1.05 x quota.
-        (2 * GiB, 2 * GiB + 512 * MiB, None, 2_254_857_831, False, 2338),
+        # No rate: only the quota bounds the live data; the copy is quota + quota // 20, as the script has it.
+        (2 * GiB, 2 * GiB + 512 * MiB, None, 2_254_857_830, False, 2338),
         # History above the quota: capped at the quota.
-        (2 * GiB, 2 * GiB + 512 * MiB, 100_000, 2_254_857_831, False, 2338),
+        (2 * GiB, 2 * GiB + 512 * MiB, 100_000, 2_254_857_830, False, 2338),
     ],
 )
 def test_tmpfs_worst_case(quota, limit, rate, copy, covered, headroom_mib):

@@ -1,7 +1,7 @@
 import pytest
 
 from kafscale.stack_config import StackConfigError, load_stack_config, value_matches_type
-from tests.conftest import PROJECT_DIR
+from tests.support import PROJECT_DIR
 
 PROJECT_YAML = """\
 name: kafscale

@@ -1,5 +1,7 @@
 import pytest
 
+from tests.support import render_objects
+
 DEFAULT_ARGS = [
     "--name=$(POD_NAME)",
     "--data-dir=/var/lib/etcd",
@@ -19,8 +21,8 @@ DEFAULT_ARGS = [
 ]
 
 
-def test_default_args_in_the_operators_order(render_component):
-    assert render_component().etcd_container()["args"] == DEFAULT_ARGS
+def test_default_args_in_the_operators_order():
+    assert render_objects().etcd_container()["args"] == DEFAULT_ARGS
 
 
 @pytest.mark.parametrize(
@@ -42,16 +44,16 @@ def test_default_args_in_the_operators_order(render_component):
         ({"etcdAutoCompactionRetention": "five minutes"}, {}),
     ],
 )
-def test_each_tuning_knob_changes_only_its_own_flag(render_component, raw, changed):
+def test_each_tuning_knob_changes_only_its_own_flag(raw, changed):
     expected = list(DEFAULT_ARGS)
     for index, arg in changed.items():
         expected[index] = arg
-    assert render_component(**raw).etcd_container()["args"] == expected
+    assert render_objects(**raw).etcd_container()["args"] == expected
 
 
 @pytest.mark.parametrize("replicas", [1, 3, 5])
-def test_initial_cluster_lists_one_peer_url_per_replica(render_component, replicas):
-    objects = render_component(etcdReplicas=str(replicas), clusterName="prod", namespace="streaming")
+def test_initial_cluster_lists_one_peer_url_per_replica(replicas):
+    objects = render_objects(etcdReplicas=str(replicas), clusterName="prod", namespace="streaming")
     statefulset = objects.get("StatefulSet", "prod-etcd")
     assert statefulset["spec"]["replicas"] == replicas
     args = objects.etcd_container("prod-etcd")["args"]
@@ -63,8 +65,8 @@ def test_initial_cluster_lists_one_peer_url_per_replica(render_component, replic
     assert "--initial-cluster-token=prod-etcd" in args
 
 
-def test_container_shape_matches_the_operator(render_component):
-    container = render_component().etcd_container()
+def test_container_shape_matches_the_operator():
+    container = render_objects().etcd_container()
     assert container["name"] == "etcd"
     assert container["image"] == "kubesphere/etcd:3.6.4-0"
     assert container["command"] == ["etcd"]
@@ -79,8 +81,8 @@ def test_container_shape_matches_the_operator(render_component):
     assert container["volumeMounts"] == [{"name": "data", "mountPath": "/var/lib/etcd"}]
 
 
-def test_statefulset_identity_selector_and_soft_anti_affinity(render_component):
-    spec = render_component().get("StatefulSet", "kafscale-etcd")["spec"]
+def test_statefulset_identity_selector_and_soft_anti_affinity():
+    spec = render_objects().get("StatefulSet", "kafscale-etcd")["spec"]
     labels = {"app": "kafscale-etcd", "cluster": "kafscale"}
     assert spec["serviceName"] == "kafscale-etcd"
     assert spec["selector"] == {"matchLabels": labels}
@@ -110,8 +112,8 @@ def test_statefulset_identity_selector_and_soft_anti_affinity(render_component):
         ("3000000000", "3000000000", "3536870912"),
     ],
 )
-def test_memory_mode_sizes_request_limit_and_tmpfs_from_the_quota(render_component, quota, request_, limit):
-    objects = render_component(etcdStorageMemory="true", etcdQuotaBackendBytes=quota)
+def test_memory_mode_sizes_request_limit_and_tmpfs_from_the_quota(quota, request_, limit):
+    objects = render_objects(etcdStorageMemory="true", etcdQuotaBackendBytes=quota)
     spec = objects.get("StatefulSet", "kafscale-etcd")["spec"]
     assert objects.etcd_container()["resources"] == {
         "requests": {"memory": request_},
@@ -124,8 +126,8 @@ def test_memory_mode_sizes_request_limit_and_tmpfs_from_the_quota(render_compone
     assert "volumeClaimTemplates" not in spec
 
 
-def test_disk_mode_has_no_resources_and_a_claim_template_without_class(render_component):
-    objects = render_component()
+def test_disk_mode_has_no_resources_and_a_claim_template_without_class():
+    objects = render_objects()
     spec = objects.get("StatefulSet", "kafscale-etcd")["spec"]
     assert "resources" not in objects.etcd_container()
     assert spec["template"]["spec"]["volumes"] == [{"name": "snapshots", "emptyDir": {}}]
@@ -137,8 +139,8 @@ def test_disk_mode_has_no_resources_and_a_claim_template_without_class(render_co
     ]
 
 
-def test_disk_mode_names_the_storage_class_only_when_set(render_component):
-    spec = render_component(etcdStorageSize="50Gi", etcdStorageClass="fast-ssd").get(
+def test_disk_mode_names_the_storage_class_only_when_set():
+    spec = render_objects(etcdStorageSize="50Gi", etcdStorageClass="fast-ssd").get(
         "StatefulSet", "kafscale-etcd"
     )["spec"]
     assert spec["volumeClaimTemplates"][0]["spec"] == {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from kafscale.naming import EtcdNames
 from kafscale.objects.maintenance import maintenance_cronjobs
 from kafscale.objects.monitoring import monitoring_objects
 from kafscale.objects.network_policy import network_policy
@@ -18,7 +17,7 @@ def managed_etcd_manifests(settings: EtcdSettings) -> list[Manifest]:
     """Every object of a managed etcd, in apply order; none when external endpoints are set."""
     if not settings.managed:
         return []
-    names = EtcdNames(settings.cluster_name, settings.namespace)
+    names = settings.names
     return [
         headless_service(names),
         client_service(names),

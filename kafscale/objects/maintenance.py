@@ -5,9 +5,10 @@ from __future__ import annotations
 from importlib import resources
 
 from kafscale.naming import EtcdNames
+from kafscale.objects.metadata import object_labels, object_metadata
 from kafscale.objects.pod_security import container_security_context, pod_security_context
 from kafscale.settings import EtcdSettings
-from kafscale.tmpfs_footprint import DEFRAG_RESERVE_BYTES
+from kafscale.tmpfs_footprint import DEFRAG_COPY_DIVISOR, DEFRAG_RESERVE_BYTES
 
 SCRIPT_NAME = "etcd-maintenance.sh"
 ACTIVE_DEADLINE_SECONDS = 1800
@@ -23,11 +24,9 @@ def maintenance_script() -> str:
 def _cronjob(
     settings: EtcdSettings, names: EtcdNames, name: str, task: str, schedule: str, check_only: bool
 ) -> dict[str, object]:
-    labels = {
-        **names.labels,
-        "app.kubernetes.io/component": COMPONENT_LABEL,
-        "kafscale.io/etcd-task": task,
-    }
+    labels = object_labels(
+        names, {"app.kubernetes.io/component": COMPONENT_LABEL, "kafscale.io/etcd-task": task}
+    )
     env = [
         {"name": "ETCD_MEMBERS", "value": ",".join(names.member_client_urls(settings.replicas))},
         {"name": "ETCDCTL_API", "value": "3"},
@@ -39,11 +38,12 @@ def _cronjob(
         env += [
             {"name": "ETCD_MEMORY_LIMIT_BYTES", "value": str(settings.memory_limit_bytes)},
             {"name": "DEFRAG_RESERVE_BYTES", "value": str(DEFRAG_RESERVE_BYTES)},
+            {"name": "DEFRAG_COPY_DIVISOR", "value": str(DEFRAG_COPY_DIVISOR)},
         ]
     return {
         "apiVersion": "batch/v1",
         "kind": "CronJob",
-        "metadata": {"name": name, "namespace": names.namespace, "labels": labels},
+        "metadata": object_metadata(names, name, labels),
         "spec": {
             "schedule": schedule,
             "concurrencyPolicy": "Forbid",

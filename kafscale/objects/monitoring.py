@@ -30,21 +30,13 @@ GRPC_HANDLED = "grpc_server_handled_total"
 RULE_METRICS = (DB_SIZE, DB_SIZE_IN_USE, HAS_LEADER, LEADER_CHANGES, GRPC_HANDLED)
 
 
-def _monitoring_metadata(settings: EtcdSettings, names: EtcdNames, name: str) -> dict[str, object]:
-    metadata = object_metadata(names, name)
-    metadata["labels"] = {**names.labels, **dict(settings.monitoring_labels)}
-    return metadata
-
-
 def metrics_service(names: EtcdNames) -> dict[str, object]:
     """`<c>-etcd-metrics`: the only Service the ServiceMonitor selects, so no member is scraped
     twice; it is also the `job` label of every series."""
-    metadata = object_metadata(names, names.metrics_service)
-    metadata["labels"] = {**names.labels, **METRICS_COMPONENT}
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": metadata,
+        "metadata": object_metadata(names, names.metrics_service, METRICS_COMPONENT),
         "spec": {
             "clusterIP": "None",
             "selector": dict(names.labels),
@@ -57,7 +49,7 @@ def service_monitor(settings: EtcdSettings, names: EtcdNames) -> dict[str, objec
     return {
         "apiVersion": MONITORING_API,
         "kind": "ServiceMonitor",
-        "metadata": _monitoring_metadata(settings, names, names.service_monitor),
+        "metadata": object_metadata(names, names.service_monitor, settings.monitoring_labels),
         "spec": {
             "selector": {"matchLabels": {**names.labels, **METRICS_COMPONENT}},
             "namespaceSelector": {"matchNames": [names.namespace]},
@@ -163,7 +155,7 @@ def prometheus_rule(settings: EtcdSettings, names: EtcdNames) -> dict[str, objec
     return {
         "apiVersion": MONITORING_API,
         "kind": "PrometheusRule",
-        "metadata": _monitoring_metadata(settings, names, names.prometheus_rule),
+        "metadata": object_metadata(names, names.prometheus_rule, settings.monitoring_labels),
         "spec": {"groups": [{"name": f"{names.statefulset}.rules", "rules": alert_rules(settings, names)}]},
     }
 

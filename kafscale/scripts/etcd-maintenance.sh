@@ -8,10 +8,10 @@
 # Env: ETCD_MEMBERS (comma-separated client URLs), ETCD_QUOTA_BYTES, THRESHOLD_PCT (1..100),
 # CHECK_ONLY (1: act only when a member is at or over quota*pct/100 or has NOSPACE).
 # Memory mode: ETCD_MEMORY_LIMIT_BYTES (the etcd container's limit, which its tmpfs data dir
-# counts against) and DEFRAG_RESERVE_BYTES (WAL, snapshots and heap beside the backend). A defrag
-# writes a copy of the live data beside the old file, so a member whose dbSize + 1.05 x
-# dbSizeInUse + reserve exceeds the limit is skipped (an OOM kill mid-defrag would be worse) and
-# the run fails.
+# counts against), DEFRAG_RESERVE_BYTES (WAL, snapshots and heap beside the backend) and
+# DEFRAG_COPY_DIVISOR (the copy a defrag writes is taken as dbSizeInUse + dbSizeInUse / this). A
+# defrag writes a copy of the live data beside the old file, so a member whose dbSize + copy +
+# reserve exceeds the limit is skipped (an OOM kill mid-defrag would be worse) and the run fails.
 # Optional: ETCDCTL (default etcdctl), HEALTH_TIMEOUT_S (60), DEFRAG_TIMEOUT (5m).
 # Needs etcdctl, and wget or curl for etcd's status and alarm endpoints.
 set -eu
@@ -48,6 +48,9 @@ DEFRAG_RESERVE_BYTES="${DEFRAG_RESERVE_BYTES:-0}"
 [ -z "$MEMORY_LIMIT" ] || is_number "$MEMORY_LIMIT" ||
     fail "ETCD_MEMORY_LIMIT_BYTES is not a byte count: '$MEMORY_LIMIT'"
 is_number "$DEFRAG_RESERVE_BYTES" || fail "DEFRAG_RESERVE_BYTES is not a byte count: '$DEFRAG_RESERVE_BYTES'"
+DEFRAG_COPY_DIVISOR="${DEFRAG_COPY_DIVISOR:-}"
+[ -z "$MEMORY_LIMIT" ] || { is_number "$DEFRAG_COPY_DIVISOR" && [ "$DEFRAG_COPY_DIVISOR" -gt 0 ]; } ||
+    fail "DEFRAG_COPY_DIVISOR is not a positive number: '$DEFRAG_COPY_DIVISOR'"
 members=$(printf '%s\n' "$ETCD_MEMBERS" | tr ',' '\n' | sed 's/^ *//; s/ *$//; /^$/d')
 threshold=$((ETCD_QUOTA_BYTES * THRESHOLD_PCT / 100))
 
@@ -157,7 +160,7 @@ defragment() {
         size=${rest%% *}
         used=$(in_use "$url")
         is_number "$used" || fail "cannot read dbSizeInUse of $url"
-        copy=$((used + used / 20)) # the copy measured up to 4% larger than dbSizeInUse
+        copy=$((used + used / DEFRAG_COPY_DIVISOR))
         need=$((size + copy + DEFRAG_RESERVE_BYTES))
         if [ "$need" -gt "$MEMORY_LIMIT" ]; then
             log "skipping defrag of $url ($role): dbSize $size + copy $copy (in use $used) + reserve" \

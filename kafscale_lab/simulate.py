@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from kafscale.durations import format_duration, human_seconds, periodic_retention_nanos
-from kafscale.load import LoadPlan, LoadResult, SecondSample, run_load
-from kafscale.local_cluster import LocalCluster
 from kafscale.render import render_stack
+from kafscale_lab.load import LoadPlan, LoadResult, SecondSample, run_load
+from kafscale_lab.local_cluster import LocalCluster
+from kafscale_lab.manifests import only
 
 REACHED_FRACTION = 0.9  # below this share of the asked rate the run does not stand for it
 
@@ -142,7 +143,7 @@ def simulate(
         raise SimulationError(f"stack {stack} uses external etcd endpoints: there is no etcd to simulate")
     scaling = plan_scaling(first.exports["settings"], time_scale)
     rendered = render_stack(project_dir, stack, [*overrides, *scaling.overrides()])
-    (statefulset,) = [m for m in rendered.manifests if m["kind"] == "StatefulSet"]
+    statefulset = only(rendered.manifests, "StatefulSet")
     with LocalCluster(statefulset, etcd_binary) as cluster:
         version = next(iter(cluster.statuses().values())).version
         print(
@@ -150,7 +151,7 @@ def simulate(
             file=progress,
             flush=True,
         )
-        members = {member.pod_name: member.client_url for member in cluster.members}
+        members = cluster.client_urls_by_pod
         plan = LoadPlan(rate=rate, duration_s=duration_s, concurrency=max(4, min(32, int(rate // 100) or 1)))
         result = run_load(members, plan, on_second=_progress(progress, 10 if duration_s >= 30 else 1))
     verdict = judge(result, scaling, version, rate)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kafscale.etcd_http import EtcdError, EtcdHttpClient
+from kafscale_lab.etcd_http import EtcdError, EtcdHttpClient
 
 SAMPLE_INTERVAL_S = 1.0
 

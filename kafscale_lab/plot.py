@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
-from kafscale.load import LoadResult
+from kafscale_lab.load import LoadResult
 
 MIB = 2**20
 

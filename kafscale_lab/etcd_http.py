@@ -34,10 +34,6 @@ class MemberStatus:
     revision: int
     version: str
 
-    @property
-    def is_leader(self) -> bool:
-        return self.member_id == self.leader_id
-
 
 @dataclass(frozen=True)
 class Alarm:

@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-from kafscale.tmpfs_footprint import DirUsage, data_dir_usage, rss_anon_bytes
+from kafscale_lab.tmpfs_usage import DirUsage, data_dir_usage, rss_anon_bytes
 
 
 def _write(path: Path, size: int) -> int:

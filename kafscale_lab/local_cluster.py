@@ -28,8 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kafscale.etcd_http import EtcdHttpClient, MemberStatus
 from kafscale.naming import CLIENT_PORT, PEER_PORT
+from kafscale_lab.etcd_http import EtcdHttpClient, MemberStatus
+from kafscale_lab.manifests import etcd_container
 
 STARTUP_DEADLINE_S = 30.0
 STOP_GRACE_S = 5.0
@@ -79,11 +80,6 @@ def _container_env(container: dict[str, Any], pod_name: str, namespace: str) -> 
     return env
 
 
-def _etcd_container(statefulset: dict[str, Any]) -> dict[str, Any]:
-    containers = statefulset["spec"]["template"]["spec"]["containers"]
-    return next(c for c in containers if c["name"] == "etcd")
-
-
 @dataclass(frozen=True)
 class PodIdentity:
     """Who the pod's etcd container runs as, from the rendered security contexts."""
@@ -96,7 +92,7 @@ class PodIdentity:
 def pod_identity(statefulset: dict[str, Any]) -> PodIdentity | None:
     """The container's effective user, group and the pod's fsGroup; None when no user is set."""
     pod = statefulset["spec"]["template"]["spec"]
-    merged = {**pod.get("securityContext", {}), **_etcd_container(statefulset).get("securityContext", {})}
+    merged = {**pod.get("securityContext", {}), **etcd_container(statefulset).get("securityContext", {})}
     user = merged.get("runAsUser")
     if user is None:
         return None
@@ -134,7 +130,7 @@ def plan_members(
     replicas = int(statefulset["spec"]["replicas"])
     if len(addresses) != replicas:
         raise ValueError(f"need {replicas} addresses, got {len(addresses)}")
-    container = _etcd_container(statefulset)
+    container = etcd_container(statefulset)
     memory_volumes = _memory_volumes(statefulset)
     pod_names = [f"{name}-{index}" for index in range(replicas)]
     host_to_address: dict[str, str] = {}
@@ -235,8 +231,9 @@ class LocalCluster:
                 directory.chmod(0o711)
 
     @property
-    def client_urls(self) -> list[str]:
-        return [member.client_url for member in self.members]
+    def client_urls_by_pod(self) -> dict[str, str]:
+        """Each member's client URL by pod name: what the load driver writes to."""
+        return {member.pod_name: member.client_url for member in self.members}
 
     def log_path(self, pod_name: str) -> Path:
         return self._work_dir / f"{pod_name}.log"
@@ -362,9 +359,6 @@ class LocalCluster:
         for member in self.members:
             text = text.replace(f"{member.pod_name}.{service}.{namespace}.svc.cluster.local", member.address)
         return text
-
-    def member_of(self, pod_name: str) -> MemberPlan:
-        return next(m for m in self.members if m.pod_name == pod_name)
 
     @contextlib.contextmanager
     def client(self, index: int = 0) -> Iterator[EtcdHttpClient]:

