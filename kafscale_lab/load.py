@@ -15,7 +15,7 @@ import itertools
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kafscale_lab.etcd_http import EtcdError, EtcdHttpClient
@@ -166,6 +166,11 @@ class _Recorder:
         with self._lock:
             self._bucket(at).members.update(members)
 
+    def completed(self, seconds: int) -> list[SecondSample]:
+        """The samples of the first `seconds` seconds, in order (those that saw anything)."""
+        with self._lock:
+            return [self.samples[second] for second in sorted(self.samples) if second < seconds]
+
 
 def sample_members(client_urls: dict[str, str]) -> dict[str, MemberSample]:
     """dbSize, dbSizeInUse and alarms of each reachable member (name -> client URL)."""
@@ -193,13 +198,20 @@ def run_load(
     member_urls: dict[str, str],
     plan: LoadPlan,
     on_second: Callable[[SecondSample], None] | None = None,
+    until: Callable[[list[SecondSample]], bool] | None = None,
 ) -> LoadResult:
-    """Drive `plan` against the members (name -> client URL); workers spread over members."""
+    """Drive `plan` against the members (name -> client URL); workers spread over members.
+
+    `until`, asked once a second with the seconds completed so far, ends the run early when it
+    answers true: a test drives until its property can be judged, however fast this machine is,
+    with `plan.duration_s` as the deadline. The result's plan carries the time actually driven.
+    """
     keys = plan.partition_keys()
     urls = list(member_urls.values())
     start = time.monotonic()
     recorder = _Recorder(start)
     stop = threading.Event()
+    finished = threading.Event()  # the plan's time is up, or `until` is satisfied
     acked: dict[str, str] = {}
     uncertain: dict[str, set[str]] = {}
     ledger_lock = threading.Lock()
@@ -247,20 +259,25 @@ def run_load(
             recorder.members_seen(time.monotonic(), sample_members(member_urls))
             if on_second is not None and tick > 0 and (tick - 1) in recorder.samples:
                 on_second(recorder.samples[tick - 1])
+            if until is not None and tick > 0 and until(recorder.completed(tick)):
+                finished.set()
             tick += 1
 
     threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(plan.concurrency)]
     threads.append(threading.Thread(target=sampler, daemon=True))
     for thread in threads:
         thread.start()
-    stop.wait(plan.duration_s)
+    finished.wait(plan.duration_s)
     stop.set()
     for thread in threads:
         thread.join()
+    driven = replace(plan, duration_s=min(plan.duration_s, time.monotonic() - start))
     # One last look at the members once writes have stopped.
-    recorder.members_seen(min(time.monotonic(), start + plan.duration_s - 1e-6), sample_members(member_urls))
-    samples = [recorder.samples[s] for s in sorted(recorder.samples) if s < int(plan.duration_s + 1)]
-    return LoadResult(plan, list(member_urls), samples, acked, uncertain, recorder.first_error)
+    recorder.members_seen(
+        min(time.monotonic(), start + driven.duration_s - 1e-6), sample_members(member_urls)
+    )
+    samples = [recorder.samples[s] for s in sorted(recorder.samples) if s < int(driven.duration_s + 1)]
+    return LoadResult(driven, list(member_urls), samples, acked, uncertain, recorder.first_error)
 
 
 def unreadable_acknowledged_writes(client: EtcdHttpClient, result: LoadResult) -> list[str]:

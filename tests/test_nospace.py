@@ -1,12 +1,12 @@
 """NOSPACE reproduced without compaction, and prevented by it, at the same write rate on real etcd."""
 
-import time
+from collections.abc import Callable
 
 import pytest
 
 from kafscale.sizing import MEASURED_BYTES_PER_REVISION
 from kafscale_lab.etcd_http import EtcdHttpClient
-from kafscale_lab.load import LoadPlan, LoadResult, run_load, unreadable_acknowledged_writes
+from kafscale_lab.load import LoadPlan, LoadResult, SecondSample, run_load, unreadable_acknowledged_writes
 from kafscale_lab.local_cluster import LocalCluster
 from tests.support import rendered_statefulset
 
@@ -18,15 +18,31 @@ RATE = 1000  # puts/s asked: fills 1 MiB in about 10 s without compaction
 MAX_DRIVE_S = 240  # a machine too busy to acknowledge enough writes by then cannot prove anything
 
 
-def _drive(cluster: LocalCluster, duration_s: float) -> LoadResult:
-    members = cluster.client_urls_by_pod
-    return run_load(members, LoadPlan(rate=RATE, duration_s=duration_s, partitions=64))
+def _drive(cluster: LocalCluster, until: Callable[[list[SecondSample]], bool]) -> LoadResult:
+    """Offset writes at RATE until `until` holds; a machine too busy to get there by MAX_DRIVE_S
+    fails the test with what it reached."""
+    plan = LoadPlan(rate=RATE, duration_s=MAX_DRIVE_S, partitions=64)
+    result = run_load(cluster.client_urls_by_pod, plan, until=until)
+    assert until(result.samples), f"not reached in {MAX_DRIVE_S}s: {result.total_acked} puts acknowledged"
+    return result
+
+
+def _acked(samples: list[SecondSample]) -> int:
+    return sum(sample.acked for sample in samples)
 
 
 def test_without_compaction_a_small_quota_trips_nospace_and_loses_no_acknowledged_write(etcd_binary):
+    """Writes go on until etcd refuses one with NOSPACE (a few seconds more, to see it hold), or
+    until three times what the quota holds has been acknowledged, which no NOSPACE would be a bug."""
     statefulset = rendered_statefulset(f"etcdQuotaBackendBytes={QUOTA}", "etcdAutoCompactionRetention=1h")
+    three_quotas = 3 * QUOTA_BYTES // MEASURED_BYTES_PER_REVISION
+
+    def refused_or_overfilled(samples: list[SecondSample]) -> bool:
+        first = next((s.second for s in samples if s.nospace_errors), None)
+        return (first is not None and samples[-1].second >= first + 2) or _acked(samples) > three_quotas
+
     with LocalCluster(statefulset, etcd_binary) as cluster:
-        result = _drive(cluster, duration_s=14)
+        result = _drive(cluster, refused_or_overfilled)
         assert result.total_nospace > 0, f"no NOSPACE after {result.total_acked} puts"
         assert result.first_error is not None and "database space exceeded" in result.first_error
         assert result.first_nospace_second() is not None
@@ -39,33 +55,31 @@ def test_without_compaction_a_small_quota_trips_nospace_and_loses_no_acknowledge
 
 
 def test_periodic_compaction_keeps_the_same_load_out_of_nospace(etcd_binary):
-    """Whatever rate this machine reaches, the load driven is more than the quota could hold
-    without compaction (at least twice over): rounds of ten retention windows run until it is."""
+    """At least ten retention windows, and more writes than the quota could hold without
+    compaction (twice over), however long this machine takes to acknowledge them."""
     retention_s = 2
     statefulset = rendered_statefulset(
         f"etcdQuotaBackendBytes={QUOTA}", f"etcdAutoCompactionRetention={retention_s}s"
     )
-    needed = 2 * QUOTA_BYTES // MEASURED_BYTES_PER_REVISION
-    deadline = time.monotonic() + MAX_DRIVE_S
+    two_quotas = 2 * QUOTA_BYTES // MEASURED_BYTES_PER_REVISION
+
+    def enough(samples: list[SecondSample]) -> bool:
+        return len(samples) >= 10 * retention_s + 2 and _acked(samples) > two_quotas
+
     with LocalCluster(statefulset, etcd_binary) as cluster:
-        results: list[LoadResult] = []
-        while sum(r.total_acked for r in results) < needed:
-            assert time.monotonic() < deadline, (
-                f"only {sum(r.total_acked for r in results)} puts acknowledged"
-            )
-            results.append(_drive(cluster, duration_s=10 * retention_s + 2))  # ten retention windows
-        for result in results:
-            assert result.total_nospace == 0
-            assert sum(s.other_errors for s in result.samples) == 0, result.first_error
-            for member in result.member_names:
-                sizes = result.series(member, "db_size")
-                # The compaction sawtooth, from the samples: in-use space falls again and again,
-                # and the file stays well below the quota it would have filled without compaction.
-                assert result.compactions_seen(member) >= 2, (member, result.series(member, "db_size_in_use"))
-                assert max(sizes) < QUOTA_BYTES * 3 // 4, (member, sizes)
+        result = _drive(cluster, enough)
+        assert result.total_nospace == 0
+        assert sum(s.other_errors for s in result.samples) == 0, result.first_error
         with cluster.client(0) as client:
             assert client.alarms() == []
-            assert unreadable_acknowledged_writes(client, results[-1]) == []
+        for member in result.member_names:
+            sizes = result.series(member, "db_size")
+            # The compaction sawtooth, from the samples: in-use space falls again and again,
+            # and the file stays well below the quota it would have filled without compaction.
+            assert result.compactions_seen(member) >= 2, (member, result.series(member, "db_size_in_use"))
+            assert max(sizes) < QUOTA_BYTES * 3 // 4, (member, sizes)
+        with cluster.client(0) as client:
+            assert unreadable_acknowledged_writes(client, result) == []
 
 
 REVISION_POLL_S = 300  # etcd's revision compactor looks every 5 minutes (3.4 to 3.6)
