@@ -41,4 +41,4 @@ test-fast: $(BIN)/.installed
 	$(BIN)/python -m pytest -m "not etcd" -n $(WORKERS)
 
 clean:
-	rm -rf $(VENV) $(RUNTIME_VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(RUNTIME_VENV) .pytest_cache .ruff_cache .hypothesis

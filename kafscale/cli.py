@@ -15,7 +15,7 @@ import pulumi
 
 from kafscale import config_keys as keys
 from kafscale.render import manifest_file_name, render_stack, to_yaml
-from kafscale.rules import COMPACTION_MODES
+from kafscale.rules import COMPACTION_MODES, shown
 from kafscale.settings import parse_settings
 from kafscale.sizing import recommend, tmpfs_worst_case
 from kafscale.stack_config import StackConfigError
@@ -25,8 +25,9 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
-class SizingInputError(ValueError):
-    """Sizing input that cannot be used."""
+class InputError(ValueError):
+    """Command-line input that cannot be used (a bad sizing value, an output path that cannot be
+    written)."""
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -95,7 +96,7 @@ def run_command(
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
-    except (StackConfigError, pulumi.RunError, SizingInputError) as error:
+    except (StackConfigError, pulumi.RunError, InputError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except failures as error:
@@ -114,11 +115,15 @@ def _render(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.write(to_yaml(rendered.manifests))
         return 0
-    args.output.mkdir(parents=True, exist_ok=True)
-    for manifest in rendered.manifests:
-        path = args.output / manifest_file_name(manifest)
-        path.write_text(to_yaml([manifest]), encoding="utf-8")
-        print(path)
+    try:
+        args.output.mkdir(parents=True, exist_ok=True)
+        for manifest in rendered.manifests:
+            path = args.output / manifest_file_name(manifest)
+            path.write_text(to_yaml([manifest]), encoding="utf-8")
+            print(path)
+    except OSError as error:
+        where = shown(str(error.filename or args.output))
+        raise InputError(f"--output {where}: {error.strerror or type(error).__name__}") from None
     return 0
 
 
@@ -133,7 +138,7 @@ def _sizing(args: argparse.Namespace) -> int:
         }
     )
     if parsed.warnings:
-        raise SizingInputError("; ".join(w.message for w in parsed.warnings))
+        raise InputError("; ".join(w.message for w in parsed.warnings))
     settings = parsed.settings
     assert settings.expected_write_rate is not None
     try:
@@ -144,7 +149,7 @@ def _sizing(args: argparse.Namespace) -> int:
             settings.memory_headroom_bytes,
         )
     except ValueError as error:
-        raise SizingInputError(str(error)) from None
+        raise InputError(str(error)) from None
     quota = settings.quota_backend_bytes if args.quota else recommendation.quota_bytes
     worst = tmpfs_worst_case(
         quota,

@@ -22,7 +22,7 @@ T = TypeVar("T")
 
 BOOLEAN_REASON = "is not one of 1/true/yes/on or 0/false/no/off"
 CRON_REASON = "is not a cron schedule (five fields, or @hourly, @daily, ...)"
-BYTES_REASON = "is not a positive byte count or binary quantity (such as {example})"
+BYTES_REASON = "is not a byte count or binary quantity from 1 byte to 1Ti (such as {example})"
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class ConfigKey(Generic[T]):
     reason: str = ""
     unset: T | None = None
     mirrors_operator_env: bool = True
+    default_shown: str = ""  # how a warning names the default, when not as the value itself
 
     @property
     def full_name(self) -> str:
@@ -77,48 +78,63 @@ def _boolean(name: str, default: str, ours: bool = True) -> ConfigKey[bool]:
     return ConfigKey(name, default, rules.boolean_word, BOOLEAN_REASON, mirrors_operator_env=not ours)
 
 
+# Identities: a value Kubernetes would refuse is an error, naming the rules it breaks.
 CLUSTER_NAME = ConfigKey(
     "clusterName",
     "kafscale",
     rules.cluster_name,
-    "cannot name Kubernetes objects: use lower-case letters, digits and '-', starting with a letter, "
-    f"at most {rules.CLUSTER_NAME_MAX_LENGTH} characters",
+    "cannot name Kubernetes objects",
     mirrors_operator_env=False,
 )
 K8S_NAMESPACE = ConfigKey(
-    "namespace",
-    "kafscale",
-    rules.namespace_name,
-    "is not a valid namespace: use lower-case letters, digits and '-', "
-    f"at most {rules.NAMESPACE_NAME_MAX_LENGTH} characters",
-    mirrors_operator_env=False,
+    "namespace", "kafscale", rules.namespace_name, "is not a valid namespace", mirrors_operator_env=False
 )
-ENDPOINTS: ConfigKey[tuple[str, ...]] = ConfigKey("etcdEndpoints", "", lambda text: (text,), unset=())
-IMAGE = ConfigKey("etcdImage", "kubesphere/etcd:3.6.4-0", rules.any_text)
+# A list whose every item must be a client URL: a bad one is an error (no default could stand in).
+ENDPOINTS: ConfigKey[tuple[str, ...]] = ConfigKey(
+    "etcdEndpoints",
+    "",
+    lambda text: None if (url := rules.endpoint_url(text)) is None else (url,),
+    "is not an etcd client URL (http://host:port or https://host:port)",
+    unset=(),
+)
+IMAGE_REASON = "is not an image reference the kubelet can pull (such as registry.example:5000/etcd:3.6.4-0)"
+IMAGE = ConfigKey("etcdImage", "kubesphere/etcd:3.6.4-0", rules.image_reference, IMAGE_REASON)
 REPLICAS = ConfigKey(
-    "etcdReplicas", "3", rules.whole_number(1, rules.INT32_MAX), "is not a whole number of members from 1 up"
+    "etcdReplicas",
+    "3",
+    rules.whole_number(1, rules.MAX_REPLICAS),
+    f"is not a whole number of members from 1 to {rules.MAX_REPLICAS} (etcd recommends at most seven)",
 )
 STORAGE_SIZE = ConfigKey(
-    "etcdStorageSize", "10Gi", rules.positive_quantity, "is not a positive Kubernetes quantity"
+    "etcdStorageSize",
+    "10Gi",
+    rules.storage_quantity,
+    "is not a Kubernetes quantity of whole bytes (such as 20Gi or 500M)",
 )
-STORAGE_CLASS: ConfigKey[str | None] = ConfigKey("etcdStorageClass", "", rules.any_text)
+STORAGE_CLASS: ConfigKey[str | None] = ConfigKey(
+    "etcdStorageClass",
+    "",
+    rules.storage_class_name,
+    "is not a StorageClass name (a DNS-1123 subdomain: lower-case letters, digits, '-' and '.')",
+    default_shown="no storage class (the cluster default)",
+)
 STORAGE_MEMORY = _boolean("etcdStorageMemory", "false", ours=False)
 AUTO_COMPACTION_MODE = ConfigKey(
     "etcdAutoCompactionMode", "periodic", rules.compaction_mode, "is not periodic or revision"
 )
 # Empty means "the default for the mode" (DEFAULT_RETENTION_BY_MODE); the rule depends on the mode.
-AUTO_COMPACTION_RETENTION = ConfigKey("etcdAutoCompactionRetention", "", rules.any_text, unset="")
+AUTO_COMPACTION_RETENTION = ConfigKey("etcdAutoCompactionRetention", "", str, unset="")
 QUOTA_BACKEND_BYTES = ConfigKey(
     "etcdQuotaBackendBytes",
     "4294967296",
-    rules.positive_byte_count,
+    rules.byte_count,
     BYTES_REASON.format(example="4294967296 or 4Gi"),
 )
 EXPECTED_WRITE_RATE: ConfigKey[float | None] = ConfigKey(
     "etcdExpectedWriteRate",
     "",
-    rules.positive_rate,
-    "is not a positive number of writes per second",
+    rules.write_rate,
+    f"is not a number of writes per second above 0 and up to {rules.MAX_WRITE_RATE:,.0f}",
     mirrors_operator_env=False,
 )
 MAINTENANCE_ENABLED = _boolean("etcdMaintenanceEnabled", "true", ours=False)
@@ -138,7 +154,10 @@ DEFRAG_ENABLED: ConfigKey[bool | None] = ConfigKey(
     "etcdDefragEnabled", "", rules.boolean_word, BOOLEAN_REASON
 )
 ETCDCTL_IMAGE = ConfigKey(
-    "etcdSnapshotEtcdctlImage", "ghcr.io/kafscale/kafscale-etcd-tools:dev", rules.any_text
+    "etcdSnapshotEtcdctlImage",
+    "ghcr.io/kafscale/kafscale-etcd-tools:dev",
+    rules.image_reference,
+    IMAGE_REASON,
 )
 PROBES = _boolean("etcdProbes", "true")
 RUN_AS_USER = ConfigKey(
@@ -161,7 +180,7 @@ CLIENT_POD_SELECTORS = _list_of(
 MEMORY_HEADROOM = ConfigKey(
     "etcdMemoryHeadroomBytes",
     "512Mi",  # the seed's rule: limit = quota + 512 MiB
-    rules.positive_byte_count,
+    rules.byte_count,
     BYTES_REASON.format(example="536870912 or 512Mi"),
     mirrors_operator_env=False,
 )
@@ -212,7 +231,8 @@ DEFAULT_RETENTION_BY_MODE = {"periodic": "5m", "revision": "1000000"}
 RETENTION_RULE_BY_MODE: dict[str, tuple[Callable[[str], str | None], str]] = {
     "periodic": (
         rules.periodic_retention,
-        "is not a duration such as 90s, 5m, 1h30m or a whole number of hours (periodic mode)",
+        "is not 0 or a duration of at least 1s such as 90s, 5m, 1h30m, or a whole number of hours "
+        "(periodic mode)",
     ),
     "revision": (rules.revision_count, "is not a positive revision count (revision mode)"),
 }

@@ -19,7 +19,7 @@ _ITEM = re.compile(r"^(?P<range>\*|\?|[0-9A-Za-z]+(?:-[0-9A-Za-z]+)?)(?:/(?P<ste
 
 
 def _value(text: str, low: int, high: int, names: tuple[str, ...]) -> int | None:
-    if text.isdigit():
+    if re.fullmatch(r"[0-9]{1,4}", text):  # ASCII digits only, as Go's parser reads them
         number = int(text)
     elif text.upper() in names:
         number = names.index(text.upper()) + low
@@ -33,7 +33,10 @@ def _valid_field(text: str, low: int, high: int, names: tuple[str, ...], questio
         match = _ITEM.match(item)
         if match is None:
             return False
-        if match["step"] is not None and int(match["step"]) == 0:
+        # A step is 1 up to the field's span: Kubernetes refuses 0 and steps beyond 64 bits, and a
+        # step past the span can only mean "once", which a plain value says.
+        step = match["step"]
+        if step is not None and not (len(step) <= 4 and 1 <= int(step) <= high - low + 1):
             return False
         bounds = match["range"]
         if bounds == "?" and not question:

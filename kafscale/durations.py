@@ -18,11 +18,14 @@ NANOS_PER_UNIT = {
     "h": 3600 * 10**9,
 }
 _GO_DURATION = re.compile(r"^(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+$")
+MAX_DURATION_CHARS = 64  # longer is never a real retention, and stays cheap to refuse
 _GO_DURATION_PART = re.compile(r"([0-9]*\.?[0-9]*)(ns|us|µs|μs|ms|s|m|h)")
 
 
 def periodic_retention_nanos(text: str) -> int | None:
     """Nanoseconds of a periodic retention: bare whole hours, or an unsigned Go duration."""
+    if len(text) > MAX_DURATION_CHARS:
+        return None
     if re.fullmatch(r"[0-9]+", text):
         nanos = int(text) * NANOS_PER_UNIT["h"]
     elif _GO_DURATION.match(text):

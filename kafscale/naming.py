@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 APP_LABEL = "kafscale-etcd"
+SELECTOR_LABEL_NAMES = ("app", "cluster")  # the labels every selector matches on
 CLIENT_PORT = 2379
 PEER_PORT = 2380
 DATA_DIR = "/var/lib/etcd"
@@ -30,7 +31,7 @@ class EtcdNames:
     @property
     def labels(self) -> dict[str, str]:
         """Labels on every object; selectors use exactly these two."""
-        return {"app": APP_LABEL, "cluster": self.cluster}
+        return dict(zip(SELECTOR_LABEL_NAMES, (APP_LABEL, self.cluster), strict=True))
 
     @property
     def headless_service(self) -> str:

@@ -42,11 +42,15 @@ _QUANTITY = re.compile(
 )
 
 INT64_MAX = 2**63 - 1
+# Longer texts, or larger exponents, are never a real quantity; refusing them keeps parsing cheap
+# (Python would otherwise build numbers of any size).
+MAX_QUANTITY_CHARS = 64
+MAX_EXPONENT = 30
 
 
 def parse_quantity(text: str) -> tuple[Fraction, str] | None:
     """The exact value of a Kubernetes quantity and its suffix, or None if `text` is not one."""
-    match = _QUANTITY.match(text)
+    match = _QUANTITY.match(text) if len(text) <= MAX_QUANTITY_CHARS else None
     if match is None:
         return None
     value = Fraction(match["number"])
@@ -56,7 +60,10 @@ def parse_quantity(text: str) -> tuple[Fraction, str] | None:
     elif suffix in DECIMAL_SUFFIXES:
         value *= DECIMAL_SUFFIXES[suffix]
     else:
-        value *= Fraction(10) ** int(suffix[1:])
+        exponent = int(suffix[1:])
+        if abs(exponent) > MAX_EXPONENT:
+            return None
+        value *= Fraction(10) ** exponent
     if match["sign"] == "-":
         value = -value
     return value, suffix

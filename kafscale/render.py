@@ -13,18 +13,9 @@ from typing import Any
 
 import yaml
 
+from kafscale.objects import in_render_order
 from kafscale.offline_engine import ProgramRun, run_program
 from kafscale.stack_config import load_stack_config
-
-KIND_ORDER = (
-    "Service",
-    "StatefulSet",
-    "PodDisruptionBudget",
-    "NetworkPolicy",
-    "CronJob",
-    "ServiceMonitor",
-    "PrometheusRule",
-)
 
 
 @dataclass(frozen=True)
@@ -52,17 +43,6 @@ def kubernetes_manifests(run: ProgramRun) -> list[dict[str, Any]]:
     return in_render_order(manifests)
 
 
-def in_render_order(manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """By kind (KIND_ORDER), then by name: the order `render` prints."""
-    return sorted(manifests, key=_order_key)
-
-
-def _order_key(manifest: dict[str, Any]) -> tuple[int, str]:
-    kind = manifest.get("kind", "")
-    rank = KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
-    return rank, manifest.get("metadata", {}).get("name", "")
-
-
 def _integers_restored(value: Any) -> Any:
     """Mocked inputs come back with every number a float: 2379.0 -> 2379."""
     if isinstance(value, float) and value.is_integer():
@@ -74,8 +54,20 @@ def _integers_restored(value: Any) -> Any:
     return value
 
 
+class _ManifestDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """Safe YAML (libyaml's emitter when PyYAML has it), multi-line strings as `|` blocks."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|" if "\n" in text else None)
+
+
+_ManifestDumper.add_representer(str, _represent_str)
+
+
 def to_yaml(manifests: list[dict[str, Any]]) -> str:
-    return yaml.safe_dump_all(manifests, sort_keys=True, default_flow_style=False)
+    """Multi-document YAML, keys sorted; a script reads as the file it came from."""
+    return yaml.dump_all(manifests, Dumper=_ManifestDumper, sort_keys=True, default_flow_style=False)
 
 
 def manifest_file_name(manifest: dict[str, Any]) -> str:

@@ -1,18 +1,21 @@
-"""What a config value must look like: one converter per kind of value.
+"""What a config value must look like: one converter per kind of value, and the limits they keep.
 
 Each converter takes the trimmed text and returns the value to use, or None when the text cannot
 be used (the caller then falls back to the key's default with a warning, or stops with an error).
-Pure: no Pulumi, no environment.
+Every value a converter accepts is one etcd and Kubernetes accept too. Pure: no Pulumi, no
+environment.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from kafscale.cron import is_valid_schedule
-from kafscale.durations import periodic_retention_nanos
+from kafscale.durations import NANOS_PER_UNIT, periodic_retention_nanos
 from kafscale.naming import CLUSTER_NAME_MAX_LENGTH
 from kafscale.quantities import INT64_MAX, parse_byte_count, parse_quantity
 
@@ -21,14 +24,57 @@ TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 COMPACTION_MODES = ("periodic", "revision")
 NAMESPACE_NAME_MAX_LENGTH = 63
+DNS_SUBDOMAIN_MAX_LENGTH = 253
+
+# Limits a real cluster can run with, each with its reason (the README's settings table says the same).
+# etcd's FAQ: more than seven members is not recommended; every member is one more copy of every
+# write, and a member count this program renders must fit one `--initial-cluster` argument.
+MAX_REPLICAS = 7
+# A quota (or memory headroom) beyond 1 TiB is no etcd a node can hold, and keeps every sum the
+# maintenance script makes (quota x 100, quota + headroom) inside 64-bit shell arithmetic.
+MAX_BACKEND_BYTES = 1024**4
+# Far above what any etcd acknowledges (tens of thousands of writes/s): a larger rate is a typo.
+MAX_WRITE_RATE = 1_000_000.0
+# etcd 3.4 and 3.5 panic at start below 10ns (integer divide by zero in the periodic compactor)
+# and compact thousands of times a second below a millisecond: a second is the shortest window
+# that makes sense for KafScale's offsets. 0 (compaction off) is allowed, with a warning.
+MIN_PERIODIC_RETENTION_NANOS = NANOS_PER_UNIT["s"]
+WHOLE_NUMBER_MAX_DIGITS = 19  # enough for any int64; longer text is never a real number
 
 LabelSelector = tuple[tuple[str, str], ...]
 
 _DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
-_LABEL_KEY = re.compile(rf"^([a-z0-9]([-a-z0-9.]{{0,251}}[a-z0-9])?/)?{_LABEL_NAME}$")
-_LABEL_VALUE = re.compile(rf"^({_LABEL_NAME})?$")
+_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+# The image reference grammar of the container runtimes (distribution/reference): an optional
+# registry host[:port], lower-case path components, an optional tag and an optional digest. A
+# first component counts as a registry only with a '.' or a port, or as `localhost`: every
+# runtime version reads it so (older ones read `Name/x` as a path on Docker Hub, and refuse it).
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = (
+    rf"(?:localhost(?::[0-9]+)?|{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})+(?::[0-9]+)?"
+    rf"|{_DOMAIN_COMPONENT}:[0-9]+)"
+)
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE_NAME = rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+_IMAGE_REFERENCE = re.compile(
+    rf"^(?P<name>{_IMAGE_NAME})(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?"
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$"
+)
+IMAGE_NAME_MAX_LENGTH = 255
+
+
+def shown(text: str, limit: int = 80) -> str:
+    """`text` quoted for a message: control characters, non-ASCII and broken Unicode escaped (so a
+    value can neither forge a line nor reach the terminal raw), long values cut."""
+    cut = text[:limit]
+    quoted = json.dumps(cut)
+    return quoted if cut == text else f'{quoted[:-1]}..." ({len(text)} characters)'
+
+
+def is_dns_subdomain(text: str) -> bool:
+    return len(text) <= DNS_SUBDOMAIN_MAX_LENGTH and bool(_DNS1123_SUBDOMAIN.match(text))
 
 
 def cluster_name(text: str) -> str | None:
@@ -36,12 +82,65 @@ def cluster_name(text: str) -> str | None:
     return text if _DNS1035_LABEL.match(text) and len(text) <= CLUSTER_NAME_MAX_LENGTH else None
 
 
+def cluster_name_problems(text: str) -> list[str]:
+    """The rules a refused cluster name breaks, and only those."""
+    problems = []
+    if not re.fullmatch(r"[a-z0-9-]*", text):
+        problems.append("use only lower-case letters, digits and '-'")
+    if not re.match(r"[a-zA-Z]", text):  # the case is the rule above
+        problems.append("start with a letter")
+    if not re.search(r"[a-zA-Z0-9]\Z", text):
+        problems.append("end with a letter or digit")
+    if len(text) > CLUSTER_NAME_MAX_LENGTH:
+        problems.append(f"use at most {CLUSTER_NAME_MAX_LENGTH} characters (it has {len(text)})")
+    return problems
+
+
 def namespace_name(text: str) -> str | None:
     """A DNS-1123 label, as Kubernetes requires of a namespace name."""
     return text if _DNS1123_LABEL.match(text) and len(text) <= NAMESPACE_NAME_MAX_LENGTH else None
 
 
-def any_text(text: str) -> str:
+def namespace_problems(text: str) -> list[str]:
+    """The rules a refused namespace name breaks, and only those."""
+    problems = []
+    if not re.fullmatch(r"[a-z0-9-]*", text):
+        problems.append("use only lower-case letters, digits and '-'")
+    if not re.match(r"[a-zA-Z0-9]", text):  # the case is the rule above
+        problems.append("start with a letter or digit")
+    if not re.search(r"[a-zA-Z0-9]\Z", text):
+        problems.append("end with a letter or digit")
+    if len(text) > NAMESPACE_NAME_MAX_LENGTH:
+        problems.append(f"use at most {NAMESPACE_NAME_MAX_LENGTH} characters (it has {len(text)})")
+    return problems
+
+
+def storage_class_name(text: str) -> str | None:
+    """A StorageClass name: a DNS-1123 subdomain."""
+    return text if is_dns_subdomain(text) else None
+
+
+def image_reference(text: str) -> str | None:
+    """An image reference the kubelet can pull (`registry:5000/path/name:tag@sha256:...`)."""
+    match = _IMAGE_REFERENCE.match(text) if len(text) <= 2 * IMAGE_NAME_MAX_LENGTH else None
+    if match is None or len(match["name"]) > IMAGE_NAME_MAX_LENGTH:
+        return None
+    return text
+
+
+def endpoint_url(text: str) -> str | None:
+    """An etcd client URL: http or https, a host, an optional port from 1 to 65535."""
+    if not text.isascii() or not text.isprintable() or any(c.isspace() for c in text):
+        return None
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
+        return None
+    if parts.query or parts.fragment or parts.path not in ("", "/") or parts.username or parts.password:
+        return None
     return text
 
 
@@ -49,7 +148,7 @@ def whole_number(low: int, high: int) -> Callable[[str], int | None]:
     """A whole number from `low` to `high`."""
 
     def convert(text: str) -> int | None:
-        if not re.fullmatch(r"[+-]?[0-9]+", text):
+        if not re.fullmatch(rf"[+-]?[0-9]{{1,{WHOLE_NUMBER_MAX_DIGITS}}}", text):
             return None
         number = int(text)
         return number if low <= number <= high else None
@@ -57,22 +156,29 @@ def whole_number(low: int, high: int) -> Callable[[str], int | None]:
     return convert
 
 
-def positive_byte_count(text: str) -> int | None:
+def byte_count(text: str) -> int | None:
+    """Whole bytes or a binary quantity, from 1 byte to MAX_BACKEND_BYTES."""
     count = parse_byte_count(text)
-    return count if count is not None and 0 < count <= INT64_MAX else None
+    return count if count is not None and 0 < count <= MAX_BACKEND_BYTES else None
 
 
-def positive_quantity(text: str) -> str | None:
+def storage_quantity(text: str) -> str | None:
+    """A claim size: a Kubernetes quantity of whole bytes, at least one."""
     parsed = parse_quantity(text)
-    return text if parsed is not None and parsed[0] > 0 else None
+    if parsed is None or parsed[0].denominator != 1 or not 0 < parsed[0] <= INT64_MAX:
+        return None
+    return text
 
 
-def positive_rate(text: str) -> float | None:
+def write_rate(text: str) -> float | None:
+    """Writes per second: a positive number up to MAX_WRITE_RATE."""
+    if len(text) > 32:
+        return None
     try:
         rate = float(text)
     except ValueError:
         return None
-    return rate if math.isfinite(rate) and rate > 0 else None
+    return rate if math.isfinite(rate) and 0 < rate <= MAX_WRITE_RATE else None
 
 
 def boolean_word(text: str) -> bool | None:
@@ -95,7 +201,11 @@ def revision_count(text: str) -> str | None:
 
 
 def periodic_retention(text: str) -> str | None:
-    return text if periodic_retention_nanos(text) is not None else None
+    """A Go duration or whole hours, as etcd reads it: 0 (off), or at least a second."""
+    nanos = periodic_retention_nanos(text)
+    if nanos is None or 0 < nanos < MIN_PERIODIC_RETENTION_NANOS:
+        return None
+    return text
 
 
 def cron_schedule(text: str) -> str | None:
@@ -103,12 +213,24 @@ def cron_schedule(text: str) -> str | None:
     return schedule if is_valid_schedule(schedule) else None
 
 
+def label_key(text: str) -> bool:
+    """A label key: an optional DNS-subdomain prefix and '/', then a name of up to 63 characters."""
+    prefix, slash, name = text.rpartition("/")
+    if slash and not is_dns_subdomain(prefix):
+        return False
+    return bool(_LABEL_NAME.match(name))
+
+
+def label_value(text: str) -> bool:
+    return text == "" or bool(_LABEL_NAME.match(text))
+
+
 def label_selector(text: str) -> LabelSelector | None:
     """`key=value[,key=value...]`, each key and value as Kubernetes labels allow, keys unique."""
     pairs: list[tuple[str, str]] = []
     for requirement in text.split(","):
         key, equals, value = (part.strip() for part in requirement.partition("="))
-        if not equals or not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(value):
+        if not equals or not label_key(key) or not label_value(value):
             return None
         if key in dict(pairs):
             return None

@@ -4,7 +4,7 @@ Each value is parsed the way the KafScale operator parses its `KAFSCALE_OPERATOR
 var, with one difference of principle: a value that cannot be used never passes silently. It
 falls back to the documented default and yields a `ConfigWarning` naming the key, the value and
 the value used. Empty or unset means the default, silently. A value that can only be a mistake
-(a cluster name Kubernetes would refuse, an endpoint list that is not a list) raises
+(a cluster name Kubernetes would refuse, an endpoint that is not a URL) raises
 `SettingsError` instead, because no default could be right.
 """
 
@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from kafscale import config_keys as keys
+from kafscale import rules
 from kafscale.durations import periodic_retention_nanos
 from kafscale.etcd_versions import excludes_every_nospace_alarm, format_version, image_etcd_version
-from kafscale.naming import EtcdNames
+from kafscale.naming import SELECTOR_LABEL_NAMES, EtcdNames
 from kafscale.quantities import format_binary_si
-from kafscale.rules import FALSE_WORDS, LabelSelector, selector_text
+from kafscale.rules import FALSE_WORDS, LabelSelector, selector_text, shown
 
 T = TypeVar("T")
 
@@ -40,7 +41,7 @@ class ConfigWarning:
 
     @property
     def message(self) -> str:
-        return f"kafscale:{self.key}: {json.dumps(self.value)} {self.reason}; using {self.used}"
+        return f"kafscale:{self.key}: {shown(self.value)} {self.reason}; using {self.used}"
 
 
 @dataclass(frozen=True)
@@ -128,8 +129,8 @@ class ParsedSettings:
 class _Parser:
     """Reads raw values by key and collects the warnings of one parse."""
 
-    def __init__(self, raw: Mapping[str, str | None]) -> None:
-        self._raw = raw
+    def __init__(self, raw: Mapping[str, object]) -> None:
+        self._raw = {name: _as_config_text(value) for name, value in raw.items()}
         self.warnings: list[ConfigWarning] = []
 
     def text(self, key: keys.ConfigKey[object], used_if_blank: str) -> str | None:
@@ -155,7 +156,10 @@ class _Parser:
     def value(self, key: keys.ConfigKey[T]) -> T:
         """The key's value by its own rule; its default, with a warning, when the rule refuses it."""
         default = key.default_value
-        return self.convert(key, self.text(key, _shown(default)), key.convert, default, key.reason)
+        shown_default = key.default_shown or _default_text(default)
+        return self.convert(
+            key, self.text(key, shown_default), key.convert, default, key.reason, shown_default
+        )
 
     def convert(
         self,
@@ -164,17 +168,18 @@ class _Parser:
         convert: Callable[[str], T | None],
         default: T,
         reason: str,
+        shown_default: str = "",
     ) -> T:
         if value is None:
             return default
         converted = convert(value)
         if converted is None:
-            self.warn(key, value, _shown(default), reason)
+            self.warn(key, value, shown_default or _default_text(default), reason)
             return default
         return converted
 
 
-def _shown(value: object) -> str:
+def _default_text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None or value == ():
@@ -182,19 +187,34 @@ def _shown(value: object) -> str:
     return str(value)
 
 
-def parse_settings(raw: Mapping[str, str | None]) -> ParsedSettings:
-    """Parse raw config strings keyed by short key name (`etcdReplicas`, ...)."""
+def _as_config_text(value: object) -> str | None:
+    """A value as the Pulumi engine hands it to a program: text; true/false for booleans; JSON for
+    lists and maps. Callers of the Python API may pass any of them."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list | tuple | dict):
+        return json.dumps(value, separators=(",", ":"), default=str)
+    return str(value)
+
+
+def parse_settings(raw: Mapping[str, object]) -> ParsedSettings:
+    """Parse raw config values keyed by short key name (`etcdReplicas`, ...): strings as stack
+    config gives them, or Python values (numbers, booleans, lists) that mean the same."""
     parser = _Parser(raw)
     image = parser.value(keys.IMAGE)
     mode = parser.value(keys.AUTO_COMPACTION_MODE)
     settings = EtcdSettings(
         cluster_name=_identity(parser, keys.CLUSTER_NAME),
         namespace=_identity(parser, keys.K8S_NAMESPACE),
-        endpoints=_string_list(parser, keys.ENDPOINTS, ",", "no endpoints (a managed etcd)"),
+        endpoints=_endpoints(parser),
         image=image,
         replicas=_replicas(parser),
         storage_size=parser.value(keys.STORAGE_SIZE),
-        storage_class=parser.text(keys.STORAGE_CLASS, "no storage class (the cluster default)"),
+        storage_class=parser.value(keys.STORAGE_CLASS),
         storage_memory=parser.value(keys.STORAGE_MEMORY),
         auto_compaction_mode=mode,
         auto_compaction_retention=_retention(parser, mode),
@@ -212,19 +232,53 @@ def parse_settings(raw: Mapping[str, str | None]) -> ParsedSettings:
         client_namespaces=_valid_items(parser, keys.CLIENT_NAMESPACES, ",", "no other namespace"),
         client_pod_selectors=_valid_items(parser, keys.CLIENT_POD_SELECTORS, ";", "no pod selectors"),
         monitoring=parser.value(keys.MONITORING),
-        monitoring_labels=parser.value(keys.MONITORING_LABELS),
+        monitoring_labels=_monitoring_labels(parser),
         memory_headroom_bytes=parser.value(keys.MEMORY_HEADROOM),
     )
     return ParsedSettings(settings, tuple(parser.warnings))
 
 
+_IDENTITY_PROBLEMS = {
+    keys.CLUSTER_NAME.name: rules.cluster_name_problems,
+    keys.K8S_NAMESPACE.name: rules.namespace_problems,
+}
+
+
 def _identity(parser: _Parser, key: keys.ConfigKey[str]) -> str:
     """A cluster name or namespace: no default can stand in for an object's identity, so a value
-    Kubernetes would refuse is an error."""
+    Kubernetes would refuse is an error that names the rules it breaks."""
     value = parser.text(key, key.default) or key.default
     if key.convert(value) is None:
-        raise SettingsError(f"{key.full_name}: {json.dumps(value)} {key.reason}")
+        problems = _IDENTITY_PROBLEMS[key.name](value)
+        raise SettingsError(f"{key.full_name}: {shown(value)} {key.reason}: {'; '.join(problems)}")
     return value
+
+
+def _endpoints(parser: _Parser) -> tuple[str, ...]:
+    """External endpoints: each one a client URL. A bad one can only be a mistake: treating the
+    list as empty would provision a second etcd instead of using the one meant."""
+    key = keys.ENDPOINTS
+    endpoints = _string_list(parser, key, ",", "no endpoints (a managed etcd)")
+    for endpoint in endpoints:
+        if key.convert(endpoint) is None:
+            raise SettingsError(f"{key.full_name}: {shown(endpoint)} {key.reason}")
+    return endpoints
+
+
+def _monitoring_labels(parser: _Parser) -> LabelSelector:
+    """Extra labels for the monitoring objects; the two selector labels are ours and stay."""
+    labels = parser.value(keys.MONITORING_LABELS)
+    ours = set(SELECTOR_LABEL_NAMES)
+    kept = tuple((name, value) for name, value in labels if name not in ours)
+    if kept != labels:
+        parser.warn(
+            keys.MONITORING_LABELS,
+            parser.given(keys.MONITORING_LABELS),
+            shown(selector_text(kept)),
+            f"sets {' and '.join(sorted(ours & {name for name, _ in labels}))}, which select this "
+            "cluster's objects: left out",
+        )
+    return kept
 
 
 def _probes(parser: _Parser, image: str) -> bool:
@@ -259,25 +313,30 @@ def _maintenance_enabled(parser: _Parser) -> bool:
 
 
 def _maintenance_schedule(parser: _Parser) -> str:
-    """etcdMaintenanceSchedule, or the deprecated etcdDefragSchedule when it is empty."""
-    key: keys.ConfigKey[object] = keys.MAINTENANCE_SCHEDULE
-    value = parser.text(key, keys.MAINTENANCE_SCHEDULE.default)
-    alias = parser.text(keys.DEFRAG_SCHEDULE, "nothing")
-    if alias is not None:
-        if value is None:
-            key, value = keys.DEFRAG_SCHEDULE, alias
-            parser.warn(
-                keys.DEFRAG_SCHEDULE, alias, alias, "is deprecated: use kafscale:etcdMaintenanceSchedule"
-            )
-        else:
-            parser.warn(
-                keys.DEFRAG_SCHEDULE,
-                alias,
-                value,
-                "is deprecated and ignored: kafscale:etcdMaintenanceSchedule is set",
-            )
+    """etcdMaintenanceSchedule; the deprecated etcdDefragSchedule stands in for it when it is unset,
+    as in the operator. Pulumi.yaml declares its default, so "unset" and "the default" look the
+    same here: both let the alias stand in."""
     rule = keys.MAINTENANCE_SCHEDULE
-    return parser.convert(key, value, rule.convert, rule.default_value, rule.reason)
+    explicit = parser.text(rule, rule.default)
+    schedule = parser.convert(rule, explicit, rule.convert, rule.default_value, rule.reason)
+    alias = parser.text(keys.DEFRAG_SCHEDULE, "nothing")
+    if alias is None:
+        return schedule
+    if explicit is None or rule.convert(explicit) == rule.default_value:
+        aliased = rule.convert(alias)
+        if aliased is None:  # warned as not a schedule, with the one used instead
+            return parser.convert(keys.DEFRAG_SCHEDULE, alias, rule.convert, schedule, rule.reason)
+        parser.warn(
+            keys.DEFRAG_SCHEDULE, alias, aliased, "is deprecated: use kafscale:etcdMaintenanceSchedule"
+        )
+        return aliased
+    parser.warn(
+        keys.DEFRAG_SCHEDULE,
+        alias,
+        schedule,
+        "is deprecated and ignored: kafscale:etcdMaintenanceSchedule is set",
+    )
+    return schedule
 
 
 def _string_list(
@@ -297,7 +356,7 @@ def _string_list(
             items = None
         if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
             raise SettingsError(
-                f"{key.full_name}: {value} is neither a {json.dumps(separator)}-separated string "
+                f"{key.full_name}: {shown(value)} is neither a {json.dumps(separator)}-separated string "
                 "nor a list of strings"
             )
     else:
@@ -317,14 +376,14 @@ def _valid_items(
     warning that shows what is used instead."""
     converted = {text: key.convert(text) for text in _string_list(parser, key, separator, used_if_blank)}
     valid = tuple(item for one in converted.values() if one is not None for item in one)
-    shown = json.dumps([_shown_item(item) for item in valid])
+    shown = json.dumps([_item_text(item) for item in valid])
     for text, one in converted.items():
         if one is None:
             parser.warn(key, text, shown, key.reason)
     return valid
 
 
-def _shown_item(item: object) -> str:
+def _item_text(item: object) -> str:
     """A list item as a user would write it (a label selector as `key=value,...`)."""
     if isinstance(item, tuple):
         return selector_text(item)

@@ -90,6 +90,8 @@ def quota_warning(settings: EtcdSettings) -> str | None:
     """A preview warning when the configured quota is below what the expected rate needs."""
     if settings.expected_write_rate is None or not settings.managed:
         return None
+    if compaction_interval_s(settings.auto_compaction_mode, settings.auto_compaction_retention) is None:
+        return None  # compaction is off: the retention's own warning says no quota holds
     needed = recommend(
         settings.expected_write_rate, settings.auto_compaction_mode, settings.auto_compaction_retention
     )
@@ -170,6 +172,8 @@ def tmpfs_worst_case(
     quota whatever the live data: the rest is free pages only a defrag gives back."""
     if write_rate is None:
         return TmpfsWorstCase(quota_bytes, quota_bytes, "the quota: no write rate given", limit_bytes)
+    if compaction_interval_s(mode, retention) is None:
+        return TmpfsWorstCase(quota_bytes, quota_bytes, "the quota: compaction is off", limit_bytes)
     history = history_revisions(write_rate, mode, retention) * MEASURED_BYTES_PER_REVISION
     live = min(quota_bytes, history)
     basis = f"the history at {write_rate:g} writes/s"
@@ -182,18 +186,13 @@ def tmpfs_warning(settings: EtcdSettings) -> str | None:
     """A preview warning when a memory-mode member cannot hold its worst case under its limit."""
     if not settings.managed or not settings.storage_memory:
         return None
-    try:
-        worst = tmpfs_worst_case(
-            settings.quota_backend_bytes,
-            settings.memory_limit_bytes,
-            settings.expected_write_rate,
-            settings.auto_compaction_mode,
-            settings.auto_compaction_retention,
-        )
-    except ValueError:  # a retention that never compacts: only the quota bounds the live data
-        worst = tmpfs_worst_case(
-            settings.quota_backend_bytes, settings.memory_limit_bytes, None, "periodic", "0"
-        )
+    worst = tmpfs_worst_case(
+        settings.quota_backend_bytes,
+        settings.memory_limit_bytes,
+        settings.expected_write_rate,
+        settings.auto_compaction_mode,
+        settings.auto_compaction_retention,
+    )
     if worst.covered:
         return None
     return (

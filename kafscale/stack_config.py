@@ -17,6 +17,9 @@ from typing import Any
 
 import yaml
 
+from kafscale.pulumi_yaml import Document, PulumiYamlError, config_text, read_document, to_python
+from kafscale.rules import shown
+
 
 class StackConfigError(Exception):
     """The stack cannot be read: unknown stack or key, unreadable file, encrypted value."""
@@ -42,28 +45,35 @@ class _Declaration:
     items: dict[str, Any] | None
 
 
+STACK_NAME_MAX_LENGTH = 100  # the Pulumi CLI's limit on a stack name
+
+
 def load_stack_config(project_dir: Path, stack: str, overrides: Sequence[str] = ()) -> StackConfig:
     project_file = project_dir / "Pulumi.yaml"
     project_doc = _read_yaml(project_file)
-    project = str(project_doc.get("name", ""))
-    if not project:
+    project = project_doc.get("name")
+    if not isinstance(project, str) or not project:
         raise StackConfigError(f"{project_file} has no project name")
     declarations: dict[str, _Declaration] = {}
     values: dict[str, ConfigValue] = {}
-    for raw_key, declaration in (project_doc.get("config") or {}).items():
+    for raw_key, node in _config_entries(project_doc, project_file):
         key = _full_key(project, raw_key)
+        declaration = to_python(node)
         if isinstance(declaration, dict) and ("type" in declaration or "default" in declaration):
             declarations[key] = _Declaration(declaration.get("type"), declaration.get("items"))
             if "default" in declaration:
-                values[key] = _to_config_value(key, declaration["default"])
+                values[key] = _project_default(key, declaration["default"])
         elif isinstance(declaration, dict) and "value" in declaration:
-            values[key] = _to_config_value(key, declaration["value"])
+            values[key] = _project_default(key, declaration["value"])
         else:
-            values[key] = _to_config_value(key, declaration)
+            values[key] = _project_default(key, declaration)
 
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", stack):
-        raise StackConfigError(f"unknown stack '{stack}': not a valid stack name")
-    config_dir = project_dir / str(project_doc.get("stackConfigDir", "."))
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", stack) or len(stack) > STACK_NAME_MAX_LENGTH:
+        raise StackConfigError(
+            f"unknown stack {shown(stack)}: a stack name is at most {STACK_NAME_MAX_LENGTH} letters, "
+            "digits, '-', '_' or '.'"
+        )
+    config_dir = project_dir / str(project_doc.get("stackConfigDir") or ".")
     stack_file = config_dir / f"Pulumi.{stack}.yaml"
     if not stack_file.is_file():
         known = sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in config_dir.glob("Pulumi.*.yaml"))
@@ -71,40 +81,58 @@ def load_stack_config(project_dir: Path, stack: str, overrides: Sequence[str] = 
             f"unknown stack '{stack}': there is no {stack_file.name} (stacks: {', '.join(known) or 'none'})"
         )
     warnings: list[str] = []
-    stack_values = (_read_yaml(stack_file).get("config")) or {}
-    for raw_key, raw_value in stack_values.items():
+    encrypted: set[str] = set()
+    for raw_key, node in _config_entries(_read_yaml(stack_file), stack_file):
         key = _full_key(project, raw_key)
-        if key.startswith(f"{project}:") and key not in declarations:
-            warnings.append(f"{key} in {stack_file.name} is not a key this program reads; ignored")
-        values[key] = _to_config_value(key, raw_value)
+        namespace = key.partition(":")[0]
+        if key not in declarations and namespace.lower() == project.lower():
+            warnings.append(
+                f"{shown(key)} in {stack_file.name} is not a key this program reads"
+                + (f" (namespaces are case-sensitive: {project}:)" if namespace != project else "")
+                + "; ignored"
+            )
+        text, is_object = config_text(node)
+        if _contains_secret(to_python(node)):
+            encrypted.add(key)
+            continue
+        values[key] = _checked_text(key, text, is_object)
         _check_type(stack, key, declarations.get(key), values[key])
 
     for override in overrides:
         raw_key, separator, text = override.partition("=")
         if not separator or not raw_key.strip():
-            raise StackConfigError(f"--set {override!r}: expected KEY=VALUE")
+            raise StackConfigError(f"--set {shown(override)}: expected KEY=VALUE")
         key = _full_key(project, raw_key.strip())
         if key not in declarations:
-            raise StackConfigError(f"--set {raw_key.strip()}: unknown config key {key}")
-        values[key] = ConfigValue(text)
+            raise StackConfigError(f"--set {shown(raw_key.strip())}: unknown config key {shown(key)}")
+        values[key] = _checked_text(key, text, is_object=False)
+        encrypted.discard(key)
         _check_type(stack, key, declarations[key], values[key])
 
+    if encrypted:
+        key = sorted(encrypted)[0]
+        raise StackConfigError(
+            f"{key} is encrypted (secure:) and cannot be read offline; pass its value with --set {key}=..."
+        )
     return StackConfig(project, stack, {k: v.text for k, v in values.items()}, tuple(warnings))
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def _read_yaml(path: Path) -> Document:
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return read_document(path)
     except FileNotFoundError:
         raise StackConfigError(f"{path} does not exist") from None
-    except (OSError, yaml.YAMLError) as error:
-        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise StackConfigError(f"cannot read {path}: {first_line}") from None
-    if document is None:
-        return {}
-    if not isinstance(document, dict):
-        raise StackConfigError(f"{path} is not a YAML mapping")
-    return document
+    except OSError as error:
+        raise StackConfigError(f"cannot read {path}: {error.strerror or type(error).__name__}") from None
+    except PulumiYamlError as error:
+        raise StackConfigError(f"cannot read {path}: {error}") from None
+
+
+def _config_entries(document: Document, path: Path) -> list[tuple[str, yaml.Node]]:
+    try:
+        return document.entries("config")
+    except PulumiYamlError as error:
+        raise StackConfigError(f"cannot read {path}: {error}") from None
 
 
 def _full_key(project: str, key: str) -> str:
@@ -119,17 +147,27 @@ def _contains_secret(value: Any) -> bool:
     return False
 
 
-def _to_config_value(key: str, value: Any) -> ConfigValue:
-    """The string the program sees, as the CLI builds it (Go's `%v` for scalars, JSON else)."""
+def _checked_text(key: str, text: str, is_object: bool) -> ConfigValue:
+    """A value the engine could carry: Unicode text (a lone surrogate, from a `\\udcff` escape or
+    a byte that is not UTF-8 on the command line, is not)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise StackConfigError(f"{key}: {shown(text)} is not valid UTF-8 text") from None
+    return ConfigValue(text, is_object)
+
+
+def _project_default(key: str, value: Any) -> ConfigValue:
+    """A default Pulumi.yaml declares, as the program sees it: text for a scalar, JSON else."""
     if _contains_secret(value):
-        raise StackConfigError(f"{key} is encrypted (secure:) and cannot be read offline; pass it with --set")
+        raise StackConfigError(f"{key}: a default in Pulumi.yaml cannot be encrypted")
     if isinstance(value, bool):
         return ConfigValue("true" if value else "false")
     if value is None:
         return ConfigValue("")
     if isinstance(value, list | dict):
         return ConfigValue(json.dumps(value, separators=(",", ":")), is_object=True)
-    return ConfigValue(str(value))
+    return _checked_text(key, str(value), is_object=False)
 
 
 def _check_type(stack: str, key: str, declaration: _Declaration | None, value: ConfigValue) -> None:

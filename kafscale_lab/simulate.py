@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from kafscale.durations import format_duration, human_seconds, periodic_retention_nanos
 from kafscale.render import render_stack
+from kafscale.rules import MIN_PERIODIC_RETENTION_NANOS
 from kafscale_lab.load import LoadPlan, LoadResult, SecondSample, run_load
 from kafscale_lab.local_cluster import LocalCluster
 from kafscale_lab.manifests import only
@@ -52,6 +53,11 @@ def plan_scaling(settings: dict[str, Any], time_scale: float) -> Scaling:
     quota = int(settings["etcdQuotaBackendBytes"])
     if mode == "periodic":
         nanos = periodic_retention_nanos(retention) or 0
+        if nanos and nanos / time_scale < MIN_PERIODIC_RETENTION_NANOS:
+            raise SimulationError(
+                f"--time-scale {time_scale:g} takes retention {retention} below the 1s minimum: "
+                f"use at most {nanos // MIN_PERIODIC_RETENTION_NANOS}"
+            )
         scaled_retention = format_duration(int(nanos / time_scale)) if nanos else retention
     else:
         scaled_retention = str(max(1, round(int(retention) / time_scale)))

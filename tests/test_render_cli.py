@@ -94,7 +94,7 @@ def test_output_writes_one_file_per_object(tmp_path):
         (["--stack", "nosuchstack"], "unknown stack 'nosuchstack'"),
         (
             ["--stack", "dev", "--set", "etcdQuotaBackendByte=1Gi"],
-            "unknown config key kafscale:etcdQuotaBackendByte",
+            'unknown config key "kafscale:etcdQuotaBackendByte"',
         ),
         (["--stack", "dev", "--set", "etcdReplicas"], "expected KEY=VALUE"),
         (["--stack", "dev", "--set", "clusterName=Prod"], "kafscale:clusterName"),
@@ -120,7 +120,8 @@ def test_an_encrypted_value_is_one_line_and_exit_2(tmp_path):
     result = _render("--stack", "sec", "--project-dir", str(tmp_path))
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        "error: kafscale:etcdEndpoints is encrypted (secure:) and cannot be read offline; pass it with --set"
+        "error: kafscale:etcdEndpoints is encrypted (secure:) and cannot be read offline; pass its value "
+        "with --set kafscale:etcdEndpoints=..."
     ]
 
 

@@ -67,7 +67,7 @@ def test_stack_names_that_are_paths_are_refused(project, stack):
 
 def test_unknown_set_key_is_an_error(project):
     _stack(project, "a", "config: {}\n")
-    with pytest.raises(StackConfigError, match="unknown config key kafscale:etcdReplica"):
+    with pytest.raises(StackConfigError, match='unknown config key "kafscale:etcdReplica"'):
         load_stack_config(project, "a", ["etcdReplica=3"])
 
 
@@ -86,7 +86,7 @@ def test_encrypted_values_are_an_error_naming_the_key(project):
 def test_unknown_keys_in_the_stack_file_are_warned_about(project):
     _stack(project, "a", "config:\n  kafscale:etcdQuota: 1Gi\n")
     assert load_stack_config(project, "a").warnings == (
-        "kafscale:etcdQuota in Pulumi.a.yaml is not a key this program reads; ignored",
+        '"kafscale:etcdQuota" in Pulumi.a.yaml is not a key this program reads; ignored',
     )
 
 

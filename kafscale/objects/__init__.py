@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from kafscale.objects.maintenance import maintenance_cronjobs
 from kafscale.objects.monitoring import monitoring_objects
 from kafscale.objects.network_policy import network_policy
@@ -11,6 +13,17 @@ from kafscale.objects.statefulset import statefulset
 from kafscale.settings import EtcdSettings
 
 Manifest = dict[str, object]
+
+# The order `render` prints and the tests read: by kind, then by name.
+KIND_ORDER = (
+    "Service",
+    "StatefulSet",
+    "PodDisruptionBudget",
+    "NetworkPolicy",
+    "CronJob",
+    "ServiceMonitor",
+    "PrometheusRule",
+)
 
 
 def managed_etcd_manifests(settings: EtcdSettings) -> list[Manifest]:
@@ -27,3 +40,14 @@ def managed_etcd_manifests(settings: EtcdSettings) -> list[Manifest]:
         *maintenance_cronjobs(settings, names),
         *monitoring_objects(settings, names),
     ]
+
+
+def in_render_order(manifests: list[Any]) -> list[Any]:
+    """By kind (KIND_ORDER), then by name."""
+    return sorted(manifests, key=_order_key)
+
+
+def _order_key(manifest: Any) -> tuple[int, str]:
+    kind = manifest.get("kind", "")
+    rank = KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+    return rank, manifest.get("metadata", {}).get("name", "")
