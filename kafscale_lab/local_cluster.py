@@ -24,17 +24,29 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kafscale.naming import CLIENT_PORT, PEER_PORT
+from kafscale_lab.etcd_binaries import tools_image_path
 from kafscale_lab.etcd_http import EtcdHttpClient, MemberStatus
-from kafscale_lab.manifests import etcd_container
+from kafscale_lab.manifests import etcd_container, pod_spec
+from kafscale_lab.pod_runner import (
+    ContainerRun,
+    PodError,
+    PodIdentity,
+    can_run_pods,
+    container_env,
+    container_run,
+    expand_kubernetes_refs,
+    hosts_file,
+)
+from kafscale_lab.pod_runner import pod_identity as container_identity
 
 STARTUP_DEADLINE_S = 30.0
 STOP_GRACE_S = 5.0
-_ENV_REFERENCE = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
+INIT_DEADLINE_S = 120.0
 _PR_SET_PDEATHSIG = 1
 
 
@@ -44,61 +56,26 @@ class LocalClusterError(RuntimeError):
 
 @dataclass(frozen=True)
 class MemberPlan:
+    """One pod: its address, the etcd process to start and the volume dirs it mounts. A pod run
+    the kubelet's way also has its init containers, an env, and every volume of the pod."""
+
     pod_name: str
     address: str
     argv: tuple[str, ...]
     data_dirs: tuple[Path, ...]
+    init_containers: tuple[ContainerRun, ...] = ()
+    env: dict[str, str] | None = None
+    volume_dirs: dict[str, Path] = field(default_factory=dict)
+    empty_dir_volumes: frozenset[str] = frozenset()
 
     @property
     def client_url(self) -> str:
         return f"http://{self.address}:{CLIENT_PORT}"
 
 
-def expand_kubernetes_refs(text: str, env: dict[str, str]) -> str:
-    """Kubernetes' `$(VAR)` expansion: defined vars are replaced, `$$` escapes, others stay."""
-
-    def substitute(match: re.Match[str]) -> str:
-        if match.group(0) == "$$":
-            return "$"
-        name = match.group(1)
-        return env.get(name, match.group(0))
-
-    return _ENV_REFERENCE.sub(substitute, text)
-
-
-def _container_env(container: dict[str, Any], pod_name: str, namespace: str) -> dict[str, str]:
-    fields = {"metadata.name": pod_name, "metadata.namespace": namespace}
-    env: dict[str, str] = {}
-    for entry in container.get("env", []):
-        if "value" in entry:
-            env[entry["name"]] = expand_kubernetes_refs(str(entry["value"]), env)
-        else:
-            field_path = entry.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath", "")
-            if field_path not in fields:
-                raise LocalClusterError(f"env {entry['name']}: fieldRef {field_path!r} is not simulated")
-            env[entry["name"]] = fields[field_path]
-    return env
-
-
-@dataclass(frozen=True)
-class PodIdentity:
-    """Who the pod's etcd container runs as, from the rendered security contexts."""
-
-    user: int
-    group: int
-    fs_group: int | None
-
-
 def pod_identity(statefulset: dict[str, Any]) -> PodIdentity | None:
-    """The container's effective user, group and the pod's fsGroup; None when no user is set."""
-    pod = statefulset["spec"]["template"]["spec"]
-    merged = {**pod.get("securityContext", {}), **etcd_container(statefulset).get("securityContext", {})}
-    user = merged.get("runAsUser")
-    if user is None:
-        return None
-    fs_group = pod.get("securityContext", {}).get("fsGroup")
-    group = int(merged.get("runAsGroup", 0))
-    return PodIdentity(int(user), group, None if fs_group is None else int(fs_group))
+    """The etcd container's effective user, group and the pod's fsGroup; None when no user is set."""
+    return container_identity(pod_spec(statefulset), etcd_container(statefulset))
 
 
 def apply_fs_group(volume: Path, fs_group: int) -> None:
@@ -142,7 +119,7 @@ def plan_members(
 
     plans = []
     for pod_name, address in zip(pod_names, addresses, strict=True):
-        env = _container_env(container, pod_name, namespace)
+        env = container_env(container, pod_name, namespace)
         mounts = {}
         for mount in container.get("volumeMounts", []):
             base = tmpfs_dir if mount["name"] in memory_volumes else work_dir
@@ -157,6 +134,80 @@ def plan_members(
                 arg = re.sub(rf"(?<==){re.escape(mount_path)}(?=/|$)", str(local_path), arg)
             argv.append(arg)
         plans.append(MemberPlan(pod_name, address, tuple(argv), tuple(mounts.values())))
+    return plans
+
+
+@dataclass(frozen=True)
+class StandIns:
+    """What stands in for each image here: the etcd image's binary, and for any other image (the
+    tools image) BusyBox and etcdctl on PATH."""
+
+    etcd_binary: str
+    tools_bin_dir: Path
+
+    def for_container(self, container: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+        """(command -> executable, env the image sets) for one container."""
+        if container["name"] == "etcd":
+            return {"etcd": self.etcd_binary, "/usr/local/bin/etcd": self.etcd_binary}, {}
+        shell = str(self.tools_bin_dir / "sh")
+        return {"/bin/sh": shell, "sh": shell}, {"PATH": str(self.tools_bin_dir)}
+
+
+def plan_pods(
+    statefulset: dict[str, Any],
+    addresses: list[str],
+    work_dir: Path,
+    tmpfs_dir: Path,
+    stand_ins: StandIns,
+) -> list[MemberPlan]:
+    """Every pod as the kubelet runs it: init containers, then etcd, each in its own mount
+    namespace with the pod's volumes and an /etc/hosts naming every pod (written to work_dir)."""
+    name = statefulset["metadata"]["name"]
+    namespace = statefulset["metadata"]["namespace"]
+    service = statefulset["spec"]["serviceName"]
+    pod = pod_spec(statefulset)
+    pod_names = [f"{name}-{index}" for index in range(int(statefulset["spec"]["replicas"]))]
+    if len(addresses) != len(pod_names):
+        raise ValueError(f"need {len(pod_names)} addresses, got {len(addresses)}")
+    hosts_path = work_dir / "hosts"
+    hosts_path.write_text(hosts_file(dict(zip(pod_names, addresses, strict=True)), service, namespace))
+    hosts_path.chmod(0o644)
+    memory = _memory_volumes(statefulset)
+    empty_dirs = frozenset(v["name"] for v in pod.get("volumes", []) if "emptyDir" in v)
+    claims = [t["metadata"]["name"] for t in statefulset["spec"].get("volumeClaimTemplates", [])]
+    plans = []
+    for pod_name, address in zip(pod_names, addresses, strict=True):
+        volume_dirs = {
+            volume: (tmpfs_dir if volume in memory else work_dir) / pod_name / volume
+            for volume in [*empty_dirs, *claims]
+        }
+
+        def run(container: dict[str, Any], pod_name: str = pod_name, address: str = address,
+                volume_dirs: dict[str, Path] = volume_dirs) -> ContainerRun:  # fmt: skip
+            executables, image_env = stand_ins.for_container(container)
+            planned = container_run(
+                pod, container, pod_name, namespace, address, volume_dirs, hosts_path, executables
+            )
+            return ContainerRun(planned.name, planned.argv, {**image_env, **planned.env})
+
+        try:
+            main = run(etcd_container(statefulset))
+            inits = tuple(run(container) for container in pod.get("initContainers", []))
+        except PodError as error:
+            raise LocalClusterError(str(error)) from None
+        etcd_mounts = [m["name"] for m in etcd_container(statefulset).get("volumeMounts", [])]
+        plans.append(
+            MemberPlan(
+                pod_name,
+                address,
+                main.argv,
+                tuple(volume_dirs[v] for v in etcd_mounts),
+                inits,
+                main.env,
+                volume_dirs,
+                empty_dirs,
+            )
+        )
     return plans
 
 
@@ -193,9 +244,14 @@ class LocalCluster:
         statefulset: dict[str, Any],
         etcd_binary: str = "etcd",
         run_as_pod_user: bool | None = None,
+        kubelet: bool | None = None,
     ) -> None:
         """`run_as_pod_user`: honour the pod's security context (default: whenever running as
-        root and the pod names a user); False runs etcd as this process's own user."""
+        root and the pod names a user); False runs etcd as this process's own user.
+
+        `kubelet`: run every pod the kubelet's way (kafscale_lab/pod_runner.py): init containers,
+        mount namespaces, /etc/hosts, args unmodified. The default for pods with init containers;
+        it needs root, and always honours the pod's security context."""
         resolved = shutil.which(etcd_binary)
         if resolved is None:
             raise LocalClusterError(
@@ -209,11 +265,20 @@ class LocalCluster:
         tmpfs_root = shm if shm.is_dir() and os.access(shm, os.W_OK) else self._work_dir
         self._tmpfs_dir = Path(tempfile.mkdtemp(prefix="kafscale-etcd-mem-", dir=tmpfs_root))
         replicas = int(statefulset["spec"]["replicas"])
-        self.members = plan_members(
-            statefulset, resolved, free_loopback_addresses(replicas), self._work_dir, self._tmpfs_dir
-        )
+        addresses = free_loopback_addresses(replicas)
+        self.kubelet = bool(pod_spec(statefulset).get("initContainers")) if kubelet is None else kubelet
+        if self.kubelet:
+            if not can_run_pods():
+                raise LocalClusterError("running pods the kubelet's way needs root, unshare and setpriv")
+            stand_ins = StandIns(resolved, Path(tools_image_path(self._work_dir / "tools-bin", resolved)))
+            self.members = plan_pods(statefulset, addresses, self._work_dir, self._tmpfs_dir, stand_ins)
+            run_as_pod_user = False  # setpriv in each container's argv does it, after the mounts
+            self._work_dir.chmod(0o711)  # the pod's user runs the stand-in tools from here
+        else:
+            self.members = plan_members(statefulset, resolved, addresses, self._work_dir, self._tmpfs_dir)
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
         identity = pod_identity(statefulset)
+        self._fs_group = identity.fs_group if identity is not None and os.geteuid() == 0 else None
         if run_as_pod_user is None:
             run_as_pod_user = identity is not None and os.geteuid() == 0
         if run_as_pod_user and (identity is None or os.geteuid() != 0):
@@ -239,8 +304,7 @@ class LocalCluster:
         return self._work_dir / f"{pod_name}.log"
 
     def data_dir(self, pod_name: str) -> Path:
-        member = next(m for m in self.members if m.pod_name == pod_name)
-        return member.data_dirs[0]
+        return self._member(pod_name).data_dirs[0]
 
     def __enter__(self) -> LocalCluster:
         try:
@@ -259,13 +323,19 @@ class LocalCluster:
         self.wait_for_leader(deadline_s)
 
     def start_member(self, pod_name: str) -> None:
-        member = next(m for m in self.members if m.pod_name == pod_name)
+        """Start a pod: its volumes handed to fsGroup, its init containers run to completion in
+        order (kubelet mode), then etcd."""
+        member = self._member(pod_name)
         identity = self.identity
-        for directory in member.data_dirs:
+        fs_group = self._fs_group if self.kubelet else (identity.fs_group if identity is not None else None)
+        for directory in member.volume_dirs.values() if self.kubelet else member.data_dirs:
             directory.parent.mkdir(parents=True, exist_ok=True)
-            if identity is not None and identity.fs_group is not None:
+            if self.kubelet or fs_group is not None:
                 directory.mkdir(mode=0o755, exist_ok=True)
-                apply_fs_group(directory, identity.fs_group)
+            if fs_group is not None:
+                apply_fs_group(directory, fs_group)
+        for init in member.init_containers:
+            self._run_init_container(pod_name, init)
         log = self.log_path(pod_name).open("ab")
         as_user: dict[str, Any] = {}
         if identity is not None:
@@ -276,6 +346,7 @@ class LocalCluster:
             }
         self._processes[pod_name] = subprocess.Popen(
             member.argv,
+            env=member.env,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -284,6 +355,50 @@ class LocalCluster:
             **as_user,
         )
         log.close()
+
+    def _member(self, pod_name: str) -> MemberPlan:
+        return next(m for m in self.members if m.pod_name == pod_name)
+
+    def init_log_path(self, pod_name: str, container: str) -> Path:
+        return self._work_dir / f"{pod_name}.{container}.log"
+
+    def _run_init_container(self, pod_name: str, init: ContainerRun) -> None:
+        """One init container, to completion; a failure stops the pod, as the kubelet's would."""
+        log_path = self.init_log_path(pod_name, init.name)
+        with log_path.open("ab") as log:
+            try:
+                finished = subprocess.run(
+                    init.argv,
+                    env=init.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    timeout=INIT_DEADLINE_S,
+                    preexec_fn=_die_with_parent,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:
+                raise LocalClusterError(
+                    f"init container {init.name} of {pod_name} did not finish in {INIT_DEADLINE_S:.0f}s"
+                ) from None
+        if finished.returncode != 0:
+            lines = log_path.read_text(errors="replace").strip().splitlines()
+            raise LocalClusterError(
+                f"init container {init.name} of {pod_name} exited with code {finished.returncode}: "
+                + (lines[-1] if lines else "(no output)")
+            )
+
+    def restart_pod(self, pod_name: str) -> None:
+        """What deleting a pod does (eviction, a rolling update): the StatefulSet controller makes
+        it again from the same spec, and every emptyDir volume, memory mode's data dir among
+        them, comes back empty; claims keep their data."""
+        if not self.kubelet:
+            raise LocalClusterError("restart_pod needs the kubelet mode (LocalCluster(..., kubelet=True))")
+        self.stop_member(pod_name)
+        member = self._member(pod_name)
+        for volume in member.empty_dir_volumes:
+            shutil.rmtree(member.volume_dirs[volume], ignore_errors=True)
+        self.start_member(pod_name)
 
     def process_ids(self) -> dict[str, int]:
         """The pid of every running member."""
