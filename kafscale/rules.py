@@ -84,35 +84,30 @@ def cluster_name(text: str) -> str | None:
 
 def cluster_name_problems(text: str) -> list[str]:
     """The rules a refused cluster name breaks, and only those."""
+    return _label_problems(text, r"[a-zA-Z]", "start with a letter", CLUSTER_NAME_MAX_LENGTH)
+
+
+def namespace_problems(text: str) -> list[str]:
+    """The rules a refused namespace name breaks, and only those."""
+    return _label_problems(text, r"[a-zA-Z0-9]", "start with a letter or digit", NAMESPACE_NAME_MAX_LENGTH)
+
+
+def _label_problems(text: str, first: str, first_rule: str, max_length: int) -> list[str]:
     problems = []
     if not re.fullmatch(r"[a-z0-9-]*", text):
         problems.append("use only lower-case letters, digits and '-'")
-    if not re.match(r"[a-zA-Z]", text):  # the case is the rule above
-        problems.append("start with a letter")
+    if not re.match(first, text):  # the case is the rule above
+        problems.append(first_rule)
     if not re.search(r"[a-zA-Z0-9]\Z", text):
         problems.append("end with a letter or digit")
-    if len(text) > CLUSTER_NAME_MAX_LENGTH:
-        problems.append(f"use at most {CLUSTER_NAME_MAX_LENGTH} characters (it has {len(text)})")
+    if len(text) > max_length:
+        problems.append(f"use at most {max_length} characters (it has {len(text)})")
     return problems
 
 
 def namespace_name(text: str) -> str | None:
     """A DNS-1123 label, as Kubernetes requires of a namespace name."""
     return text if _DNS1123_LABEL.match(text) and len(text) <= NAMESPACE_NAME_MAX_LENGTH else None
-
-
-def namespace_problems(text: str) -> list[str]:
-    """The rules a refused namespace name breaks, and only those."""
-    problems = []
-    if not re.fullmatch(r"[a-z0-9-]*", text):
-        problems.append("use only lower-case letters, digits and '-'")
-    if not re.match(r"[a-zA-Z0-9]", text):  # the case is the rule above
-        problems.append("start with a letter or digit")
-    if not re.search(r"[a-zA-Z0-9]\Z", text):
-        problems.append("end with a letter or digit")
-    if len(text) > NAMESPACE_NAME_MAX_LENGTH:
-        problems.append(f"use at most {NAMESPACE_NAME_MAX_LENGTH} characters (it has {len(text)})")
-    return problems
 
 
 def storage_class_name(text: str) -> str | None:

@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from kafscale.naming import CLIENT_PORT, PEER_PORT
 from kafscale_lab.etcd_binaries import tools_image_path
@@ -230,6 +230,16 @@ def free_loopback_addresses(count: int) -> list[str]:
     raise LocalClusterError("found no loopback subnet with free etcd ports")
 
 
+def _child_io(log: IO[bytes]) -> dict[str, Any]:
+    """A container process's wiring: output to its log, no input, gone with this process."""
+    return {
+        "stdout": log,
+        "stderr": subprocess.STDOUT,
+        "stdin": subprocess.DEVNULL,
+        "preexec_fn": _die_with_parent,
+    }
+
+
 def _die_with_parent() -> None:
     """In the child: get SIGTERM if the test process dies, so no etcd is ever orphaned."""
     with contextlib.suppress(OSError, AttributeError):
@@ -345,14 +355,7 @@ class LocalCluster:
                 "extra_groups": [] if identity.fs_group is None else [identity.fs_group],
             }
         self._processes[pod_name] = subprocess.Popen(
-            member.argv,
-            env=member.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-            **as_user,
+            member.argv, env=member.env, start_new_session=True, **_child_io(log), **as_user
         )
         log.close()
 
@@ -368,14 +371,7 @@ class LocalCluster:
         with log_path.open("ab") as log:
             try:
                 finished = subprocess.run(
-                    init.argv,
-                    env=init.env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    timeout=INIT_DEADLINE_S,
-                    preexec_fn=_die_with_parent,
-                    check=False,
+                    init.argv, env=init.env, timeout=INIT_DEADLINE_S, check=False, **_child_io(log)
                 )
             except subprocess.TimeoutExpired:
                 raise LocalClusterError(

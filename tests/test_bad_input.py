@@ -109,7 +109,7 @@ def test_any_value_of_any_key_is_used_refused_with_a_warning_or_an_error(key, va
         assert key.name in {w.key for w in parsed.warnings}, (key.name, value)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(key=ALL_KEYS, value=HOSTILE.filter(lambda text: "\x00" not in text))
 def test_render_with_any_set_value_exits_0_with_warnings_or_2_with_one_error_line(key, value):
     result = run_cli("render", "--stack", "dev", "--set", f"{key.name}={value}")
