@@ -63,15 +63,17 @@ class ConfigKey(Generic[T]):
         return OPERATOR_ENV_PREFIX + snake
 
 
-def _list_of(name: str, item_rule: Callable[[str], T | None], reason: str) -> ConfigKey[tuple[T, ...]]:
-    """One of our list keys (empty by default): `item_rule` is applied to each item, and an item
-    it refuses is left out with a warning (settings.py splits the list)."""
+def _list_of(
+    name: str, item_rule: Callable[[str], T | None], reason: str, ours: bool = True
+) -> ConfigKey[tuple[T, ...]]:
+    """A list key (empty by default) whose rule applies to each item; settings.py splits the
+    list and says what a refused item means (left out with a warning, or an error)."""
 
     def convert(item: str) -> tuple[T, ...] | None:
         value = item_rule(item)
         return None if value is None else (value,)
 
-    return ConfigKey(name, "", convert, reason, unset=(), mirrors_operator_env=False)
+    return ConfigKey(name, "", convert, reason, unset=(), mirrors_operator_env=not ours)
 
 
 def _boolean(name: str, default: str, ours: bool = True) -> ConfigKey[bool]:
@@ -90,12 +92,11 @@ K8S_NAMESPACE = ConfigKey(
     "namespace", "kafscale", rules.namespace_name, "is not a valid namespace", mirrors_operator_env=False
 )
 # A list whose every item must be a client URL: a bad one is an error (no default could stand in).
-ENDPOINTS: ConfigKey[tuple[str, ...]] = ConfigKey(
+ENDPOINTS = _list_of(
     "etcdEndpoints",
-    "",
-    lambda text: None if (url := rules.endpoint_url(text)) is None else (url,),
+    rules.endpoint_url,
     "is not an etcd client URL (http://host:port or https://host:port)",
-    unset=(),
+    ours=False,
 )
 IMAGE_REASON = "is not an image reference the kubelet can pull (such as registry.example:5000/etcd:3.6.4-0)"
 IMAGE = ConfigKey("etcdImage", "kubesphere/etcd:3.6.4-0", rules.image_reference, IMAGE_REASON)
