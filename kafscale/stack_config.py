@@ -93,7 +93,8 @@ def load_stack_config(project_dir: Path, stack: str, overrides: Sequence[str] = 
             )
         text, is_object = config_text(node)
         if _contains_secret(to_python(node)):
-            encrypted.add(key)
+            if key in declarations:  # one of ours: it cannot be read here unless --set gives it
+                encrypted.add(key)
             continue
         values[key] = _checked_text(key, text, is_object)
         _check_type(stack, key, declarations.get(key), values[key])

@@ -151,3 +151,10 @@ def test_endpoints_as_a_yaml_list_pass_the_declared_type(tmp_path):
     (tmp_path / "Pulumi.yaml").write_text((PROJECT_DIR / "Pulumi.yaml").read_text())
     (tmp_path / "Pulumi.x.yaml").write_text("config:\n  kafscale:etcdEndpoints: [http://a:2379]\n")
     assert load_stack_config(tmp_path, "x").values["kafscale:etcdEndpoints"] == '["http://a:2379"]'
+
+
+def test_an_encrypted_value_of_another_namespace_is_no_obstacle(project):
+    _stack(project, "a", "config:\n  aws:secretKey:\n    secure: v1:AAAA\n  kafscale:etcdReplicas: 5\n")
+    config = load_stack_config(project, "a")
+    assert config.values["kafscale:etcdReplicas"] == "5"
+    assert "aws:secretKey" not in config.values
