@@ -376,10 +376,10 @@ def _valid_items(
     warning that shows what is used instead."""
     converted = {text: key.convert(text) for text in _string_list(parser, key, separator, used_if_blank)}
     valid = tuple(item for one in converted.values() if one is not None for item in one)
-    shown = json.dumps([_item_text(item) for item in valid])
+    used = json.dumps([_item_text(item) for item in valid])
     for text, one in converted.items():
         if one is None:
-            parser.warn(key, text, shown, key.reason)
+            parser.warn(key, text, used, key.reason)
     return valid
 
 
