@@ -16,7 +16,7 @@ import pulumi
 from kafscale import config_keys as keys
 from kafscale.render import manifest_file_name, render_stack, to_yaml
 from kafscale.rules import COMPACTION_MODES, shown
-from kafscale.settings import parse_settings
+from kafscale.settings import SettingsError, parse_settings
 from kafscale.sizing import recommend, tmpfs_worst_case
 from kafscale.stack_config import StackConfigError
 
@@ -96,7 +96,7 @@ def run_command(
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
-    except (StackConfigError, pulumi.RunError, InputError) as error:
+    except (StackConfigError, SettingsError, pulumi.RunError, InputError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except failures as error:

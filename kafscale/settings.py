@@ -20,7 +20,7 @@ from kafscale import rules
 from kafscale.durations import periodic_retention_nanos
 from kafscale.etcd_versions import excludes_every_nospace_alarm, format_version, image_etcd_version
 from kafscale.naming import SELECTOR_LABEL_NAMES, EtcdNames
-from kafscale.quantities import format_binary_si
+from kafscale.quantities import INT64_MAX, format_binary_si, parse_byte_count
 from kafscale.rules import FALSE_WORDS, LabelSelector, selector_text, shown
 
 T = TypeVar("T")
@@ -233,7 +233,7 @@ def parse_settings(raw: Mapping[str, object]) -> ParsedSettings:
         client_pod_selectors=_valid_items(parser, keys.CLIENT_POD_SELECTORS, ";", "no pod selectors"),
         monitoring=parser.value(keys.MONITORING),
         monitoring_labels=_monitoring_labels(parser),
-        memory_headroom_bytes=parser.value(keys.MEMORY_HEADROOM),
+        memory_headroom_bytes=_byte_count_within_limit(parser, keys.MEMORY_HEADROOM),
     )
     return ParsedSettings(settings, tuple(parser.warnings))
 
@@ -390,7 +390,20 @@ def _item_text(item: object) -> str:
     return str(item)
 
 
+def _above_the_limit(parser: _Parser, key: keys.ConfigKey[int], parsed: int | None, limit: str) -> None:
+    """A size past a limit is refused outright: on a live cluster, falling back to the default
+    would shrink it (members removed, a quota or memory limit below what the data holds)."""
+    if parsed is not None and key.convert(parser.given(key)) is None:
+        raise SettingsError(f"{key.full_name}: {shown(parser.given(key))} is above {limit}")
+
+
 def _replicas(parser: _Parser) -> int:
+    _above_the_limit(
+        parser,
+        keys.REPLICAS,
+        rules.whole_number(rules.MAX_REPLICAS + 1, INT64_MAX)(parser.given(keys.REPLICAS)),
+        f"{rules.MAX_REPLICAS} members, the most etcd recommends",
+    )
     replicas = parser.value(keys.REPLICAS)
     if replicas % 2 == 0:
         parser.warn(
@@ -402,8 +415,17 @@ def _replicas(parser: _Parser) -> int:
     return replicas
 
 
+def _byte_count_within_limit(parser: _Parser, key: keys.ConfigKey[int]) -> int:
+    count = parse_byte_count(parser.given(key))
+    too_large = count if count is not None and count > rules.MAX_BACKEND_BYTES else None
+    _above_the_limit(
+        parser, key, too_large, f"{format_binary_si(rules.MAX_BACKEND_BYTES)}, the most a member holds"
+    )
+    return parser.value(key)
+
+
 def _quota(parser: _Parser) -> int:
-    quota = parser.value(keys.QUOTA_BACKEND_BYTES)
+    quota = _byte_count_within_limit(parser, keys.QUOTA_BACKEND_BYTES)
     if quota > ETCD_SUGGESTED_MAX_QUOTA_BYTES:
         parser.warn(
             keys.QUOTA_BACKEND_BYTES,

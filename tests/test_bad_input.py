@@ -93,10 +93,14 @@ def test_any_value_of_any_key_is_used_refused_with_a_warning_or_an_error(key, va
         parsed = parse_settings({key.name: value})
     except SettingsError as error:
         _one_line_and_safe(str(error))
-        # Identities, endpoints, and a list that is not one: no default could stand in.
+        # Identities, endpoints, a list that is not one: no default could stand in. Sizes past
+        # their limit: a fallback would shrink a live cluster.
         lists = (keys.CLIENT_NAMESPACES, keys.CLIENT_POD_SELECTORS)
-        assert key in (keys.CLUSTER_NAME, keys.K8S_NAMESPACE, keys.ENDPOINTS) or (
-            key in lists and value.strip().startswith("[")
+        sizes = (keys.REPLICAS, keys.QUOTA_BACKEND_BYTES, keys.MEMORY_HEADROOM)
+        assert (
+            key in (keys.CLUSTER_NAME, keys.K8S_NAMESPACE, keys.ENDPOINTS)
+            or (key in lists and value.strip().startswith("["))
+            or (key in sizes and "is above" in str(error))
         ), key.name
         return
     _accepted_by_kubernetes_and_etcd(parsed.settings)
@@ -121,6 +125,20 @@ def test_render_with_any_set_value_exits_0_with_warnings_or_2_with_one_error_lin
     else:
         assert result.returncode == 0, result.stderr
         assert all(line.startswith("warning: ") for line in lines), result.stderr
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rate=st.sampled_from(["100", "0", "-1", "nan", "1e308", "1e7", "x"]),
+    option=st.sampled_from(["--quota", "--memory-headroom", "--retention", "--mode"]),
+    value=HOSTILE.filter(lambda text: "\x00" not in text and not text.startswith("-")),
+)
+def test_sizing_with_any_input_prints_or_refuses_in_one_line(rate, option, value):
+    result = run_cli("sizing", "--write-rate", rate, option, value)
+    assert "Traceback" not in result.stderr
+    assert result.returncode in (0, 2), result.stderr
+    if result.returncode == 2:
+        assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("error: ")
 
 
 # --- Crashes ---------------------------------------------------------------------------------
@@ -222,11 +240,19 @@ def test_a_stack_name_too_long_for_pulumi_is_one_error_line():
     assert "at most 100" in result.stderr and "(300 characters)" in result.stderr
 
 
-@pytest.mark.parametrize(("raw", "used"), [("2147483647", 3), ("8", 3), ("1403", 3), ("7", 7)])
-def test_replicas_stop_at_seven(raw, used):
-    parsed = parse_settings({"etcdReplicas": raw})
-    assert parsed.settings.replicas == used
-    assert bool(parsed.warnings) == (used != int(raw))
+@pytest.mark.parametrize("raw", ["2147483647", "8", "1403"])
+def test_replicas_above_seven_are_an_error_not_a_fallback_that_would_remove_members(raw):
+    with pytest.raises(SettingsError, match=f'kafscale:etcdReplicas: "{raw}" is above 7 members'):
+        parse_settings({"etcdReplicas": raw})
+    assert parse_settings({"etcdReplicas": "7"}).settings.replicas == 7
+
+
+@pytest.mark.parametrize(
+    ("key", "raw"), [("etcdQuotaBackendBytes", "2Ti"), ("etcdMemoryHeadroomBytes", "8Ei")]
+)
+def test_sizes_above_1ti_are_an_error_not_a_fallback_that_would_shrink_a_member(key, raw):
+    with pytest.raises(SettingsError, match=f'kafscale:{key}: "{raw}" is above 1Ti'):
+        parse_settings({key: raw})
 
 
 # --- Rendered silently, refused later ---------------------------------------------------------
@@ -252,8 +278,6 @@ def test_a_periodic_retention_under_a_second_never_reaches_etcd(raw, used):
         ("etcdImage", "Kubesphere/etcd:3.6.4-0"),
         ("etcdSnapshotEtcdctlImage", "tools image"),
         ("etcdStorageSize", "500m"),
-        ("etcdQuotaBackendBytes", "2Ti"),
-        ("etcdMemoryHeadroomBytes", "8Ei"),
     ],
 )
 def test_values_kubernetes_or_etcd_would_refuse_fall_back_with_a_warning(key, raw):

@@ -95,13 +95,11 @@ REFUSED = [
     ("etcdQuotaBackendBytes", "4G", "quota_backend_bytes", 4294967296),
     ("etcdQuotaBackendBytes", "4GB", "quota_backend_bytes", 4294967296),
     ("etcdQuotaBackendBytes", "1.5", "quota_backend_bytes", 4294967296),
-    ("etcdQuotaBackendBytes", "9223372036854775808", "quota_backend_bytes", 4294967296),
     ("etcdQuotaBackendBytes", "   ", "quota_backend_bytes", 4294967296),
     ("etcdReplicas", "0", "replicas", 3),
     ("etcdReplicas", "-3", "replicas", 3),
     ("etcdReplicas", "three", "replicas", 3),
     ("etcdReplicas", "3.0", "replicas", 3),
-    ("etcdReplicas", "2147483648", "replicas", 3),
     ("etcdReplicas", "\t", "replicas", 3),
     ("etcdStorageMemory", "maybe", "storage_memory", False),
     ("etcdStorageMemory", "enabled", "storage_memory", False),
@@ -280,3 +278,12 @@ def test_effective_values_are_plain_data_keyed_by_config_key():
         "etcdMonitoringLabels": "",
         "etcdMemoryHeadroomBytes": 536870912,
     }
+
+
+@pytest.mark.parametrize(
+    ("key", "raw"),
+    [("etcdQuotaBackendBytes", "9223372036854775808"), ("etcdReplicas", "2147483648")],
+)
+def test_sizes_past_their_limit_are_an_error_naming_the_key_and_the_limit(key, raw):
+    with pytest.raises(SettingsError, match=f'kafscale:{key}: "{raw}" is above '):
+        parse_settings({key: raw})
