@@ -93,7 +93,7 @@ def apply_fs_group(volume: Path, fs_group: int) -> None:
 
 
 def _memory_volumes(statefulset: dict[str, Any]) -> set[str]:
-    volumes = statefulset["spec"]["template"]["spec"].get("volumes", [])
+    volumes = pod_spec(statefulset).get("volumes", [])
     return {v["name"] for v in volumes if v.get("emptyDir", {}).get("medium") == "Memory"}
 
 
@@ -119,7 +119,10 @@ def plan_members(
 
     plans = []
     for pod_name, address in zip(pod_names, addresses, strict=True):
-        env = container_env(container, pod_name, namespace)
+        try:
+            env = container_env(container, pod_name, namespace)
+        except PodError as error:
+            raise LocalClusterError(str(error)) from None
         mounts = {}
         for mount in container.get("volumeMounts", []):
             base = tmpfs_dir if mount["name"] in memory_volumes else work_dir
@@ -181,18 +184,14 @@ def plan_pods(
             volume: (tmpfs_dir if volume in memory else work_dir) / pod_name / volume
             for volume in [*empty_dirs, *claims]
         }
-
-        def run(container: dict[str, Any], pod_name: str = pod_name, address: str = address,
-                volume_dirs: dict[str, Path] = volume_dirs) -> ContainerRun:  # fmt: skip
-            executables, image_env = stand_ins.for_container(container)
-            planned = container_run(
-                pod, container, pod_name, namespace, address, volume_dirs, hosts_path, executables
-            )
-            return ContainerRun(planned.name, planned.argv, {**image_env, **planned.env})
-
+        containers = [etcd_container(statefulset), *pod.get("initContainers", [])]
         try:
-            main = run(etcd_container(statefulset))
-            inits = tuple(run(container) for container in pod.get("initContainers", []))
+            main, *inits = [
+                container_run(
+                    pod, c, pod_name, namespace, address, volume_dirs, hosts_path, *stand_ins.for_container(c)
+                )
+                for c in containers
+            ]
         except PodError as error:
             raise LocalClusterError(str(error)) from None
         etcd_mounts = [m["name"] for m in etcd_container(statefulset).get("volumeMounts", [])]
@@ -202,7 +201,7 @@ def plan_pods(
                 address,
                 main.argv,
                 tuple(volume_dirs[v] for v in etcd_mounts),
-                inits,
+                tuple(inits),
                 main.env,
                 volume_dirs,
                 empty_dirs,

@@ -120,11 +120,13 @@ def container_run(
     volume_dirs: dict[str, Path],
     hosts_path: Path,
     executables: dict[str, str],
+    image_env: dict[str, str] | None = None,
 ) -> ContainerRun:
     """How to start `container` of pod `pod_name`: its command and args with `$(VAR)` expanded and
     `0.0.0.0` bound to the pod's address, under its own mounts and user.
 
-    `executables` maps the image's command (`etcd`, `/bin/sh`) to what stands in for it here.
+    `executables` maps the image's command (`etcd`, `/bin/sh`) to what stands in for it here;
+    `image_env` is the env the image sets (such as PATH), under the container's own.
     """
     env = container_env(container, pod_name, namespace)
     command = [expand_kubernetes_refs(part, env) for part in container.get("command", [])]
@@ -167,7 +169,7 @@ def container_run(
         *command[1:],
         *args,
     )
-    return ContainerRun(container["name"], argv, env)
+    return ContainerRun(container["name"], argv, {**(image_env or {}), **env})
 
 
 def _bound_to(address: str, arg: str) -> str:

@@ -24,9 +24,8 @@ def maintenance_script() -> str:
 def _cronjob(
     settings: EtcdSettings, names: EtcdNames, name: str, task: str, schedule: str, check_only: bool
 ) -> dict[str, object]:
-    labels = object_labels(
-        names, {"app.kubernetes.io/component": COMPONENT_LABEL, "kafscale.io/etcd-task": task}
-    )
+    task_labels = {"app.kubernetes.io/component": COMPONENT_LABEL, "kafscale.io/etcd-task": task}
+    labels = object_labels(names, task_labels)
     env = [
         {"name": "ETCD_MEMBERS", "value": ",".join(names.member_client_urls(settings.replicas))},
         {"name": "ETCDCTL_API", "value": "3"},
@@ -43,7 +42,7 @@ def _cronjob(
     return {
         "apiVersion": "batch/v1",
         "kind": "CronJob",
-        "metadata": object_metadata(names, name, labels),
+        "metadata": object_metadata(names, name, task_labels),
         "spec": {
             "schedule": schedule,
             "concurrencyPolicy": "Forbid",
