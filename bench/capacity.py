@@ -21,7 +21,6 @@ from kafscale.render import render_stack  # noqa: E402
 from kafscale_lab.etcd_binaries import known_etcd_binaries  # noqa: E402
 from kafscale_lab.load import LoadPlan, LoadResult, run_load  # noqa: E402
 from kafscale_lab.local_cluster import LocalCluster  # noqa: E402
-from kafscale_lab.manifests import only  # noqa: E402
 
 GIB = 2**30
 MIB = 2**20
@@ -49,19 +48,18 @@ class Growth:
         return self.in_use_bytes / self.revisions
 
 
-def _statefulset(replicas: int) -> dict:
+def _manifests(replicas: int) -> list[dict]:
     overrides = [
         f"etcdReplicas={replicas}",
         "etcdStorageMemory=false",
         "etcdQuotaBackendBytes=8Gi",
         "etcdAutoCompactionRetention=1h",
     ]
-    manifests = render_stack(PROJECT_DIR, "dev", overrides).manifests
-    return only(manifests, "StatefulSet")
+    return render_stack(PROJECT_DIR, "dev", overrides).manifests
 
 
 def measure_growth(build: str, binary: str, replicas: int, puts: int, rate: float) -> Growth:
-    with LocalCluster(_statefulset(replicas), binary) as cluster:
+    with LocalCluster(_manifests(replicas), binary) as cluster:
         before = cluster.statuses()
         version = next(iter(before.values())).version
         members = cluster.client_urls_by_pod
@@ -74,7 +72,7 @@ def measure_growth(build: str, binary: str, replicas: int, puts: int, rate: floa
 
 
 def measure_rate(binary: str, asked: float, seconds: float) -> float:
-    with LocalCluster(_statefulset(3), binary) as cluster:
+    with LocalCluster(_manifests(3), binary) as cluster:
         members = cluster.client_urls_by_pod
         result = run_load(members, LoadPlan(rate=asked, duration_s=seconds, partitions=256, concurrency=32))
     return result.achieved_rate

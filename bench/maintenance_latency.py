@@ -24,7 +24,7 @@ from kafscale.render import render_stack  # noqa: E402
 from kafscale_lab.etcd_binaries import BUSYBOX, known_etcd_binaries, tools_image_path  # noqa: E402
 from kafscale_lab.load import LoadPlan, SecondSample, run_load  # noqa: E402
 from kafscale_lab.local_cluster import LocalCluster  # noqa: E402
-from kafscale_lab.manifests import cronjobs_by_task, maintenance_container, only  # noqa: E402
+from kafscale_lab.manifests import cronjobs_by_task, maintenance_container  # noqa: E402
 
 BASELINE_S = 5
 
@@ -42,10 +42,9 @@ def main() -> int:
     binary = str(known_etcd_binaries().get(args.etcd_binary, args.etcd_binary))
     overrides = ["etcdQuotaBackendBytes=1Gi", "etcdAutoCompactionRetention=1h", "etcdStorageMemory=false"]
     manifests = render_stack(PROJECT_DIR, "dev", overrides).manifests
-    statefulset = only(manifests, "StatefulSet")
     container = maintenance_container(cronjobs_by_task(manifests)["maintenance"])
 
-    with tempfile.TemporaryDirectory() as tools, LocalCluster(statefulset, binary) as cluster:
+    with tempfile.TemporaryDirectory() as tools, LocalCluster(manifests, binary) as cluster:
         tools_path = tools_image_path(Path(tools), binary)
         members = cluster.client_urls_by_pod
         run_load(members, LoadPlan(rate=2500, duration_s=20, partitions=256, concurrency=32))

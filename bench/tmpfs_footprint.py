@@ -28,7 +28,6 @@ from kafscale_lab.etcd_binaries import known_etcd_binaries  # noqa: E402
 from kafscale_lab.etcd_http import EtcdHttpClient  # noqa: E402
 from kafscale_lab.load import LoadPlan, run_load  # noqa: E402
 from kafscale_lab.local_cluster import LocalCluster  # noqa: E402
-from kafscale_lab.manifests import only  # noqa: E402
 from kafscale_lab.tmpfs_usage import DirUsage, data_dir_usage, rss_anon_bytes  # noqa: E402
 
 MIB = 2**20
@@ -66,9 +65,8 @@ def measure(build: str, binary: str) -> Trace:
     manifests = render_stack(
         PROJECT_DIR, "dev", ["etcdReplicas=1", "etcdQuotaBackendBytes=2Gi", "etcdStorageMemory=true"]
     ).manifests
-    statefulset = only(manifests, "StatefulSet")
     trace = Trace(build)
-    with LocalCluster(statefulset, binary) as cluster:
+    with LocalCluster(manifests, binary) as cluster:
         (member,) = cluster.members
         data_dir = cluster.data_dir(member.pod_name)
         pid = cluster.process_ids()[member.pod_name]

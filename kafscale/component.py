@@ -7,13 +7,15 @@ from collections.abc import Callable
 import pulumi
 import pulumi_kubernetes as k8s
 
-from kafscale.objects import Manifest, managed_etcd_manifests
+from kafscale.objects import Manifest, ObjectKey, apply_after, managed_etcd_manifests
 from kafscale.settings import EtcdSettings
 
 COMPONENT_TYPE = "kafscale:etcd:ManagedEtcd"
 
 _RESOURCE_CLASSES: dict[tuple[str, str], Callable[..., pulumi.CustomResource]] = {
+    ("v1", "ConfigMap"): k8s.core.v1.ConfigMap,
     ("v1", "Service"): k8s.core.v1.Service,
+    ("batch/v1", "Job"): k8s.batch.v1.Job,
     ("apps/v1", "StatefulSet"): k8s.apps.v1.StatefulSet,
     ("policy/v1", "PodDisruptionBudget"): k8s.policy.v1.PodDisruptionBudget,
     ("batch/v1", "CronJob"): k8s.batch.v1.CronJob,
@@ -36,8 +38,12 @@ class ManagedEtcd(pulumi.ComponentResource):
 
     def __init__(self, name: str, settings: EtcdSettings, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(COMPONENT_TYPE, name, None, opts)
-        children = pulumi.ResourceOptions(parent=self)
-        created = [_create(manifest, children) for manifest in managed_etcd_manifests(settings)]
+        created: dict[ObjectKey, pulumi.CustomResource] = {}
+        order = apply_after(settings) if settings.managed else {}
+        for manifest in managed_etcd_manifests(settings):
+            key = _key(manifest)
+            after = [created[dependency] for dependency in order.get(key, ())]
+            created[key] = _create(manifest, pulumi.ResourceOptions(parent=self, depends_on=after))
 
         self.managed = settings.managed
         self.settings = settings.as_config_values()
@@ -45,7 +51,7 @@ class ManagedEtcd(pulumi.ComponentResource):
             names = settings.names
             self.client_endpoints = [names.client_url]
             self.member_endpoints = names.member_client_urls(settings.replicas)
-            statefulset = next(r for r in created if isinstance(r, k8s.apps.v1.StatefulSet))
+            statefulset = created[("StatefulSet", names.statefulset)]
             self.stateful_set_name = statefulset.metadata.name
         else:
             self.client_endpoints = list(settings.endpoints)
@@ -63,15 +69,18 @@ class ManagedEtcd(pulumi.ComponentResource):
         )
 
 
-def _create(manifest: Manifest, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
-    api_version, kind = str(manifest["apiVersion"]), str(manifest["kind"])
+def _key(manifest: Manifest) -> ObjectKey:
     metadata = manifest["metadata"]
     assert isinstance(metadata, dict)
-    name = str(metadata["name"])
+    return str(manifest["kind"]), str(metadata["name"])
+
+
+def _create(manifest: Manifest, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
+    api_version, kind = str(manifest["apiVersion"]), str(manifest["kind"])
+    name = _key(manifest)[1]
+    fields = {key: value for key, value in manifest.items() if key not in ("apiVersion", "kind")}
     resource_class = _RESOURCE_CLASSES.get((api_version, kind))
     if resource_class is None:
         # Prometheus operator kinds (ServiceMonitor, PrometheusRule): no typed class in the SDK.
-        return k8s.apiextensions.CustomResource(
-            name, api_version=api_version, kind=kind, metadata=metadata, spec=manifest["spec"], opts=opts
-        )
-    return resource_class(name, metadata=metadata, spec=manifest["spec"], opts=opts)
+        return k8s.apiextensions.CustomResource(name, api_version=api_version, kind=kind, opts=opts, **fields)
+    return resource_class(name, opts=opts, **fields)

@@ -23,6 +23,7 @@ T = TypeVar("T")
 BOOLEAN_REASON = "is not one of 1/true/yes/on or 0/false/no/off"
 CRON_REASON = "is not a cron schedule (five fields, or @hourly, @daily, ...)"
 BYTES_REASON = "is not a byte count or binary quantity from 1 byte to 1Ti (such as {example})"
+POD_ANTI_AFFINITIES = ("required", "preferred")
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,12 @@ def _list_of(
 
 def _boolean(name: str, default: str, ours: bool = True) -> ConfigKey[bool]:
     return ConfigKey(name, default, rules.boolean_word, BOOLEAN_REASON, mirrors_operator_env=not ours)
+
+
+def _pod_anti_affinity(text: str) -> str | None:
+    """`required` (members on distinct nodes, or Pending) or `preferred` (the operator's soft rule)."""
+    choice = text.lower()
+    return choice if choice in POD_ANTI_AFFINITIES else None
 
 
 # Identities: a value Kubernetes would refuse is an error, naming the rules it breaks.
@@ -194,6 +201,16 @@ MONITORING_LABELS: ConfigKey[rules.LabelSelector] = ConfigKey(
     unset=(),
     mirrors_operator_env=False,
 )
+# Empty means "the default for the storage mode" (DEFAULT_POD_ANTI_AFFINITY_BY_MEMORY).
+POD_ANTI_AFFINITY = ConfigKey(
+    "etcdPodAntiAffinity",
+    "",
+    _pod_anti_affinity,
+    "is not required or preferred",
+    unset="",
+    mirrors_operator_env=False,
+)
+ZONE_SPREAD = _boolean("etcdZoneSpread", "false")
 
 CONFIG_KEYS: tuple[ConfigKey[object], ...] = (
     CLUSTER_NAME,
@@ -224,6 +241,8 @@ CONFIG_KEYS: tuple[ConfigKey[object], ...] = (
     MONITORING,
     MONITORING_LABELS,
     MEMORY_HEADROOM,
+    POD_ANTI_AFFINITY,
+    ZONE_SPREAD,
 )
 
 # The retention default and rule depend on the mode (etcdAutoCompactionRetention's declared
@@ -237,3 +256,8 @@ RETENTION_RULE_BY_MODE: dict[str, tuple[Callable[[str], str | None], str]] = {
     ),
     "revision": (rules.revision_count, "is not a positive revision count (revision mode)"),
 }
+
+# The pod anti-affinity's default depends on the storage mode (etcdPodAntiAffinity's declared
+# default is empty, meaning "the default for the mode"): memory mode keeps a member's data only as
+# long as its pod lives, so two members on one node would lose quorum with that node for good.
+DEFAULT_POD_ANTI_AFFINITY_BY_MEMORY: dict[bool, str] = {True: "required", False: "preferred"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 APP_LABEL = "kafscale-etcd"
+TASK_APP_LABEL = "kafscale-etcd-task"  # the pods of the Jobs and CronJobs: outside every selector
 SELECTOR_LABEL_NAMES = ("app", "cluster")  # the labels every selector matches on
 CLIENT_PORT = 2379
 PEER_PORT = 2380
@@ -72,6 +73,18 @@ class EtcdNames:
     @property
     def maintenance_check_cronjob(self) -> str:
         return f"{self.cluster}{MAINTENANCE_CHECK_SUFFIX}"
+
+    @property
+    def members_configmap(self) -> str:
+        return f"{self.cluster}-etcd-members"
+
+    @property
+    def bootstrap_marker(self) -> str:
+        return f"{self.cluster}-etcd-bootstrapped"
+
+    @property
+    def scale_down_job(self) -> str:
+        return f"{self.cluster}-etcd-scale-down"
 
     @property
     def initial_cluster_token(self) -> str:

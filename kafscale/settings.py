@@ -72,6 +72,8 @@ class EtcdSettings:
     monitoring: bool
     monitoring_labels: LabelSelector
     memory_headroom_bytes: int
+    pod_anti_affinity: str
+    zone_spread: bool
 
     @property
     def names(self) -> EtcdNames:
@@ -117,6 +119,8 @@ class EtcdSettings:
             keys.MONITORING.name: self.monitoring,
             keys.MONITORING_LABELS.name: selector_text(self.monitoring_labels),
             keys.MEMORY_HEADROOM.name: self.memory_headroom_bytes,
+            keys.POD_ANTI_AFFINITY.name: self.pod_anti_affinity,
+            keys.ZONE_SPREAD.name: self.zone_spread,
         }
 
 
@@ -207,6 +211,7 @@ def parse_settings(raw: Mapping[str, object]) -> ParsedSettings:
     parser = _Parser(raw)
     image = parser.value(keys.IMAGE)
     mode = parser.value(keys.AUTO_COMPACTION_MODE)
+    storage_memory = parser.value(keys.STORAGE_MEMORY)
     settings = EtcdSettings(
         cluster_name=_identity(parser, keys.CLUSTER_NAME),
         namespace=_identity(parser, keys.K8S_NAMESPACE),
@@ -215,7 +220,7 @@ def parse_settings(raw: Mapping[str, object]) -> ParsedSettings:
         replicas=_replicas(parser),
         storage_size=parser.value(keys.STORAGE_SIZE),
         storage_class=parser.value(keys.STORAGE_CLASS),
-        storage_memory=parser.value(keys.STORAGE_MEMORY),
+        storage_memory=storage_memory,
         auto_compaction_mode=mode,
         auto_compaction_retention=_retention(parser, mode),
         quota_backend_bytes=_quota(parser),
@@ -234,6 +239,8 @@ def parse_settings(raw: Mapping[str, object]) -> ParsedSettings:
         monitoring=parser.value(keys.MONITORING),
         monitoring_labels=_monitoring_labels(parser),
         memory_headroom_bytes=_byte_count_within_limit(parser, keys.MEMORY_HEADROOM),
+        pod_anti_affinity=_pod_anti_affinity(parser, storage_memory),
+        zone_spread=parser.value(keys.ZONE_SPREAD),
     )
     return ParsedSettings(settings, tuple(parser.warnings))
 
@@ -449,3 +456,10 @@ def _retention(parser: _Parser, mode: str) -> str:
             "disables auto-compaction: the backend will grow until it hits the quota",
         )
     return retention
+
+
+def _pod_anti_affinity(parser: _Parser, storage_memory: bool) -> str:
+    """`required` or `preferred`; empty (or refused, with a warning) means the storage mode's default."""
+    default = keys.DEFAULT_POD_ANTI_AFFINITY_BY_MEMORY[storage_memory]
+    key = keys.POD_ANTI_AFFINITY
+    return parser.convert(key, parser.text(key, default), key.convert, default, key.reason)

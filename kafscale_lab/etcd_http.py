@@ -33,6 +33,15 @@ class MemberStatus:
     db_size_in_use: int
     revision: int
     version: str
+    is_learner: bool = False
+
+
+@dataclass(frozen=True)
+class Member:
+    member_id: int
+    name: str  # empty until the member has started
+    peer_urls: tuple[str, ...]
+    is_learner: bool
 
 
 @dataclass(frozen=True)
@@ -119,7 +128,21 @@ class EtcdHttpClient:
             db_size_in_use=int(answer.get("dbSizeInUse", 0)),
             revision=int(answer["header"].get("revision", 0)),
             version=str(answer.get("version", "")),
+            is_learner=bool(answer.get("isLearner", False)),
         )
+
+    def members(self) -> list[Member]:
+        """The cluster's membership as this member knows it."""
+        answer = self.call("/v3/cluster/member/list", {})
+        return [
+            Member(
+                int(member["ID"]),
+                str(member.get("name", "")),
+                tuple(member.get("peerURLs", [])),
+                bool(member.get("isLearner", False)),
+            )
+            for member in answer.get("members") or []
+        ]
 
     def alarms(self) -> list[Alarm]:
         answer = self.call("/v3/maintenance/alarm", {"action": "GET"})

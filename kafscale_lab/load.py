@@ -21,6 +21,7 @@ from pathlib import Path
 from kafscale_lab.etcd_http import EtcdError, EtcdHttpClient
 
 SAMPLE_INTERVAL_S = 1.0
+PUT_TIMEOUT_S = 5.0  # a put to a member that lost its peers fails over after this
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,12 @@ class _Recorder:
             return [self.samples[second] for second in sorted(self.samples) if second < seconds]
 
 
+def _member_unavailable(error: EtcdError) -> bool:
+    """An answer that says this member cannot serve the put now (no leader, stopping, a learner)."""
+    text = str(error).lower()
+    return any(sign in text for sign in ("no leader", "stopped", "learner", "timed out", "not capable"))
+
+
 def sample_members(client_urls: dict[str, str]) -> dict[str, MemberSample]:
     """dbSize, dbSizeInUse and alarms of each reachable member (name -> client URL)."""
     statuses = {}
@@ -222,7 +229,9 @@ def run_load(
         if not own_keys:
             return
         offsets = dict.fromkeys(own_keys, 0)
-        with EtcdHttpClient(urls[index % len(urls)]) as client:
+        endpoint = index % len(urls)
+        client = EtcdHttpClient(urls[endpoint], timeout_s=PUT_TIMEOUT_S)
+        try:
             sent = 0
             while not stop.is_set():
                 due = start + sent / worker_rate
@@ -237,6 +246,11 @@ def run_load(
                     client.put(key, value)
                 except (EtcdError, OSError) as caught:
                     error = caught
+                    if isinstance(caught, OSError) or _member_unavailable(caught):
+                        # As an etcd client does: the next put goes to the next endpoint.
+                        client.close()
+                        endpoint = (endpoint + 1) % len(urls)
+                        client = EtcdHttpClient(urls[endpoint], timeout_s=PUT_TIMEOUT_S)
                 finished = time.monotonic()
                 recorder.put_done(finished, (finished - began) * 1000, error)
                 with ledger_lock:
@@ -249,6 +263,8 @@ def run_load(
                         # crosses the quota, which etcd applies and then answers NOSPACE.
                         uncertain.setdefault(key, set()).add(value)
                 sent += 1
+        finally:
+            client.close()
 
     def sampler() -> None:
         tick = 0

@@ -1,13 +1,14 @@
-"""Boot the rendered etcd StatefulSet as real local etcd processes, one per replica.
+"""Boot a rendered etcd StatefulSet as real local etcd processes, its pods run the kubelet's way.
 
-Each pod becomes a process on its own loopback address (127.x.y.z), started with the
-container's command and args as rendered: `$(VAR)` expanded from the container env the way
-Kubernetes does, each pod's DNS name replaced by that pod's address, `0.0.0.0` listeners bound
-to it, and every mounted volume path moved under a temporary directory (on tmpfs when the
-volume is a memory emptyDir). Run as root, it also honours the pod's security context the way
-the kubelet does: each volume is handed to `fsGroup` (group read and write, setgid directories)
-and etcd runs as `runAsUser`/`runAsGroup` with `fsGroup` as a supplementary group. The cluster
-always tears down: no process outlives it.
+Every pod runs as kafscale_lab/pod_runner.py runs it: init containers one after another to
+completion, then its containers (etcd and the membership sidecar), each in its own mount namespace
+with the pod's volumes at their mountPaths, the pod's env and security context, an /etc/hosts
+naming every pod, scripts and args unmodified. Each pod has its own loopback address
+(127.x.y.z). emptyDir volumes live under a temporary directory (on tmpfs for memory emptyDirs);
+configMap volumes hold the data of the ConfigMaps applied so far. Objects are applied in the
+order Pulumi applies them: ConfigMaps first, the bootstrap marker once every member serves.
+A pod restart is what the StatefulSet controller does: same spec, emptyDirs emptied. The cluster
+always tears down: no process outlives it. Needs root, as the kubelet does.
 """
 
 from __future__ import annotations
@@ -16,38 +17,40 @@ import contextlib
 import ctypes
 import os
 import random
-import re
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from kafscale.naming import CLIENT_PORT, PEER_PORT
+from kafscale.objects.membership import MARKER_COMPONENT_LABEL
+from kafscale.rules import MAX_REPLICAS
 from kafscale_lab.etcd_binaries import tools_image_path
 from kafscale_lab.etcd_http import EtcdHttpClient, MemberStatus
-from kafscale_lab.manifests import etcd_container, pod_spec
+from kafscale_lab.manifests import Manifest, etcd_container, only, pod_spec
 from kafscale_lab.pod_runner import (
     ContainerRun,
     PodError,
     PodIdentity,
     can_run_pods,
-    container_env,
     container_run,
-    expand_kubernetes_refs,
     hosts_file,
 )
 from kafscale_lab.pod_runner import pod_identity as container_identity
 
-STARTUP_DEADLINE_S = 30.0
+STARTUP_DEADLINE_S = 60.0
 STOP_GRACE_S = 5.0
-INIT_DEADLINE_S = 120.0
+INIT_DEADLINE_S = 300.0
+JOB_DEADLINE_S = 400.0
 _PR_SET_PDEATHSIG = 1
+_COMPONENT_LABEL = "app.kubernetes.io/component"
 
 
 class LocalClusterError(RuntimeError):
@@ -56,21 +59,25 @@ class LocalClusterError(RuntimeError):
 
 @dataclass(frozen=True)
 class MemberPlan:
-    """One pod: its address, the etcd process to start and the volume dirs it mounts. A pod run
-    the kubelet's way also has its init containers, an env, and every volume of the pod."""
+    """One pod: its address, its init containers and containers (etcd first), its volumes."""
 
     pod_name: str
     address: str
-    argv: tuple[str, ...]
-    data_dirs: tuple[Path, ...]
-    init_containers: tuple[ContainerRun, ...] = ()
-    env: dict[str, str] | None = None
+    init_containers: tuple[ContainerRun, ...]
+    containers: tuple[ContainerRun, ...]
     volume_dirs: dict[str, Path] = field(default_factory=dict)
     empty_dir_volumes: frozenset[str] = frozenset()
+    config_map_volumes: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    data_volume: str = "data"
 
     @property
     def client_url(self) -> str:
         return f"http://{self.address}:{CLIENT_PORT}"
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        """The etcd container's argv."""
+        return self.containers[0].argv
 
 
 def pod_identity(statefulset: dict[str, Any]) -> PodIdentity | None:
@@ -92,52 +99,17 @@ def apply_fs_group(volume: Path, fs_group: int) -> None:
         path.chmod((info.st_mode & 0o7777) | mask)
 
 
-def _memory_volumes(statefulset: dict[str, Any]) -> set[str]:
-    volumes = pod_spec(statefulset).get("volumes", [])
-    return {v["name"] for v in volumes if v.get("emptyDir", {}).get("medium") == "Memory"}
+def _memory_volumes(pod: dict[str, Any]) -> set[str]:
+    return {v["name"] for v in pod.get("volumes", []) if v.get("emptyDir", {}).get("medium") == "Memory"}
 
 
-def plan_members(
-    statefulset: dict[str, Any], etcd_binary: str, addresses: list[str], work_dir: Path, tmpfs_dir: Path
-) -> list[MemberPlan]:
-    """The command line of every member, as Kubernetes would run it, moved onto this machine."""
-    name = statefulset["metadata"]["name"]
-    namespace = statefulset["metadata"]["namespace"]
-    service = statefulset["spec"]["serviceName"]
-    replicas = int(statefulset["spec"]["replicas"])
-    if len(addresses) != replicas:
-        raise ValueError(f"need {replicas} addresses, got {len(addresses)}")
-    container = etcd_container(statefulset)
-    memory_volumes = _memory_volumes(statefulset)
-    pod_names = [f"{name}-{index}" for index in range(replicas)]
-    host_to_address: dict[str, str] = {}
-    for pod_name, address in zip(pod_names, addresses, strict=True):
-        for suffix in (".svc.cluster.local", ".svc", ""):
-            host_to_address[f"{pod_name}.{service}.{namespace}{suffix}"] = address
-    # Longest first, so a full DNS name is replaced before any of its prefixes.
-    hosts = sorted(host_to_address, key=len, reverse=True)
-
-    plans = []
-    for pod_name, address in zip(pod_names, addresses, strict=True):
-        try:
-            env = container_env(container, pod_name, namespace)
-        except PodError as error:
-            raise LocalClusterError(str(error)) from None
-        mounts = {}
-        for mount in container.get("volumeMounts", []):
-            base = tmpfs_dir if mount["name"] in memory_volumes else work_dir
-            mounts[mount["mountPath"]] = base / pod_name / mount["name"]
-        argv = [etcd_binary, *container["command"][1:]]
-        for arg in container.get("args", []):
-            arg = expand_kubernetes_refs(arg, env)
-            for host in hosts:
-                arg = arg.replace(host, host_to_address[host])
-            arg = arg.replace("0.0.0.0", address)
-            for mount_path, local_path in mounts.items():
-                arg = re.sub(rf"(?<==){re.escape(mount_path)}(?=/|$)", str(local_path), arg)
-            argv.append(arg)
-        plans.append(MemberPlan(pod_name, address, tuple(argv), tuple(mounts.values())))
-    return plans
+def _config_map_volumes(pod: dict[str, Any]) -> dict[str, tuple[str, bool]]:
+    """Volume name -> (ConfigMap name, optional)."""
+    return {
+        v["name"]: (v["configMap"]["name"], bool(v["configMap"].get("optional", False)))
+        for v in pod.get("volumes", [])
+        if "configMap" in v
+    }
 
 
 @dataclass(frozen=True)
@@ -147,13 +119,59 @@ class StandIns:
 
     etcd_binary: str
     tools_bin_dir: Path
+    shell: str | None = None  # another POSIX shell for the tools image's /bin/sh (dash)
 
     def for_container(self, container: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
         """(command -> executable, env the image sets) for one container."""
         if container["name"] == "etcd":
             return {"etcd": self.etcd_binary, "/usr/local/bin/etcd": self.etcd_binary}, {}
-        shell = str(self.tools_bin_dir / "sh")
+        shell = self.shell or str(self.tools_bin_dir / "sh")
         return {"/bin/sh": shell, "sh": shell}, {"PATH": str(self.tools_bin_dir)}
+
+
+def plan_pod(
+    pod: dict[str, Any],
+    pod_name: str,
+    namespace: str,
+    address: str,
+    work_dir: Path,
+    tmpfs_dir: Path,
+    hosts_path: Path,
+    stand_ins: StandIns,
+    claims: Sequence[str] = (),
+) -> MemberPlan:
+    """One pod as the kubelet runs it: init containers, then its containers (etcd first when it
+    has one), each in its own mount namespace with the pod's volumes."""
+    memory = _memory_volumes(pod)
+    empty_dirs = frozenset(v["name"] for v in pod.get("volumes", []) if "emptyDir" in v)
+    config_maps = _config_map_volumes(pod)
+    volume_dirs = {
+        volume: (tmpfs_dir if volume in memory else work_dir) / pod_name / volume
+        for volume in [*empty_dirs, *config_maps, *claims]
+    }
+    containers = sorted(pod["containers"], key=lambda c: c["name"] != "etcd")
+
+    def run(container: dict[str, Any]) -> ContainerRun:
+        return container_run(
+            pod,
+            container,
+            pod_name,
+            namespace,
+            address,
+            volume_dirs,
+            hosts_path,
+            *stand_ins.for_container(container),
+        )
+
+    try:
+        inits = tuple(run(c) for c in pod.get("initContainers", []))
+        mains = tuple(run(c) for c in containers)
+    except PodError as error:
+        raise LocalClusterError(str(error)) from None
+    data_volume = next(
+        (m["name"] for m in containers[0].get("volumeMounts", []) if m["name"] in [*claims, *memory]), "data"
+    )
+    return MemberPlan(pod_name, address, inits, mains, volume_dirs, empty_dirs, config_maps, data_volume)
 
 
 def plan_pods(
@@ -163,51 +181,29 @@ def plan_pods(
     tmpfs_dir: Path,
     stand_ins: StandIns,
 ) -> list[MemberPlan]:
-    """Every pod as the kubelet runs it: init containers, then etcd, each in its own mount
-    namespace with the pod's volumes and an /etc/hosts naming every pod (written to work_dir)."""
+    """Every possible pod of the StatefulSet (one per address), written hosts file included."""
     name = statefulset["metadata"]["name"]
     namespace = statefulset["metadata"]["namespace"]
     service = statefulset["spec"]["serviceName"]
-    pod = pod_spec(statefulset)
-    pod_names = [f"{name}-{index}" for index in range(int(statefulset["spec"]["replicas"]))]
-    if len(addresses) != len(pod_names):
-        raise ValueError(f"need {len(pod_names)} addresses, got {len(addresses)}")
+    pod_names = [f"{name}-{index}" for index in range(len(addresses))]
     hosts_path = work_dir / "hosts"
     hosts_path.write_text(hosts_file(dict(zip(pod_names, addresses, strict=True)), service, namespace))
     hosts_path.chmod(0o644)
-    memory = _memory_volumes(statefulset)
-    empty_dirs = frozenset(v["name"] for v in pod.get("volumes", []) if "emptyDir" in v)
     claims = [t["metadata"]["name"] for t in statefulset["spec"].get("volumeClaimTemplates", [])]
-    plans = []
-    for pod_name, address in zip(pod_names, addresses, strict=True):
-        volume_dirs = {
-            volume: (tmpfs_dir if volume in memory else work_dir) / pod_name / volume
-            for volume in [*empty_dirs, *claims]
-        }
-        containers = [etcd_container(statefulset), *pod.get("initContainers", [])]
-        try:
-            main, *inits = [
-                container_run(
-                    pod, c, pod_name, namespace, address, volume_dirs, hosts_path, *stand_ins.for_container(c)
-                )
-                for c in containers
-            ]
-        except PodError as error:
-            raise LocalClusterError(str(error)) from None
-        etcd_mounts = [m["name"] for m in etcd_container(statefulset).get("volumeMounts", [])]
-        plans.append(
-            MemberPlan(
-                pod_name,
-                address,
-                main.argv,
-                tuple(volume_dirs[v] for v in etcd_mounts),
-                tuple(inits),
-                main.env,
-                volume_dirs,
-                empty_dirs,
-            )
+    return [
+        plan_pod(
+            pod_spec(statefulset),
+            pod_name,
+            namespace,
+            address,
+            work_dir,
+            tmpfs_dir,
+            hosts_path,
+            stand_ins,
+            claims,
         )
-    return plans
+        for pod_name, address in zip(pod_names, addresses, strict=True)
+    ]
 
 
 def _port_free(address: str, port: int) -> bool:
@@ -245,64 +241,178 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+class _PodRun:
+    """One pod's processes: init containers in order, then its containers, on a thread of its own
+    so that a pod waiting in an init container does not hold up the others (as on a node). The
+    thread lives until the pod stops."""
+
+    def __init__(self, plan: MemberPlan, log_dir: Path, init_deadline_s: float) -> None:
+        self.plan = plan
+        self.log_dir = log_dir
+        self.init_deadline_s = init_deadline_s
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.current_init: subprocess.Popen[bytes] | None = None
+        self.failure: str | None = None
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._run, name=plan.pod_name, daemon=True)
+
+    def log_path(self, container: str) -> Path:
+        if container == "etcd":
+            return self.log_dir / f"{self.plan.pod_name}.log"
+        return self.log_dir / f"{self.plan.pod_name}.{container}.log"
+
+    def _popen(self, run: ContainerRun) -> subprocess.Popen[bytes]:
+        with self.log_path(run.name).open("ab") as log:
+            return subprocess.Popen(run.argv, env=run.env, start_new_session=True, **_child_io(log))
+
+    def _run(self) -> None:
+        for init in self.plan.init_containers:
+            with self.lock:
+                if self.stopping.is_set():
+                    return
+                self.current_init = self._popen(init)
+            deadline = time.monotonic() + self.init_deadline_s
+            while self.current_init.poll() is None:
+                if self.stopping.wait(0.05):
+                    return
+                if time.monotonic() > deadline:
+                    _kill(self.current_init)
+                    self.failure = (
+                        f"init container {init.name} of {self.plan.pod_name} did not finish "
+                        f"in {self.init_deadline_s:.0f}s"
+                    )
+                    return
+            code = self.current_init.returncode
+            if code != 0:
+                lines = self.log_path(init.name).read_text(errors="replace").strip().splitlines()
+                self.failure = (
+                    f"init container {init.name} of {self.plan.pod_name} exited with code {code}: "
+                    + (lines[-1] if lines else "(no output)")
+                )
+                return
+        with self.lock:
+            if self.stopping.is_set():
+                return
+            self.current_init = None
+            for container in self.plan.containers:
+                self.processes[container.name] = self._popen(container)
+        # The kernel signals a child when the thread that started it ends (PR_SET_PDEATHSIG):
+        # this thread lives as long as the pod.
+        self.stopping.wait()
+
+    def start(self) -> None:
+        self.thread.start()
+
+    @property
+    def etcd(self) -> subprocess.Popen[bytes] | None:
+        return self.processes.get("etcd")
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stopping.set()
+            running = [p for p in [self.current_init, *self.processes.values()] if p is not None]
+        for process in running:
+            _kill(process)
+        self.thread.join()
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the container's process group, SIGKILL after the grace period."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(STOP_GRACE_S)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 class LocalCluster:
-    """Running members of one rendered StatefulSet. Use as a context manager."""
+    """Running members of one rendered etcd (its StatefulSet, ConfigMaps and scale-down Job).
+    Use as a context manager."""
 
     def __init__(
         self,
-        statefulset: dict[str, Any],
+        manifests: Sequence[Manifest],
         etcd_binary: str = "etcd",
-        run_as_pod_user: bool | None = None,
-        kubelet: bool | None = None,
+        init_deadline_s: float = INIT_DEADLINE_S,
+        tools_shell: str | None = None,
     ) -> None:
-        """`run_as_pod_user`: honour the pod's security context (default: whenever running as
-        root and the pod names a user); False runs etcd as this process's own user.
-
-        `kubelet`: run every pod the kubelet's way (kafscale_lab/pod_runner.py): init containers,
-        mount namespaces, /etc/hosts, args unmodified. The default for pods with init containers;
-        it needs root, and always honours the pod's security context."""
+        """`tools_shell`: what runs the tools image's scripts in place of BusyBox sh (such as
+        /usr/bin/dash); BusyBox's applets stay on PATH either way."""
         resolved = shutil.which(etcd_binary)
         if resolved is None:
             raise LocalClusterError(
                 f"etcd binary {etcd_binary!r} not found: install Debian's etcd-server "
                 "(apt-get install etcd-server) or pass the path of an etcd binary"
             )
+        if not can_run_pods():
+            raise LocalClusterError("running pods the kubelet's way needs root, unshare and setpriv")
         self.etcd_binary = resolved
-        self.statefulset = statefulset
+        self.init_deadline_s = init_deadline_s
         self._work_dir = Path(tempfile.mkdtemp(prefix="kafscale-etcd-"))
         shm = Path("/dev/shm")
         tmpfs_root = shm if shm.is_dir() and os.access(shm, os.W_OK) else self._work_dir
         self._tmpfs_dir = Path(tempfile.mkdtemp(prefix="kafscale-etcd-mem-", dir=tmpfs_root))
-        replicas = int(statefulset["spec"]["replicas"])
-        addresses = free_loopback_addresses(replicas)
-        self.kubelet = bool(pod_spec(statefulset).get("initContainers")) if kubelet is None else kubelet
-        if self.kubelet:
-            if not can_run_pods():
-                raise LocalClusterError("running pods the kubelet's way needs root, unshare and setpriv")
-            stand_ins = StandIns(resolved, Path(tools_image_path(self._work_dir / "tools-bin", resolved)))
-            self.members = plan_pods(statefulset, addresses, self._work_dir, self._tmpfs_dir, stand_ins)
-            run_as_pod_user = False  # setpriv in each container's argv does it, after the mounts
-            self._work_dir.chmod(0o711)  # the pod's user runs the stand-in tools from here
-        else:
-            self.members = plan_members(statefulset, resolved, addresses, self._work_dir, self._tmpfs_dir)
-        self._processes: dict[str, subprocess.Popen[bytes]] = {}
-        identity = pod_identity(statefulset)
-        self._fs_group = identity.fs_group if identity is not None and os.geteuid() == 0 else None
-        if run_as_pod_user is None:
-            run_as_pod_user = identity is not None and os.geteuid() == 0
-        if run_as_pod_user and (identity is None or os.geteuid() != 0):
-            raise LocalClusterError("running etcd as the pod's user needs root and a runAsUser")
-        self.identity: PodIdentity | None = None
-        if run_as_pod_user:
-            self.run_members_as(identity)
+        for directory in (self._work_dir, self._tmpfs_dir):
+            directory.chmod(0o711)  # the pod's user reaches its volumes and the stand-in tools
+        tools_bin = Path(tools_image_path(self._work_dir / "tools-bin", resolved))
+        self._stand_ins = StandIns(resolved, tools_bin, tools_shell)
+        self.config_maps: dict[str, dict[str, str]] = {}
+        self._held_back: list[Manifest] = []
+        self._pods: dict[str, _PodRun] = {}
+        self.last_job_log = ""
+        self._addresses = free_loopback_addresses(MAX_REPLICAS)
+        self.apply(manifests)
 
-    def run_members_as(self, identity: PodIdentity | None) -> None:
-        """Members started from now on run as `identity` (None: as this process's user)."""
-        self.identity = identity
-        if identity is not None:
-            # Let the pod's user reach its volumes under the private temporary directories.
-            for directory in (self._work_dir, self._tmpfs_dir):
-                directory.chmod(0o711)
+    def apply(self, manifests: Sequence[Manifest]) -> None:
+        """What `pulumi up` applies: the ConfigMaps (the bootstrap marker waits for the
+        StatefulSet to be ready), then the StatefulSet's spec, which pods started from now on
+        run. The scale-down Job runs between the two in `scale`."""
+        self._apply_config_maps(manifests)
+        self._apply_statefulset(manifests)
+
+    def _apply_config_maps(self, manifests: Sequence[Manifest]) -> None:
+        self.jobs = [m for m in manifests if m["kind"] == "Job"]
+        self._held_back = []
+        for manifest in manifests:
+            if manifest["kind"] != "ConfigMap":
+                continue
+            if manifest["metadata"].get("labels", {}).get(_COMPONENT_LABEL) == MARKER_COMPONENT_LABEL:
+                self._held_back.append(manifest)
+            else:
+                self.apply_config_map(manifest)
+
+    def _apply_statefulset(self, manifests: Sequence[Manifest]) -> None:
+        self.statefulset = only(manifests, "StatefulSet")
+        self.replicas = int(self.statefulset["spec"]["replicas"])
+        self.all_members = plan_pods(
+            self.statefulset, self._addresses, self._work_dir, self._tmpfs_dir, self._stand_ins
+        )
+        identity = pod_identity(self.statefulset)
+        self._fs_group = identity.fs_group if identity is not None else None
+
+    def apply_config_map(self, manifest: Manifest) -> None:
+        """Create or update a ConfigMap; running pods' volumes see the new data (the kubelet
+        refreshes them within a minute; here at once)."""
+        name = manifest["metadata"]["name"]
+        self.config_maps[name] = dict(manifest.get("data", {}))
+        for run in self._pods.values():
+            self._fill_config_map_volumes(run.plan)
+
+    def delete_config_map(self, name: str) -> None:
+        self.config_maps.pop(name, None)
+        for run in self._pods.values():
+            self._fill_config_map_volumes(run.plan)
+
+    @property
+    def members(self) -> list[MemberPlan]:
+        """The pods the StatefulSet has now: ordinals 0 to replicas - 1."""
+        return self.all_members[: self.replicas]
 
     @property
     def client_urls_by_pod(self) -> dict[str, str]:
@@ -312,8 +422,12 @@ class LocalCluster:
     def log_path(self, pod_name: str) -> Path:
         return self._work_dir / f"{pod_name}.log"
 
+    def init_log_path(self, pod_name: str, container: str) -> Path:
+        return self._work_dir / f"{pod_name}.{container}.log"
+
     def data_dir(self, pod_name: str) -> Path:
-        return self._member(pod_name).data_dirs[0]
+        member = self._member(pod_name)
+        return member.volume_dirs[member.data_volume]
 
     def __enter__(self) -> LocalCluster:
         try:
@@ -327,103 +441,153 @@ class LocalCluster:
         self.stop()
 
     def start(self, deadline_s: float = STARTUP_DEADLINE_S) -> None:
+        """Every pod at once (podManagementPolicy Parallel), then, once they all serve, the
+        objects Pulumi applies after the StatefulSet is ready."""
         for member in self.members:
             self.start_member(member.pod_name)
-        self.wait_for_leader(deadline_s)
+        self.wait_until_serving(deadline_s)
+        self.apply_held_back()
+
+    def apply_held_back(self) -> None:
+        for manifest in self._held_back:
+            self.apply_config_map(manifest)
+        self._held_back = []
+
+    def _fill_config_map_volumes(self, member: MemberPlan) -> None:
+        for volume, (config_map, optional) in member.config_map_volumes.items():
+            directory = member.volume_dirs[volume]
+            data = self.config_maps.get(config_map)
+            if data is None and not optional:
+                raise LocalClusterError(f"{member.pod_name}: ConfigMap {config_map} does not exist")
+            directory.mkdir(parents=True, exist_ok=True)
+            for old in directory.iterdir():
+                old.unlink()
+            for key, value in (data or {}).items():
+                path = directory / key
+                path.write_text(value)
+                path.chmod(0o644)
 
     def start_member(self, pod_name: str) -> None:
-        """Start a pod: its volumes handed to fsGroup, its init containers run to completion in
-        order (kubelet mode), then etcd."""
+        """Start a pod: its volumes made and handed to fsGroup, then (on its own thread) its init
+        containers to completion in order, then its containers."""
+        if pod_name in self._pods:
+            raise LocalClusterError(f"{pod_name} is already running")
         member = self._member(pod_name)
-        identity = self.identity
-        fs_group = self._fs_group if self.kubelet else (identity.fs_group if identity is not None else None)
-        for directory in member.volume_dirs.values() if self.kubelet else member.data_dirs:
-            directory.parent.mkdir(parents=True, exist_ok=True)
-            if self.kubelet or fs_group is not None:
-                directory.mkdir(mode=0o755, exist_ok=True)
-            if fs_group is not None:
-                apply_fs_group(directory, fs_group)
-        for init in member.init_containers:
-            self._run_init_container(pod_name, init)
-        log = self.log_path(pod_name).open("ab")
-        as_user: dict[str, Any] = {}
-        if identity is not None:
-            as_user = {
-                "user": identity.user,
-                "group": identity.group,
-                "extra_groups": [] if identity.fs_group is None else [identity.fs_group],
-            }
-        self._processes[pod_name] = subprocess.Popen(
-            member.argv, env=member.env, start_new_session=True, **_child_io(log), **as_user
-        )
-        log.close()
+        for volume, directory in member.volume_dirs.items():
+            directory.mkdir(parents=True, exist_ok=True, mode=0o755)
+            if volume in member.empty_dir_volumes:
+                directory.chmod(0o777)  # as the kubelet makes every emptyDir (pkg/volume/emptydir)
+        self._fill_config_map_volumes(member)
+        if self._fs_group is not None:
+            for directory in member.volume_dirs.values():
+                apply_fs_group(directory, self._fs_group)
+        run = _PodRun(member, self._work_dir, self.init_deadline_s)
+        self._pods[pod_name] = run
+        run.start()
 
     def _member(self, pod_name: str) -> MemberPlan:
-        return next(m for m in self.members if m.pod_name == pod_name)
-
-    def init_log_path(self, pod_name: str, container: str) -> Path:
-        return self._work_dir / f"{pod_name}.{container}.log"
-
-    def _run_init_container(self, pod_name: str, init: ContainerRun) -> None:
-        """One init container, to completion; a failure stops the pod, as the kubelet's would."""
-        log_path = self.init_log_path(pod_name, init.name)
-        with log_path.open("ab") as log:
-            try:
-                finished = subprocess.run(
-                    init.argv, env=init.env, timeout=INIT_DEADLINE_S, check=False, **_child_io(log)
-                )
-            except subprocess.TimeoutExpired:
-                raise LocalClusterError(
-                    f"init container {init.name} of {pod_name} did not finish in {INIT_DEADLINE_S:.0f}s"
-                ) from None
-        if finished.returncode != 0:
-            lines = log_path.read_text(errors="replace").strip().splitlines()
-            raise LocalClusterError(
-                f"init container {init.name} of {pod_name} exited with code {finished.returncode}: "
-                + (lines[-1] if lines else "(no output)")
-            )
+        return next(m for m in self.all_members if m.pod_name == pod_name)
 
     def restart_pod(self, pod_name: str) -> None:
         """What deleting a pod does (eviction, a rolling update): the StatefulSet controller makes
         it again from the same spec, and every emptyDir volume, memory mode's data dir among
         them, comes back empty; claims keep their data."""
-        if not self.kubelet:
-            raise LocalClusterError("restart_pod needs the kubelet mode (LocalCluster(..., kubelet=True))")
         self.stop_member(pod_name)
+        self.empty_pod_volumes(pod_name)
+        self.start_member(pod_name)
+
+    def empty_pod_volumes(self, pod_name: str) -> None:
         member = self._member(pod_name)
         for volume in member.empty_dir_volumes:
             shutil.rmtree(member.volume_dirs[volume], ignore_errors=True)
-        self.start_member(pod_name)
 
     def process_ids(self) -> dict[str, int]:
-        """The pid of every running member."""
-        return {pod: process.pid for pod, process in self._processes.items() if process.poll() is None}
+        """The pid of every running etcd."""
+        return {
+            pod: run.etcd.pid
+            for pod, run in self._pods.items()
+            if run.etcd is not None and run.etcd.poll() is None
+        }
 
     def stop_member(self, pod_name: str) -> None:
-        process = self._processes.pop(pod_name, None)
-        if process is None or process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(STOP_GRACE_S)
-        except subprocess.TimeoutExpired:
+        run = self._pods.pop(pod_name, None)
+        if run is not None:
+            run.stop()
+
+    def kill_member(self, pod_name: str) -> None:
+        """SIGKILL the pod's etcd (an OOM kill, a node failure); the pod stays until stopped."""
+        run = self._pods.get(pod_name)
+        if run is not None and run.etcd is not None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+                os.killpg(run.etcd.pid, signal.SIGKILL)
+            run.etcd.wait()
+
+    def scale(self, manifests: Sequence[Manifest], deadline_s: float = STARTUP_DEADLINE_S) -> None:
+        """`pulumi up` with a new `etcdReplicas`, in Pulumi's order: the ConfigMaps, the scale-down
+        Job to completion, then the StatefulSet: pods above the new count deleted (their claims
+        kept, as the StatefulSet's default retention does), new pods started."""
+        self._apply_config_maps(manifests)
+        for job in self.jobs:
+            self.run_job(job)  # a failed Job stops here, as it stops `pulumi up`
+        self._apply_statefulset(manifests)
+        for pod_name in list(self._pods):
+            if pod_name not in self.client_urls_by_pod:
+                self.stop_member(pod_name)
+                self.empty_pod_volumes(pod_name)
+        for member in self.members:
+            if member.pod_name not in self._pods:
+                self.start_member(member.pod_name)
+        self.wait_until_serving(deadline_s)
+        self.apply_held_back()
+
+    def run_job(self, job: Manifest) -> str:
+        """Run a Job's pod to completion, the kubelet's way; its log, or LocalClusterError."""
+        name = job["metadata"]["name"]
+        pod = job["spec"]["template"]["spec"]
+        work = self._work_dir / "jobs"
+        work.mkdir(exist_ok=True)
+        plan = plan_pod(
+            pod,
+            f"{name}-job",
+            job["metadata"]["namespace"],
+            "127.0.0.1",
+            work,
+            work,
+            self._work_dir / "hosts",
+            self._stand_ins,
+        )
+        self._fill_config_map_volumes(plan)
+        run = _PodRun(plan, work, JOB_DEADLINE_S)
+        finished = [*plan.containers]
+        for container in finished:
+            process = run._popen(container)
+            try:
+                code = process.wait(JOB_DEADLINE_S)
+            except subprocess.TimeoutExpired:
+                _kill(process)
+                raise LocalClusterError(f"Job {name} did not finish in {JOB_DEADLINE_S:.0f}s") from None
+            log = run.log_path(container.name).read_text(errors="replace")
+            if code != 0:
+                lines = log.strip().splitlines()
+                raise LocalClusterError(f"Job {name} failed (exit code {code}): {lines[-1] if lines else ''}")
+        shutil.rmtree(work / f"{name}-job", ignore_errors=True)
+        self.last_job_log = log
+        return log
 
     def stop(self) -> None:
-        for pod_name in list(self._processes):
+        for pod_name in list(self._pods):
             self.stop_member(pod_name)
         shutil.rmtree(self._work_dir, ignore_errors=True)
         shutil.rmtree(self._tmpfs_dir, ignore_errors=True)
 
-    def _raise_if_exited(self) -> None:
-        for pod_name, process in self._processes.items():
-            if process.poll() is not None:
-                reason = self._last_error(pod_name)
+    def _raise_if_failed(self) -> None:
+        for pod_name, run in self._pods.items():
+            if run.failure is not None:
+                raise LocalClusterError(run.failure)
+            etcd = run.etcd
+            if etcd is not None and etcd.poll() is not None:
                 raise LocalClusterError(
-                    f"etcd member {pod_name} exited with code {process.returncode}: {reason}"
+                    f"etcd member {pod_name} exited with code {etcd.returncode}: {self._last_error(pod_name)}"
                 )
 
     def _last_error(self, pod_name: str) -> str:
@@ -433,14 +597,16 @@ class LocalCluster:
                 return line.strip()
         return lines[-1].strip() if lines else "(no output)"
 
+    def running_pods(self) -> list[str]:
+        """Pods whose etcd process runs."""
+        return [pod for pod, run in self._pods.items() if run.etcd is not None and run.etcd.poll() is None]
+
     def statuses(self) -> dict[str, MemberStatus]:
-        """Status of every running member."""
+        """Status of every member whose etcd runs."""
         result = {}
-        for member in self.members:
-            if member.pod_name not in self._processes:
-                continue
-            with EtcdHttpClient(member.client_url, timeout_s=2.0) as client:
-                result[member.pod_name] = client.status()
+        for pod_name in self.running_pods():
+            with EtcdHttpClient(self._member(pod_name).client_url, timeout_s=2.0) as client:
+                result[pod_name] = client.status()
         return result
 
     def wait_for_leader(self, deadline_s: float = STARTUP_DEADLINE_S) -> str:
@@ -448,25 +614,58 @@ class LocalCluster:
         deadline = time.monotonic() + deadline_s
         last_problem = "no member answered"
         while time.monotonic() < deadline:
-            self._raise_if_exited()
+            self._raise_if_failed()
             try:
                 statuses = self.statuses()
             except (OSError, ValueError) as error:
                 last_problem = str(error)
             else:
                 leaders = {status.leader_id for status in statuses.values()}
-                if len(leaders) == 1 and 0 not in leaders:
+                if statuses and len(leaders) == 1 and 0 not in leaders:
                     (leader_id,) = leaders
-                    return next(pod for pod, s in statuses.items() if s.member_id == leader_id)
+                    leader = [pod for pod, s in statuses.items() if s.member_id == leader_id]
+                    if leader:
+                        return leader[0]
                 last_problem = f"no agreed leader yet: {leaders}"
             time.sleep(0.1)
         raise LocalClusterError(f"no leader within {deadline_s:.0f}s: {last_problem}")
+
+    def wait_until_serving(self, deadline_s: float = STARTUP_DEADLINE_S) -> str:
+        """Poll until every pod of the StatefulSet runs etcd as a voting member under one leader
+        (what the readiness probe and a finished promotion show); returns the leader's pod."""
+        deadline = time.monotonic() + deadline_s
+        problem = "no member answered"
+        while time.monotonic() < deadline:
+            self._raise_if_failed()
+            waiting = [m.pod_name for m in self.members if m.pod_name not in self.running_pods()]
+            if waiting:
+                problem = f"pods not running etcd yet: {waiting}"
+            else:
+                try:
+                    statuses = self.statuses()
+                except (OSError, ValueError) as error:
+                    problem = str(error)
+                else:
+                    leaders = {status.leader_id for status in statuses.values()}
+                    learners = [pod for pod, s in statuses.items() if s.is_learner]
+                    if len(leaders) != 1 or 0 in leaders:
+                        problem = f"no agreed leader yet: {leaders}"
+                    elif learners:
+                        problem = f"learners not promoted yet: {learners}"
+                    else:
+                        (leader_id,) = leaders
+                        leader = [pod for pod, s in statuses.items() if s.member_id == leader_id]
+                        if leader:
+                            return leader[0]
+                        problem = "the leader is not one of the pods"
+            time.sleep(0.1)
+        raise LocalClusterError(f"the members did not all serve within {deadline_s:.0f}s: {problem}")
 
     def localize(self, text: str) -> str:
         """Replace each pod's in-cluster DNS name in `text` by its local address."""
         service = self.statefulset["spec"]["serviceName"]
         namespace = self.statefulset["metadata"]["namespace"]
-        for member in self.members:
+        for member in self.all_members:
             text = text.replace(f"{member.pod_name}.{service}.{namespace}.svc.cluster.local", member.address)
         return text
 

@@ -169,7 +169,17 @@ def container_run(
         *command[1:],
         *args,
     )
-    return ContainerRun(container["name"], argv, {**(image_env or {}), **env})
+    bound_env = {name: _config_bound_to(address, value) for name, value in env.items()}
+    return ContainerRun(container["name"], argv, {**(image_env or {}), **bound_env})
+
+
+_LISTEN_LINE = re.compile(r"^(listen-[a-z-]+:.*)$", re.MULTILINE)
+
+
+def _config_bound_to(address: str, value: str) -> str:
+    """An etcd config file in an env value (`listen-client-urls: "http://0.0.0.0:2379"`) with its
+    listeners bound to the pod's own address, as `_bound_to` does for flags."""
+    return _LISTEN_LINE.sub(lambda line: line.group(1).replace("0.0.0.0", address), value)
 
 
 def _bound_to(address: str, arg: str) -> str:

@@ -19,7 +19,6 @@ from kafscale.render import render_stack
 from kafscale.rules import MIN_PERIODIC_RETENTION_NANOS
 from kafscale_lab.load import LoadPlan, LoadResult, SecondSample, run_load
 from kafscale_lab.local_cluster import LocalCluster
-from kafscale_lab.manifests import only
 
 REACHED_FRACTION = 0.9  # below this share of the asked rate the run does not stand for it
 
@@ -149,8 +148,7 @@ def simulate(
         raise SimulationError(f"stack {stack} uses external etcd endpoints: there is no etcd to simulate")
     scaling = plan_scaling(first.exports["settings"], time_scale)
     rendered = render_stack(project_dir, stack, [*overrides, *scaling.overrides()])
-    statefulset = only(rendered.manifests, "StatefulSet")
-    with LocalCluster(statefulset, etcd_binary) as cluster:
+    with LocalCluster(rendered.manifests, etcd_binary) as cluster:
         version = next(iter(cluster.statuses().values())).version
         print(
             f"booted {len(cluster.members)} etcd {version} members; writing {rate:g}/s for {duration_s:g}s",

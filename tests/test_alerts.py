@@ -15,7 +15,7 @@ from kafscale.naming import EtcdNames
 from kafscale.objects.monitoring import DB_SIZE, RULE_METRICS, alert_rules, compaction_stuck_window_minutes
 from kafscale.settings import parse_settings
 from kafscale_lab.local_cluster import LocalCluster
-from tests.support import missing, rendered_statefulset
+from tests.support import missing, rendered_manifests
 
 GiB = 1024**3
 NAMES = EtcdNames("kafscale", "kafscale")
@@ -239,7 +239,7 @@ def test_the_rules_read_only_the_metrics_checked_against_real_etcd():
 
 @pytest.mark.etcd
 def test_real_etcd_exports_every_metric_the_rules_read(etcd_binary):
-    with LocalCluster(rendered_statefulset("etcdReplicas=1"), etcd_binary) as cluster:
+    with LocalCluster(rendered_manifests("etcdReplicas=1"), etcd_binary) as cluster:
         with urllib.request.urlopen(f"{cluster.members[0].client_url}/metrics", timeout=10) as response:
             text = response.read().decode()
     exported = {line.split("{")[0].split(" ")[0] for line in text.splitlines() if line and line[0] != "#"}

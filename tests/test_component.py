@@ -1,7 +1,10 @@
 import pytest
+from pulumi.runtime import mocks
 
 from kafscale.component import COMPONENT_TYPE
+from kafscale.objects import apply_after
 from kafscale.render import kubernetes_manifests
+from kafscale.settings import parse_settings
 from tests.support import render_objects, run_component
 from tests.test_schemas import VARIANTS
 
@@ -22,6 +25,9 @@ def test_managed_etcd_creates_its_objects_all_parented_to_the_component():
         ("kubernetes:apps/v1:StatefulSet", "kafscale-etcd"),
         ("kubernetes:batch/v1:CronJob", "kafscale-etcd-maintenance"),
         ("kubernetes:batch/v1:CronJob", "kafscale-etcd-maintenance-check"),
+        ("kubernetes:batch/v1:Job", "kafscale-etcd-scale-down"),
+        ("kubernetes:core/v1:ConfigMap", "kafscale-etcd-bootstrapped"),
+        ("kubernetes:core/v1:ConfigMap", "kafscale-etcd-members"),
         ("kubernetes:core/v1:Service", "kafscale-etcd"),
         ("kubernetes:core/v1:Service", "kafscale-etcd-client"),
         ("kubernetes:networking.k8s.io/v1:NetworkPolicy", "kafscale-etcd"),
@@ -29,6 +35,54 @@ def test_managed_etcd_creates_its_objects_all_parented_to_the_component():
     ]
     for child in children:
         assert child.parent_urn.endswith(f"${COMPONENT_TYPE}::etcd"), child.parent_urn
+
+
+def _registered_dependencies(monkeypatch, **raw):
+    """The component built under Pulumi's mocks, as the engine saw it: each Kubernetes resource,
+    as (kind, name) in registration order, with the resources it depends on (`depends_on`)."""
+    registered = {}  # URN -> (type token, name, dependency URNs), in registration order
+    register = mocks.MockMonitor.RegisterResource
+
+    def recording(monitor, request):
+        response = register(monitor, request)
+        registered[response.urn] = (request.type, request.name, list(request.dependencies))
+        return response
+
+    monkeypatch.setattr(mocks.MockMonitor, "RegisterResource", recording)
+    run_component(**raw)
+
+    def key(urn):
+        type_token, name, _ = registered[urn]
+        return type_token.rsplit(":", 1)[1], name
+
+    return {
+        key(urn): [key(dependency) for dependency in dependencies]
+        for urn, (type_token, _, dependencies) in registered.items()
+        if type_token.startswith("kubernetes:")
+    }
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [{}, {"clusterName": "prod", "namespace": "streaming", "etcdReplicas": "5", "etcdMonitoring": "on"}],
+    ids=["defaults", "prod-5-members-monitoring"],
+)
+def test_the_engine_applies_the_objects_in_the_order_apply_after_gives(monkeypatch, raw):
+    registered = _registered_dependencies(monkeypatch, **raw)
+    settings = parse_settings(raw).settings
+    dependencies = {key: set(after) for key, after in registered.items() if after}
+    assert dependencies == {key: set(after) for key, after in apply_after(settings).items()}
+    cluster = settings.cluster_name
+    members, job = ("ConfigMap", f"{cluster}-etcd-members"), ("Job", f"{cluster}-etcd-scale-down")
+    statefulset = ("StatefulSet", f"{cluster}-etcd")
+    assert dependencies == {
+        job: {members},
+        statefulset: {members, job},
+        ("ConfigMap", f"{cluster}-etcd-bootstrapped"): {statefulset},
+    }
+    order = list(registered)
+    for key, after in dependencies.items():
+        assert all(order.index(dependency) < order.index(key) for dependency in after), key
 
 
 def test_external_endpoints_create_nothing_and_are_the_outputs():

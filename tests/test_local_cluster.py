@@ -1,10 +1,15 @@
-"""The rendered StatefulSet, booted as real etcd processes."""
+"""The rendered objects, booted as real etcd processes in pods run the kubelet's way."""
+
+import os
 
 import pytest
+import yaml
 
-from kafscale_lab.local_cluster import LocalCluster, LocalClusterError, expand_kubernetes_refs, plan_members
-from kafscale_lab.manifests import etcd_container
-from tests.support import rendered_statefulset
+from kafscale.objects.membership import CONFIG_VOLUME
+from kafscale_lab.local_cluster import LocalCluster, LocalClusterError, StandIns, plan_pods
+from kafscale_lab.manifests import only, pod_spec
+from kafscale_lab.pod_runner import expand_kubernetes_refs
+from tests.support import rendered_manifests
 
 
 @pytest.mark.parametrize(
@@ -21,85 +26,92 @@ def test_kubernetes_env_expansion(text, expanded):
     assert expand_kubernetes_refs(text, {"POD_NAME": "etcd-0", "POD_NAMESPACE": "ns"}) == expanded
 
 
-def test_plan_maps_pod_dns_names_listeners_and_volumes_onto_this_machine(tmp_path):
-    statefulset = rendered_statefulset("etcdReplicas=3", "etcdStorageMemory=false")
-    plans = plan_members(
-        statefulset, "/bin/etcd", ["127.9.9.1", "127.9.9.2", "127.9.9.3"], tmp_path / "disk", tmp_path / "mem"
+def test_plan_gives_each_pod_its_volumes_and_binds_the_config_listeners_to_its_address(tmp_path):
+    statefulset = only(rendered_manifests("etcdReplicas=3", "etcdStorageMemory=false"), "StatefulSet")
+    stand_ins = StandIns("/bin/etcd", tmp_path / "tools")
+    addresses = ["127.9.9.1", "127.9.9.2", "127.9.9.3"]
+    (tmp_path / "disk").mkdir()
+    plans = plan_pods(statefulset, addresses, tmp_path / "disk", tmp_path / "mem", stand_ins)
+    member = plans[1]
+    assert member.pod_name == "kafscale-etcd-1"
+    assert [c.name for c in member.init_containers] == ["member-join"]
+    assert [c.name for c in member.containers] == ["etcd", "member-promote"]
+    assert member.argv[-2:] == ("/bin/etcd", "--config-file=/etc/etcd/etcd.conf.yml")
+    config = yaml.safe_load(member.init_containers[0].env["ETCD_CONFIG"])
+    assert config["name"] == "kafscale-etcd-1"
+    assert config["listen-client-urls"] == "http://127.9.9.2:2379"
+    assert config["listen-peer-urls"] == "http://127.9.9.2:2380"
+    # Everything else as rendered: the advertised URLs are DNS names /etc/hosts resolves.
+    assert config["advertise-client-urls"] == (
+        "http://kafscale-etcd-1.kafscale-etcd.kafscale-dev.svc.cluster.local:2379"
     )
-    assert plans[1].argv == (
-        "/bin/etcd",
-        "--name=kafscale-etcd-1",
-        f"--data-dir={tmp_path}/disk/kafscale-etcd-1/data",
-        "--listen-peer-urls=http://127.9.9.2:2380",
-        "--listen-client-urls=http://127.9.9.2:2379",
-        "--advertise-client-urls=http://127.9.9.2:2379",
-        "--initial-advertise-peer-urls=http://127.9.9.2:2380",
-        "--initial-cluster=kafscale-etcd-0=http://127.9.9.1:2380,"
-        "kafscale-etcd-1=http://127.9.9.2:2380,kafscale-etcd-2=http://127.9.9.3:2380",
-        "--initial-cluster-state=new",
-        "--initial-cluster-token=kafscale-etcd",
-        "--auto-compaction-mode=periodic",
-        "--auto-compaction-retention=5m",
-        "--quota-backend-bytes=2147483648",
-    )
+    assert member.volume_dirs["data"] == tmp_path / "disk" / "kafscale-etcd-1" / "data"
+    assert member.volume_dirs[CONFIG_VOLUME].parent == tmp_path / "disk" / "kafscale-etcd-1"
+    hosts = (tmp_path / "disk" / "hosts").read_text()
+    assert "127.9.9.3 kafscale-etcd-2.kafscale-etcd.kafscale-dev.svc.cluster.local" in hosts
 
 
 def test_memory_mode_puts_the_data_dir_on_the_tmpfs_directory(tmp_path):
-    plans = plan_members(
-        rendered_statefulset("etcdReplicas=1"), "etcd", ["127.9.9.1"], tmp_path / "d", tmp_path / "m"
+    statefulset = only(rendered_manifests("etcdReplicas=1", "etcdStorageMemory=true"), "StatefulSet")
+    (tmp_path / "disk").mkdir()
+    (member,) = plan_pods(
+        statefulset, ["127.9.9.1"], tmp_path / "disk", tmp_path / "mem", StandIns("/bin/etcd", tmp_path)
     )
-    assert f"--data-dir={tmp_path}/m/kafscale-etcd-0/data" in plans[0].argv
+    assert member.volume_dirs["data"] == tmp_path / "mem" / "kafscale-etcd-0" / "data"
+    assert "data" in member.empty_dir_volumes
 
 
 @pytest.mark.etcd
 @pytest.mark.parametrize(
     "overrides",
     [
-        pytest.param((), id="dev-memory-3"),
         pytest.param(("etcdStorageMemory=false",), id="disk-3"),
         pytest.param(("etcdReplicas=1",), id="memory-1"),
         pytest.param(("etcdAutoCompactionMode=revision",), id="revision-3"),
     ],
 )
-def test_rendered_statefulset_boots_elects_a_leader_and_serves_writes(etcd_binary, overrides):
-    statefulset = rendered_statefulset(*overrides)
-    with LocalCluster(statefulset, etcd_binary) as cluster:
+def test_rendered_objects_boot_elect_a_leader_and_serve_writes(etcd_binary, overrides):
+    manifests = rendered_manifests(*overrides)
+    with LocalCluster(manifests, etcd_binary) as cluster:
         leader = cluster.wait_for_leader()
         assert leader in [m.pod_name for m in cluster.members]
-        assert len(cluster.members) == statefulset["spec"]["replicas"]
+        assert len(cluster.members) == only(manifests, "StatefulSet")["spec"]["replicas"]
         with cluster.client(0) as client:
             client.put("/kafscale/topics/t/partitions/0/next_offset", "42")
+            assert sorted(m.name for m in client.members()) == sorted(cluster.client_urls_by_pod)
         for index in range(len(cluster.members)):
             with cluster.client(index) as client:
                 assert client.get("/kafscale/topics/t/partitions/0/next_offset") == "42"
-        processes = list(cluster._processes.values())
-    assert all(process.poll() is not None for process in processes), "members outlived the cluster"
+        pids = list(cluster.process_ids().values())
+        assert len(pids) == len(cluster.members)
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
 
 
 @pytest.mark.etcd
 def test_a_flag_etcd_rejects_fails_startup_with_etcds_own_message(etcd_binary):
-    statefulset = rendered_statefulset("etcdReplicas=1")
-    container = etcd_container(statefulset)
+    manifests = rendered_manifests("etcdReplicas=1")
+    join = pod_spec(only(manifests, "StatefulSet"))["initContainers"][0]
+    config = next(e for e in join["env"] if e["name"] == "ETCD_CONFIG")
     # What the operator would pass for a typo: the raw, unvalidated retention.
-    container["args"] = [
-        "--auto-compaction-retention=5 minutes" if a.startswith("--auto-compaction-retention=") else a
-        for a in container["args"]
-    ]
+    config["value"] = config["value"].replace('"5m"', '"5 minutes"')
     with pytest.raises(LocalClusterError, match="exited with code") as caught:
-        with LocalCluster(statefulset, etcd_binary):
+        with LocalCluster(manifests, etcd_binary):
             pass
     assert "5 minutes" in str(caught.value) or "retention" in str(caught.value).lower()
 
 
 @pytest.mark.etcd
 def test_a_bad_retention_in_config_never_reaches_etcd(etcd_binary):
-    statefulset = rendered_statefulset("etcdReplicas=1", "etcdAutoCompactionRetention=5 minutes")
-    args = etcd_container(statefulset)["args"]
-    assert "--auto-compaction-retention=5m" in args
-    with LocalCluster(statefulset, etcd_binary) as cluster:
+    manifests = rendered_manifests("etcdReplicas=1", "etcdAutoCompactionRetention=5 minutes")
+    join = pod_spec(only(manifests, "StatefulSet"))["initContainers"][0]
+    config = yaml.safe_load(next(e["value"] for e in join["env"] if e["name"] == "ETCD_CONFIG"))
+    assert config["auto-compaction-retention"] == "5m"
+    with LocalCluster(manifests, etcd_binary) as cluster:
         assert cluster.wait_for_leader() == "kafscale-etcd-0"
 
 
 def test_a_missing_etcd_binary_is_a_clear_error():
     with pytest.raises(LocalClusterError, match="not found: install Debian's etcd-server"):
-        LocalCluster(rendered_statefulset("etcdReplicas=1"), "/nonexistent/etcd")
+        LocalCluster(rendered_manifests("etcdReplicas=1"), "/nonexistent/etcd")

@@ -1,10 +1,11 @@
 import pulumi
 import pytest
+import yaml
 
 from kafscale.offline_engine import run_program
 from kafscale.render import kubernetes_manifests
 from kafscale.stack_config import load_stack_config
-from kafscale_lab.manifests import etcd_container, only
+from kafscale_lab.manifests import etcd_container, only, pod_spec
 from tests.support import PROJECT_DIR
 
 MAIN = PROJECT_DIR / "__main__.py"
@@ -19,8 +20,11 @@ def test_dev_stack_renders_the_managed_etcd_in_memory_mode():
     run = _run_dev()
     manifests = kubernetes_manifests(run)
     assert [(m["kind"], m["metadata"]["name"]) for m in manifests] == [
+        ("ConfigMap", "kafscale-etcd-bootstrapped"),
+        ("ConfigMap", "kafscale-etcd-members"),
         ("Service", "kafscale-etcd"),
         ("Service", "kafscale-etcd-client"),
+        ("Job", "kafscale-etcd-scale-down"),
         ("StatefulSet", "kafscale-etcd"),
         ("PodDisruptionBudget", "kafscale-etcd"),
         ("NetworkPolicy", "kafscale-etcd"),
@@ -28,9 +32,18 @@ def test_dev_stack_renders_the_managed_etcd_in_memory_mode():
         ("CronJob", "kafscale-etcd-maintenance-check"),
     ]
     assert {m["metadata"]["namespace"] for m in manifests} == {"kafscale-dev"}
-    container = etcd_container(only(manifests, "StatefulSet"))
+    statefulset = only(manifests, "StatefulSet")
+    container = etcd_container(statefulset)
     assert container["resources"] == {"requests": {"memory": "2Gi"}, "limits": {"memory": "2560Mi"}}
-    assert "--quota-backend-bytes=2147483648" in container["args"]
+    assert container["args"] == ["--config-file=/etc/etcd/etcd.conf.yml"]
+    (join,) = pod_spec(statefulset)["initContainers"]
+    (config,) = [e["value"] for e in join["env"] if e["name"] == "ETCD_CONFIG"]
+    assert yaml.safe_load(config)["quota-backend-bytes"] == 2147483648
+    members = next(m for m in manifests if m["metadata"]["name"] == "kafscale-etcd-members")
+    assert members["data"]["initial-cluster"] == ",".join(
+        f"kafscale-etcd-{i}=http://kafscale-etcd-{i}.kafscale-etcd.kafscale-dev.svc.cluster.local:2380"
+        for i in range(3)
+    )
     assert run.warnings == ()
 
 

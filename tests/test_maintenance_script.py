@@ -15,7 +15,7 @@ from kafscale_lab.etcd_binaries import tools_image_path
 from kafscale_lab.etcd_http import EtcdError
 from kafscale_lab.load import LoadPlan, run_load
 from kafscale_lab.local_cluster import LocalCluster
-from kafscale_lab.manifests import cronjobs_by_task, maintenance_container, only
+from kafscale_lab.manifests import cronjobs_by_task, maintenance_container
 from tests.support import missing, raise_alarm_on_every_member, rendered_manifests
 
 pytestmark = pytest.mark.etcd
@@ -35,7 +35,7 @@ def shell(request):
 
 def _rendered(*overrides):
     manifests = rendered_manifests(f"etcdQuotaBackendBytes={QUOTA}", *overrides)
-    return only(manifests, "StatefulSet"), cronjobs_by_task(manifests)
+    return manifests, cronjobs_by_task(manifests)
 
 
 def _tools_path(tmp_path: Path, etcd_binary: str) -> str:
@@ -88,8 +88,8 @@ def _sizes(cluster: LocalCluster) -> dict[str, int]:
 
 
 def test_check_only_below_the_threshold_defragments_nothing(etcd_binary, shell, tmp_path):
-    statefulset, cronjobs = _rendered()
-    with LocalCluster(statefulset, etcd_binary) as cluster:
+    manifests, cronjobs = _rendered()
+    with LocalCluster(manifests, etcd_binary) as cluster:
         result = _run_script(
             cronjobs["maintenance-check"], cluster, shell, _tools_path(tmp_path, etcd_binary)
         )
@@ -99,8 +99,8 @@ def test_check_only_below_the_threshold_defragments_nothing(etcd_binary, shell, 
 
 
 def test_after_nospace_and_a_compaction_maintenance_recovers_the_cluster(etcd_binary, shell, tmp_path):
-    statefulset, cronjobs = _rendered()
-    with LocalCluster(statefulset, etcd_binary) as cluster:
+    manifests, cronjobs = _rendered()
+    with LocalCluster(manifests, etcd_binary) as cluster:
         acked, maybe_landed = _fill_until_nospace(cluster)
         # Every member full, as after a real outage: on etcd before 3.4.19 and 3.5.2 this is also
         # the state in which etcd's own /health?exclude=NOSPACE fails everywhere.
@@ -126,9 +126,9 @@ def test_after_nospace_and_a_compaction_maintenance_recovers_the_cluster(etcd_bi
 
 
 def test_a_writer_sees_no_failure_during_maintenance_and_the_leader_goes_last(etcd_binary, shell, tmp_path):
-    statefulset, cronjobs = _rendered("etcdQuotaBackendBytes=64Mi", "etcdAutoCompactionRetention=1h")
+    manifests, cronjobs = _rendered("etcdQuotaBackendBytes=64Mi", "etcdAutoCompactionRetention=1h")
     tools = _tools_path(tmp_path, etcd_binary)
-    with LocalCluster(statefulset, etcd_binary) as cluster:
+    with LocalCluster(manifests, etcd_binary) as cluster:
         members = cluster.client_urls_by_pod
         run_load(members, LoadPlan(rate=1500, duration_s=4, partitions=64))  # history to defragment
         _compact_all(cluster)
@@ -155,8 +155,8 @@ def test_a_writer_sees_no_failure_during_maintenance_and_the_leader_goes_last(et
 
 
 def test_a_corrupt_alarm_stays_armed_and_fails_the_run(etcd_binary, shell, tmp_path):
-    statefulset, cronjobs = _rendered()
-    with LocalCluster(statefulset, etcd_binary) as cluster:
+    manifests, cronjobs = _rendered()
+    with LocalCluster(manifests, etcd_binary) as cluster:
         with cluster.client(0) as client:
             member_id = client.status().member_id
             client.call(
@@ -172,8 +172,8 @@ def test_a_corrupt_alarm_stays_armed_and_fails_the_run(etcd_binary, shell, tmp_p
 
 
 def test_with_one_member_down_the_script_refuses_and_defragments_nothing(etcd_binary, shell, tmp_path):
-    statefulset, cronjobs = _rendered()
-    with LocalCluster(statefulset, etcd_binary) as cluster:
+    manifests, cronjobs = _rendered()
+    with LocalCluster(manifests, etcd_binary) as cluster:
         cluster.stop_member(cluster.members[2].pod_name)
         result = _run_script(cronjobs["maintenance"], cluster, shell, _tools_path(tmp_path, etcd_binary))
     assert result.returncode != 0
@@ -183,9 +183,9 @@ def test_with_one_member_down_the_script_refuses_and_defragments_nothing(etcd_bi
 
 def test_memory_mode_skips_a_defrag_whose_copy_cannot_fit_under_the_limit(etcd_binary, shell, tmp_path):
     """Headroom = the reserve alone: a full backend plus its live copy cannot fit beside it."""
-    statefulset, cronjobs = _rendered(f"etcdMemoryHeadroomBytes={DEFRAG_RESERVE_BYTES}")
+    manifests, cronjobs = _rendered(f"etcdMemoryHeadroomBytes={DEFRAG_RESERVE_BYTES}")
     tools = _tools_path(tmp_path, etcd_binary)
-    with LocalCluster(statefulset, etcd_binary) as cluster:
+    with LocalCluster(manifests, etcd_binary) as cluster:
         fits = _run_script(cronjobs["maintenance"], cluster, shell, tools)  # the control: small data
         assert fits.returncode == 0, fits.stdout + fits.stderr
         assert len(_defragmented(fits.stdout)) == 3

@@ -8,7 +8,7 @@ from kafscale.sizing import MEASURED_BYTES_PER_REVISION
 from kafscale_lab.etcd_http import EtcdHttpClient
 from kafscale_lab.load import LoadPlan, LoadResult, SecondSample, run_load, unreadable_acknowledged_writes
 from kafscale_lab.local_cluster import LocalCluster
-from tests.support import rendered_statefulset
+from tests.support import rendered_manifests
 
 pytestmark = pytest.mark.etcd
 
@@ -34,14 +34,14 @@ def _acked(samples: list[SecondSample]) -> int:
 def test_without_compaction_a_small_quota_trips_nospace_and_loses_no_acknowledged_write(etcd_binary):
     """Writes go on until etcd refuses one with NOSPACE (a few seconds more, to see it hold), or
     until three times what the quota holds has been acknowledged, which no NOSPACE would be a bug."""
-    statefulset = rendered_statefulset(f"etcdQuotaBackendBytes={QUOTA}", "etcdAutoCompactionRetention=1h")
+    manifests = rendered_manifests(f"etcdQuotaBackendBytes={QUOTA}", "etcdAutoCompactionRetention=1h")
     three_quotas = 3 * QUOTA_BYTES // MEASURED_BYTES_PER_REVISION
 
     def refused_or_overfilled(samples: list[SecondSample]) -> bool:
         first = next((s.second for s in samples if s.nospace_errors), None)
         return (first is not None and samples[-1].second >= first + 2) or _acked(samples) > three_quotas
 
-    with LocalCluster(statefulset, etcd_binary) as cluster:
+    with LocalCluster(manifests, etcd_binary) as cluster:
         result = _drive(cluster, refused_or_overfilled)
         assert result.total_nospace > 0, f"no NOSPACE after {result.total_acked} puts"
         assert result.first_error is not None and "database space exceeded" in result.first_error
@@ -58,7 +58,7 @@ def test_periodic_compaction_keeps_the_same_load_out_of_nospace(etcd_binary):
     """At least ten retention windows, and more writes than the quota could hold without
     compaction (twice over), however long this machine takes to acknowledge them."""
     retention_s = 2
-    statefulset = rendered_statefulset(
+    manifests = rendered_manifests(
         f"etcdQuotaBackendBytes={QUOTA}", f"etcdAutoCompactionRetention={retention_s}s"
     )
     two_quotas = 2 * QUOTA_BYTES // MEASURED_BYTES_PER_REVISION
@@ -66,7 +66,7 @@ def test_periodic_compaction_keeps_the_same_load_out_of_nospace(etcd_binary):
     def enough(samples: list[SecondSample]) -> bool:
         return len(samples) >= 10 * retention_s + 2 and _acked(samples) > two_quotas
 
-    with LocalCluster(statefulset, etcd_binary) as cluster:
+    with LocalCluster(manifests, etcd_binary) as cluster:
         result = _drive(cluster, enough)
         assert result.total_nospace == 0
         assert sum(s.other_errors for s in result.samples) == 0, result.first_error
@@ -95,14 +95,14 @@ def test_revision_mode_compacts_on_etcds_five_minute_poll():
 
     binaries = [require_etcd_binary(label) for label in ETCD_BUILD_LABELS]
     rate, retention = 100, 1000
-    statefulset = rendered_statefulset(
+    manifests = rendered_manifests(
         "etcdAutoCompactionMode=revision",
         f"etcdAutoCompactionRetention={retention}",
         "etcdQuotaBackendBytes=64Mi",
     )
 
     def drive(binary: str) -> LoadResult:
-        with LocalCluster(statefulset, binary) as cluster:
+        with LocalCluster(manifests, binary) as cluster:
             members = cluster.client_urls_by_pod
             return run_load(members, LoadPlan(rate=rate, duration_s=REVISION_POLL_S + 25, partitions=64))
 

@@ -10,8 +10,8 @@ import pytest
 from kafscale.etcd_versions import excludes_every_nospace_alarm, parse_version
 from kafscale_lab.etcd_http import EtcdError
 from kafscale_lab.local_cluster import LocalCluster, MemberPlan
-from kafscale_lab.manifests import etcd_container
-from tests.support import raise_alarm_on_every_member, render_objects, rendered_statefulset
+from kafscale_lab.manifests import etcd_container, only
+from tests.support import raise_alarm_on_every_member, render_objects, rendered_manifests
 
 PROBES = ("startupProbe", "livenessProbe", "readinessProbe")
 
@@ -78,9 +78,9 @@ OBSERVE_S = 3.0  # how long the probes are watched under NOSPACE
 
 @pytest.mark.etcd
 def test_probes_under_nospace_stay_healthy_where_supported_and_fail_on_the_known_defect(etcd_binary, capsys):
-    statefulset = rendered_statefulset("etcdQuotaBackendBytes=1Mi", "etcdAutoCompactionRetention=1h")
-    container = etcd_container(statefulset)
-    with LocalCluster(statefulset, etcd_binary) as cluster:
+    manifests = rendered_manifests("etcdQuotaBackendBytes=1Mi", "etcdAutoCompactionRetention=1h")
+    container = etcd_container(only(manifests, "StatefulSet"))
+    with LocalCluster(manifests, etcd_binary) as cluster:
         version_text = cluster.statuses()[cluster.members[0].pod_name].version
         version = parse_version(version_text)
         assert version is not None, version_text
@@ -118,9 +118,9 @@ def test_probes_under_nospace_stay_healthy_where_supported_and_fail_on_the_known
 
 @pytest.mark.etcd
 def test_readiness_drops_a_member_cut_off_from_quorum(etcd_binary):
-    statefulset = rendered_statefulset()
-    container = etcd_container(statefulset)
-    with LocalCluster(statefulset, etcd_binary) as cluster:
+    manifests = rendered_manifests()
+    container = etcd_container(only(manifests, "StatefulSet"))
+    with LocalCluster(manifests, etcd_binary) as cluster:
         survivor, *others = cluster.members
         assert _status(_probe_url(container, "readinessProbe", survivor)) == 200
         for member in others:

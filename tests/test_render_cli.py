@@ -4,7 +4,8 @@ subprocess, in a venv with only the runtime requirements), real files, real exit
 import pytest
 import yaml
 
-from kafscale_lab.manifests import etcd_container, only
+from kafscale.objects.membership import member_script
+from kafscale_lab.manifests import etcd_container, only, pod_spec
 from tests.support import PROJECT_DIR, run_cli
 
 
@@ -16,30 +17,57 @@ def _etcd_container(stdout):
     return etcd_container(only(yaml.safe_load_all(stdout), "StatefulSet"))
 
 
+def _join_container(stdout):
+    (container,) = pod_spec(only(yaml.safe_load_all(stdout), "StatefulSet"))["initContainers"]
+    return container
+
+
+def _etcd_config(stdout):
+    """The fixed part of etcd's config file, as the member-join init container writes it."""
+    (text,) = [e["value"] for e in _join_container(stdout)["env"] if e["name"] == "ETCD_CONFIG"]
+    return yaml.safe_load(text)
+
+
+def _object(stdout, kind, name):
+    (manifest,) = [
+        d for d in yaml.safe_load_all(stdout) if d["kind"] == kind and d["metadata"]["name"] == name
+    ]
+    return manifest
+
+
 def test_dev_stack_prints_every_object_as_yaml_in_a_stable_order():
     first = _render("--stack", "dev")
     assert first.returncode == 0, first.stderr
     assert first.stderr == ""
     documents = list(yaml.safe_load_all(first.stdout))
     assert [(d["apiVersion"], d["kind"], d["metadata"]["name"]) for d in documents] == [
+        ("v1", "ConfigMap", "kafscale-etcd-bootstrapped"),
+        ("v1", "ConfigMap", "kafscale-etcd-members"),
         ("v1", "Service", "kafscale-etcd"),
         ("v1", "Service", "kafscale-etcd-client"),
+        ("batch/v1", "Job", "kafscale-etcd-scale-down"),
         ("apps/v1", "StatefulSet", "kafscale-etcd"),
         ("policy/v1", "PodDisruptionBudget", "kafscale-etcd"),
         ("networking.k8s.io/v1", "NetworkPolicy", "kafscale-etcd"),
         ("batch/v1", "CronJob", "kafscale-etcd-maintenance"),
         ("batch/v1", "CronJob", "kafscale-etcd-maintenance-check"),
     ]
-    assert all(list(d) == ["apiVersion", "kind", "metadata", "spec"] for d in documents)
+    assert all(
+        list(d) == sorted(["apiVersion", "kind", "metadata", "data" if d["kind"] == "ConfigMap" else "spec"])
+        for d in documents
+    )
     assert "2379.0" not in first.stdout
     assert _etcd_container(first.stdout)["ports"][0]["containerPort"] == 2379
+    # Multi-line values survive the YAML round trip: the script as packaged, the config typed.
+    assert _join_container(first.stdout)["command"][2] == member_script()
+    assert _etcd_config(first.stdout)["quota-backend-bytes"] == 2147483648
     assert _render("--stack", "dev").stdout == first.stdout
 
 
 def test_a_bad_quota_warns_and_renders_the_default():
     result = _render("--stack", "dev", "--set", "etcdQuotaBackendBytes=banana")
     assert result.returncode == 0, result.stderr
-    assert "--quota-backend-bytes=4294967296" in _etcd_container(result.stdout)["args"]
+    assert _etcd_config(result.stdout)["quota-backend-bytes"] == 4294967296
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1
     assert "etcdQuotaBackendBytes" in warnings[0] and "banana" in warnings[0]
@@ -60,15 +88,30 @@ def test_maintenance_off_renders_no_cronjob():
     result = _render("--stack", "dev", "--set", "etcdMaintenanceEnabled=off")
     assert result.returncode == 0, result.stderr
     kinds = [d["kind"] for d in yaml.safe_load_all(result.stdout)]
-    assert kinds == ["Service", "Service", "StatefulSet", "PodDisruptionBudget", "NetworkPolicy"]
+    assert kinds == [
+        "ConfigMap",
+        "ConfigMap",
+        "Service",
+        "Service",
+        "Job",
+        "StatefulSet",
+        "PodDisruptionBudget",
+        "NetworkPolicy",
+    ]
 
 
 def test_set_accepts_the_namespaced_key_too():
     result = _render("--stack", "dev", "--set", "kafscale:etcdReplicas=5")
     assert result.returncode == 0, result.stderr
-    assert "kafscale-etcd-4=" in next(
-        a for a in _etcd_container(result.stdout)["args"] if a.startswith("--initial-cluster=")
+    members = _object(result.stdout, "ConfigMap", "kafscale-etcd-members")["data"]
+    assert members["initial-cluster"].split(",")[-1] == (
+        "kafscale-etcd-4=http://kafscale-etcd-4.kafscale-etcd.kafscale-dev.svc.cluster.local:2380"
     )
+    assert len(members["client-urls"].split(",")) == 5
+    assert _object(result.stdout, "StatefulSet", "kafscale-etcd")["spec"]["replicas"] == 5
+    job = _object(result.stdout, "Job", "kafscale-etcd-scale-down")
+    (container,) = pod_spec(job)["containers"]
+    assert {"name": "TARGET_REPLICAS", "value": "5"} in container["env"]
 
 
 def test_output_writes_one_file_per_object(tmp_path):
@@ -76,8 +119,11 @@ def test_output_writes_one_file_per_object(tmp_path):
     assert result.returncode == 0, result.stderr
     files = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert files == [
+        "configmap-kafscale-etcd-bootstrapped.yaml",
+        "configmap-kafscale-etcd-members.yaml",
         "cronjob-kafscale-etcd-maintenance-check.yaml",
         "cronjob-kafscale-etcd-maintenance.yaml",
+        "job-kafscale-etcd-scale-down.yaml",
         "networkpolicy-kafscale-etcd.yaml",
         "poddisruptionbudget-kafscale-etcd.yaml",
         "service-kafscale-etcd-client.yaml",

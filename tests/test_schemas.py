@@ -31,6 +31,7 @@ VARIANTS = {
     "revision-5-members": {"etcdAutoCompactionMode": "revision", "etcdReplicas": "5"},
     "external-endpoints": {"etcdEndpoints": "http://etcd-a:2379,http://etcd-b:2379"},
     "monitoring": {"etcdMonitoring": "on", "etcdMonitoringLabels": "release=prometheus"},
+    "zone-spread": {"etcdZoneSpread": "true"},
 }
 # Custom resources of the Prometheus operator: not in the Kubernetes schemas. Their rules are
 # checked by promtool (tests/test_alerts.py).
@@ -63,10 +64,34 @@ def test_every_rendered_object_is_schema_valid_in_strict_mode(manifest, version)
 
 def test_the_variants_cover_every_kind_we_render_and_external_endpoints_render_nothing():
     kinds = {m["kind"] for manifests in RENDERED.values() for m in manifests}
-    assert kinds == {"Service", "StatefulSet", "PodDisruptionBudget", "NetworkPolicy", "CronJob"} | (
-        PROMETHEUS_OPERATOR_KINDS
-    )
+    kubernetes_kinds = {
+        "ConfigMap",
+        "Service",
+        "Job",
+        "StatefulSet",
+        "PodDisruptionBudget",
+        "NetworkPolicy",
+        "CronJob",
+    }
+    assert kinds == kubernetes_kinds | PROMETHEUS_OPERATOR_KINDS
     assert RENDERED["external-endpoints"] == []
+
+
+def test_the_variants_render_each_placement():
+    """Both anti-affinities and the zone spread reach the schema check above."""
+    pods = {
+        variant: only(manifests, "StatefulSet")["spec"]["template"]["spec"]
+        for variant, manifests in RENDERED.items()
+        if manifests
+    }
+    assert list(pods["memory"]["affinity"]["podAntiAffinity"]) == [
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ]
+    assert list(pods["defaults-disk"]["affinity"]["podAntiAffinity"]) == [
+        "preferredDuringSchedulingIgnoredDuringExecution"
+    ]
+    assert "topologySpreadConstraints" in pods["zone-spread"]
+    assert not any("topologySpreadConstraints" in p for v, p in pods.items() if v != "zone-spread")
 
 
 @pytest.mark.parametrize(

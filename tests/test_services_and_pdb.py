@@ -29,10 +29,25 @@ def test_pod_disruption_budget_allows_one_member_down():
     assert pdb["spec"] == {"maxUnavailable": 1, "selector": {"matchLabels": LABELS}}
 
 
+# Objects with a label of their own beside the two; every other object carries exactly the two.
+EXTRA_LABELS = {
+    ("ConfigMap", "prod-etcd-bootstrapped"): {"app.kubernetes.io/component": "etcd-bootstrap-marker"},
+    ("Job", "prod-etcd-scale-down"): {"app.kubernetes.io/component": "etcd-membership"},
+    ("CronJob", "prod-etcd-maintenance"): {
+        "app.kubernetes.io/component": "etcd-maintenance",
+        "kafscale.io/etcd-task": "maintenance",
+    },
+    ("CronJob", "prod-etcd-maintenance-check"): {
+        "app.kubernetes.io/component": "etcd-maintenance",
+        "kafscale.io/etcd-task": "maintenance-check",
+    },
+}
+
+
 def test_every_object_carries_the_two_labels_and_the_namespace():
     objects = render_objects(clusterName="prod", namespace="streaming")
+    assert set(EXTRA_LABELS) | {("ConfigMap", "prod-etcd-members")} <= set(objects.kinds_and_names)
     for manifest in objects.manifests:
-        assert LABELS.items() <= manifest["metadata"]["labels"].items()
-        if manifest["kind"] != "CronJob":
-            assert manifest["metadata"]["labels"] == LABELS
-        assert manifest["metadata"]["namespace"] == "streaming"
+        key = (manifest["kind"], manifest["metadata"]["name"])
+        assert manifest["metadata"]["labels"] == {**EXTRA_LABELS.get(key, {}), **LABELS}, key
+        assert manifest["metadata"]["namespace"] == "streaming", key

@@ -31,6 +31,8 @@ DEFAULTS = EtcdSettings(
     monitoring=False,
     monitoring_labels=(),
     memory_headroom_bytes=512 * 1024**2,
+    pod_anti_affinity="preferred",
+    zone_spread=False,
 )
 
 
@@ -277,6 +279,8 @@ def test_effective_values_are_plain_data_keyed_by_config_key():
         "etcdMonitoring": False,
         "etcdMonitoringLabels": "",
         "etcdMemoryHeadroomBytes": 536870912,
+        "etcdPodAntiAffinity": "preferred",
+        "etcdZoneSpread": False,
     }
 
 

@@ -1,5 +1,10 @@
-import pytest
+import re
 
+import pytest
+import yaml
+
+from kafscale.objects.membership import etcd_flags, member_script
+from kafscale.settings import parse_settings
 from tests.support import render_objects
 
 DEFAULT_ARGS = [
@@ -19,10 +24,86 @@ DEFAULT_ARGS = [
     "--auto-compaction-retention=5m",
     "--quota-backend-bytes=4294967296",
 ]
+# The flags the member-join init container decides (from the members ConfigMap and the cluster).
+MEMBERSHIP_FLAGS = ("initial-cluster", "initial-cluster-state")
+TOOLS_IMAGE = "ghcr.io/kafscale/kafscale-etcd-tools:dev"
+RESTRICTED = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+}
+CONFIG_MOUNT = {"name": "etcd-config", "mountPath": "/etc/etcd", "readOnly": True}
+CLUSTER_MOUNTS = [
+    {"name": "etcd-cluster", "mountPath": "/etc/etcd-cluster", "readOnly": True},
+    {"name": "etcd-bootstrapped", "mountPath": "/etc/etcd-bootstrapped", "readOnly": True},
+]
+MEMBERSHIP_VOLUMES = [
+    {"name": "etcd-config", "emptyDir": {}},
+    {"name": "etcd-cluster", "configMap": {"name": "kafscale-etcd-members"}},
+    {"name": "etcd-bootstrapped", "configMap": {"name": "kafscale-etcd-bootstrapped", "optional": True}},
+]
+PROMOTE_RESOURCES = {"requests": {"cpu": "5m", "memory": "16Mi"}, "limits": {"memory": "64Mi"}}
 
 
-def test_default_args_in_the_operators_order():
-    assert render_objects().etcd_container()["args"] == DEFAULT_ARGS
+def _flags(**raw):
+    settings = parse_settings(raw).settings
+    return etcd_flags(settings, settings.names)
+
+
+def _as_args(flags):
+    return [f"--{key}={value}" for key, value in flags.items()]
+
+
+def _pod_spec(objects, statefulset_name="kafscale-etcd"):
+    return objects.get("StatefulSet", statefulset_name)["spec"]["template"]["spec"]
+
+
+def _join_container(objects, statefulset_name="kafscale-etcd"):
+    (container,) = _pod_spec(objects, statefulset_name)["initContainers"]
+    assert container["name"] == "member-join"
+    return container
+
+
+def _promote_container(objects):
+    return next(c for c in _pod_spec(objects)["containers"] if c["name"] == "member-promote")
+
+
+def _env(container, name):
+    (value,) = [e["value"] for e in container["env"] if e["name"] == name]
+    return value
+
+
+def _config_file(objects, statefulset_name="kafscale-etcd"):
+    """The fixed part of etcd's config file, as etcd reads it (YAML)."""
+    return yaml.safe_load(_env(_join_container(objects, statefulset_name), "ETCD_CONFIG"))
+
+
+def _expected_config(flags):
+    return {
+        **{key: value for key, value in flags.items() if key not in MEMBERSHIP_FLAGS},
+        "enable-grpc-gateway": True,
+    }
+
+
+def _assert_same_values_and_types(actual, expected):
+    """Equal, key order included, and typed alike: 1 == True would pass a plain comparison."""
+    assert list(actual.items()) == list(expected.items())
+    assert {k: type(v) for k, v in actual.items()} == {k: type(v) for k, v in expected.items()}
+
+
+def test_default_flags_are_the_operators_args_in_its_order():
+    assert _as_args(_flags()) == DEFAULT_ARGS
+
+
+def test_the_config_file_holds_every_flag_but_the_membership_ones():
+    flags = _flags()
+    config = _config_file(render_objects())
+    _assert_same_values_and_types(config, _expected_config(flags))
+    assert config["quota-backend-bytes"] == 4294967296
+    assert type(config["quota-backend-bytes"]) is int
+    assert config["enable-grpc-gateway"] is True
+    assert not set(MEMBERSHIP_FLAGS) & set(config)
 
 
 @pytest.mark.parametrize(
@@ -48,37 +129,124 @@ def test_each_tuning_knob_changes_only_its_own_flag(raw, changed):
     expected = list(DEFAULT_ARGS)
     for index, arg in changed.items():
         expected[index] = arg
-    assert render_objects(**raw).etcd_container()["args"] == expected
+    flags = _flags(**raw)
+    assert _as_args(flags) == expected
+    _assert_same_values_and_types(_config_file(render_objects(**raw)), _expected_config(flags))
+
+
+def test_retention_stays_a_string_and_the_quota_a_number_in_the_config_file():
+    """etcd's config file is typed: a retention such as 1000000 must not become a number."""
+    config = _config_file(render_objects(etcdAutoCompactionMode="revision", etcdQuotaBackendBytes="8Gi"))
+    assert config["auto-compaction-retention"] == "1000000"
+    assert config["quota-backend-bytes"] == 8589934592
+
+
+def test_the_config_file_refers_only_to_env_defined_before_it():
+    """The kubelet expands `$(VAR)` in an env value from the variables listed before it only."""
+    container = _join_container(render_objects())
+    names = [e["name"] for e in container["env"]]
+    refs = set(re.findall(r"\$\(([A-Z_]+)\)", _env(container, "ETCD_CONFIG")))
+    assert refs == {"POD_NAME", "POD_NAMESPACE"}
+    assert all(names.index(ref) < names.index("ETCD_CONFIG") for ref in refs)
+    assert container["env"][:2] == [
+        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+    ]
 
 
 @pytest.mark.parametrize("replicas", [1, 3, 5])
 def test_initial_cluster_lists_one_peer_url_per_replica(replicas):
     objects = render_objects(etcdReplicas=str(replicas), clusterName="prod", namespace="streaming")
-    statefulset = objects.get("StatefulSet", "prod-etcd")
-    assert statefulset["spec"]["replicas"] == replicas
-    args = objects.etcd_container("prod-etcd")["args"]
-    initial_cluster = next(a for a in args if a.startswith("--initial-cluster="))
-    assert initial_cluster == "--initial-cluster=" + ",".join(
+    assert objects.get("StatefulSet", "prod-etcd")["spec"]["replicas"] == replicas
+    flags = _flags(etcdReplicas=str(replicas), clusterName="prod", namespace="streaming")
+    assert flags["initial-cluster"] == ",".join(
         f"prod-etcd-{i}=http://prod-etcd-{i}.prod-etcd.$(POD_NAMESPACE).svc.cluster.local:2380"
         for i in range(replicas)
     )
-    assert "--initial-cluster-token=prod-etcd" in args
+    assert flags["initial-cluster-state"] == "new"
+    assert flags["initial-cluster-token"] == "prod-etcd"
+    members = objects.get("ConfigMap", "prod-etcd-members")["data"]
+    assert members["initial-cluster"] == flags["initial-cluster"].replace("$(POD_NAMESPACE)", "streaming")
+    assert members["initial-cluster"].count("=http://") == replicas
+    assert _config_file(objects, "prod-etcd")["initial-cluster-token"] == "prod-etcd"
 
 
-def test_container_shape_matches_the_operator():
-    container = render_objects().etcd_container()
+def test_etcd_starts_from_the_config_file_the_init_container_writes():
+    objects = render_objects()
+    container = objects.etcd_container()
     assert container["name"] == "etcd"
     assert container["image"] == "kubesphere/etcd:3.6.4-0"
     assert container["command"] == ["etcd"]
+    assert container["args"] == ["--config-file=/etc/etcd/etcd.conf.yml"]
+    assert "env" not in container
     assert container["ports"] == [
         {"name": "client", "containerPort": 2379},
         {"name": "peer", "containerPort": 2380},
     ]
-    assert container["env"] == [
-        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-        {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+    assert container["volumeMounts"] == [{"name": "data", "mountPath": "/var/lib/etcd"}, CONFIG_MOUNT]
+    assert container["securityContext"] == RESTRICTED
+    join = _join_container(objects)
+    assert _env(join, "CONFIG_FILE") == "/etc/etcd/etcd.conf.yml"
+    assert _env(join, "DATA_DIR") == "/var/lib/etcd"
+    assert {"name": "etcd-config", "mountPath": "/etc/etcd"} in join["volumeMounts"]
+
+
+@pytest.mark.parametrize(("container_name", "task"), [("member-join", "join"), ("member-promote", "promote")])
+def test_membership_containers_run_the_member_script_in_the_tools_image(container_name, task):
+    objects = render_objects()
+    pod = _pod_spec(objects)
+    assert [c["name"] for c in pod["initContainers"]] == ["member-join"]
+    assert [c["name"] for c in pod["containers"]] == ["etcd", "member-promote"]
+    container = next(c for c in pod["initContainers"] + pod["containers"] if c["name"] == container_name)
+    assert container["image"] == TOOLS_IMAGE
+    assert container["command"] == ["/bin/sh", "-c", member_script(), "etcd-member.sh", task]
+    assert container["securityContext"] == RESTRICTED == objects.etcd_container()["securityContext"]
+    assert "args" not in container and "ports" not in container
+
+
+def test_membership_containers_follow_the_tools_image_and_the_security_settings():
+    objects = render_objects(
+        etcdSnapshotEtcdctlImage="registry.example/tools:1.2", etcdReadOnlyRootFilesystem="false"
+    )
+    writable = {**RESTRICTED, "readOnlyRootFilesystem": False}
+    for container in (_join_container(objects), _promote_container(objects)):
+        assert container["image"] == "registry.example/tools:1.2"
+        assert container["securityContext"] == writable
+    assert objects.etcd_container()["securityContext"] == writable
+    assert objects.etcd_container()["image"] == "kubesphere/etcd:3.6.4-0"
+
+
+def test_join_and_promote_mount_what_the_script_reads():
+    objects = render_objects()
+    join, promote = _join_container(objects), _promote_container(objects)
+    assert join["volumeMounts"] == [
+        {"name": "data", "mountPath": "/var/lib/etcd"},
+        {"name": "etcd-config", "mountPath": "/etc/etcd"},
+        *CLUSTER_MOUNTS,
     ]
-    assert container["volumeMounts"] == [{"name": "data", "mountPath": "/var/lib/etcd"}]
+    assert promote["volumeMounts"] == CLUSTER_MOUNTS
+    for container in (join, promote):
+        assert _env(container, "CLUSTER_DIR") == "/etc/etcd-cluster"
+        assert _env(container, "BOOTSTRAP_MARKER") == "/etc/etcd-bootstrapped/bootstrapped"
+        assert _env(container, "MEMBER_PEER_URL") == (
+            "http://$(POD_NAME).kafscale-etcd.$(POD_NAMESPACE).svc.cluster.local:2380"
+        )
+        assert _env(container, "MEMBER_CLIENT_URL") == (
+            "http://$(POD_NAME).kafscale-etcd.$(POD_NAMESPACE).svc.cluster.local:2379"
+        )
+    # The member's own peer URL is the one etcd advertises: the script finds its entry by it.
+    assert _env(join, "MEMBER_PEER_URL") == _config_file(objects)["initial-advertise-peer-urls"]
+    assert _env(join, "MEMBER_CLIENT_URL") == _config_file(objects)["advertise-client-urls"]
+
+
+@pytest.mark.parametrize("memory", ["true", "false"])
+def test_every_mount_names_a_volume_of_the_pod(memory):
+    statefulset = render_objects(etcdStorageMemory=memory).get("StatefulSet", "kafscale-etcd")
+    pod = statefulset["spec"]["template"]["spec"]
+    volumes = {v["name"] for v in pod["volumes"]}
+    volumes |= {c["metadata"]["name"] for c in statefulset["spec"].get("volumeClaimTemplates", [])}
+    mounts = {m["name"] for c in pod["initContainers"] + pod["containers"] for m in c["volumeMounts"]}
+    assert mounts <= volumes
 
 
 def test_statefulset_identity_selector_and_soft_anti_affinity():
@@ -119,8 +287,12 @@ def test_memory_mode_sizes_request_limit_and_tmpfs_from_the_quota(quota, request
         "requests": {"memory": request_},
         "limits": {"memory": limit},
     }
+    # The tmpfs reservation is etcd's alone: the membership containers keep their own sizes.
+    assert "resources" not in _join_container(objects)
+    assert _promote_container(objects)["resources"] == PROMOTE_RESOURCES
     assert spec["template"]["spec"]["volumes"] == [
         {"name": "snapshots", "emptyDir": {}},
+        *MEMBERSHIP_VOLUMES,
         {"name": "data", "emptyDir": {"medium": "Memory", "sizeLimit": limit}},
     ]
     assert "volumeClaimTemplates" not in spec
@@ -130,7 +302,9 @@ def test_disk_mode_has_no_resources_and_a_claim_template_without_class():
     objects = render_objects()
     spec = objects.get("StatefulSet", "kafscale-etcd")["spec"]
     assert "resources" not in objects.etcd_container()
-    assert spec["template"]["spec"]["volumes"] == [{"name": "snapshots", "emptyDir": {}}]
+    assert "resources" not in _join_container(objects)
+    assert _promote_container(objects)["resources"] == PROMOTE_RESOURCES
+    assert spec["template"]["spec"]["volumes"] == [{"name": "snapshots", "emptyDir": {}}, *MEMBERSHIP_VOLUMES]
     assert spec["volumeClaimTemplates"] == [
         {
             "metadata": {"name": "data"},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 
 from kafscale.naming import EtcdNames
-from kafscale.objects.metadata import object_labels, object_metadata
+from kafscale.objects.metadata import object_metadata, task_pod_labels
 from kafscale.objects.pod_security import container_security_context, pod_security_context
 from kafscale.settings import EtcdSettings
 from kafscale.tmpfs_footprint import DEFRAG_COPY_DIVISOR, DEFRAG_RESERVE_BYTES
@@ -25,7 +25,7 @@ def _cronjob(
     settings: EtcdSettings, names: EtcdNames, name: str, task: str, schedule: str, check_only: bool
 ) -> dict[str, object]:
     task_labels = {"app.kubernetes.io/component": COMPONENT_LABEL, "kafscale.io/etcd-task": task}
-    labels = object_labels(names, task_labels)
+    labels = task_pod_labels(names, task_labels)
     env = [
         {"name": "ETCD_MEMBERS", "value": ",".join(names.member_client_urls(settings.replicas))},
         {"name": "ETCDCTL_API", "value": "3"},

@@ -1,16 +1,17 @@
-"""The etcd StatefulSet: one member per replica, args in the operator's order."""
+"""The etcd StatefulSet: one member per replica, started from the config file its init container writes."""
 
 from __future__ import annotations
 
-from kafscale.naming import (
-    CLIENT_PORT,
-    DATA_DIR,
-    PEER_PORT,
-    POD_NAME_REF,
-    POD_NAMESPACE_REF,
-    EtcdNames,
+from kafscale.naming import CLIENT_PORT, DATA_DIR, PEER_PORT, EtcdNames
+from kafscale.objects.membership import (
+    CONFIG_FILE,
+    etcd_config_mount,
+    join_container,
+    membership_volumes,
+    promote_container,
 )
 from kafscale.objects.metadata import label_selector, object_metadata
+from kafscale.objects.placement import pod_placement
 from kafscale.objects.pod_security import container_security_context, pod_security_context
 from kafscale.objects.probes import etcd_probes
 from kafscale.quantities import format_binary_si
@@ -24,48 +25,18 @@ def memory_request_bytes(settings: EtcdSettings) -> int:
     return settings.quota_backend_bytes
 
 
-def etcd_args(settings: EtcdSettings, names: EtcdNames) -> list[str]:
-    """The etcd command line, flag for flag and in the order the operator renders it."""
-    own_host = names.member_host(POD_NAME_REF, POD_NAMESPACE_REF)
-    initial_cluster = ",".join(
-        f"{member}=http://{names.member_host(member, POD_NAMESPACE_REF)}:{PEER_PORT}"
-        for member in names.member_names(settings.replicas)
-    )
-    return [
-        f"--name={POD_NAME_REF}",
-        f"--data-dir={DATA_DIR}",
-        f"--listen-peer-urls=http://0.0.0.0:{PEER_PORT}",
-        f"--listen-client-urls=http://0.0.0.0:{CLIENT_PORT}",
-        f"--advertise-client-urls=http://{own_host}:{CLIENT_PORT}",
-        f"--initial-advertise-peer-urls=http://{own_host}:{PEER_PORT}",
-        f"--initial-cluster={initial_cluster}",
-        "--initial-cluster-state=new",
-        f"--initial-cluster-token={names.initial_cluster_token}",
-        f"--auto-compaction-mode={settings.auto_compaction_mode}",
-        f"--auto-compaction-retention={settings.auto_compaction_retention}",
-        f"--quota-backend-bytes={settings.quota_backend_bytes}",
-    ]
-
-
-def _downward_env(name: str, field_path: str) -> dict[str, object]:
-    return {"name": name, "valueFrom": {"fieldRef": {"fieldPath": field_path}}}
-
-
 def etcd_container(settings: EtcdSettings, names: EtcdNames) -> dict[str, object]:
     container: dict[str, object] = {
         "name": "etcd",
         "image": settings.image,
         "command": ["etcd"],
-        "args": etcd_args(settings, names),
-        "env": [
-            _downward_env("POD_NAME", "metadata.name"),
-            _downward_env("POD_NAMESPACE", "metadata.namespace"),
-        ],
+        # etcd takes every setting from the file the member-join init container writes.
+        "args": [f"--config-file={CONFIG_FILE}"],
         "ports": [
             {"name": "client", "containerPort": CLIENT_PORT},
             {"name": "peer", "containerPort": PEER_PORT},
         ],
-        "volumeMounts": [{"name": DATA_VOLUME, "mountPath": DATA_DIR}],
+        "volumeMounts": [{"name": DATA_VOLUME, "mountPath": DATA_DIR}, etcd_config_mount()],
         "securityContext": container_security_context(settings),
     }
     if settings.probes:
@@ -80,8 +51,11 @@ def etcd_container(settings: EtcdSettings, names: EtcdNames) -> dict[str, object
     return container
 
 
-def pod_volumes(settings: EtcdSettings) -> list[dict[str, object]]:
-    volumes: list[dict[str, object]] = [{"name": SNAPSHOTS_VOLUME, "emptyDir": {}}]
+def pod_volumes(settings: EtcdSettings, names: EtcdNames) -> list[dict[str, object]]:
+    volumes: list[dict[str, object]] = [
+        {"name": SNAPSHOTS_VOLUME, "emptyDir": {}},
+        *membership_volumes(names),
+    ]
     if settings.storage_memory:
         # Beyond the operator: the tmpfs can never outgrow the container's memory limit.
         volumes.append(
@@ -114,22 +88,11 @@ def statefulset(settings: EtcdSettings, names: EtcdNames) -> dict[str, object]:
         "template": {
             "metadata": {"labels": dict(names.labels)},
             "spec": {
-                "affinity": {
-                    "podAntiAffinity": {
-                        "preferredDuringSchedulingIgnoredDuringExecution": [
-                            {
-                                "weight": 100,
-                                "podAffinityTerm": {
-                                    "topologyKey": "kubernetes.io/hostname",
-                                    "labelSelector": label_selector(names),
-                                },
-                            }
-                        ]
-                    }
-                },
+                **pod_placement(settings, names),
                 "securityContext": pod_security_context(settings),
-                "containers": [etcd_container(settings, names)],
-                "volumes": pod_volumes(settings),
+                "initContainers": [join_container(settings, names, DATA_VOLUME)],
+                "containers": [etcd_container(settings, names), promote_container(settings, names)],
+                "volumes": pod_volumes(settings, names),
             },
         },
     }

@@ -1,0 +1,249 @@
+"""Membership: how each member starts, joins, is promoted and leaves (scripts/etcd-member.sh).
+
+- An init container (tools image) decides, before etcd starts, whether this member bootstraps
+  the cluster (`new`), restarts from its data, or joins as a learner (`existing`), and writes
+  etcd's config file; etcd starts with `--config-file` (etcd then reads nothing else).
+- A container beside etcd promotes the member once the learner has caught up, then idles.
+- The members ConfigMap holds what depends on the replica count (the bootstrap's initial cluster,
+  every member's client URL), so changing `etcdReplicas` leaves the pod template alone: no
+  rolling restart of the members that stay.
+- The bootstrap marker, a ConfigMap applied once the StatefulSet is ready, tells every later
+  member that the cluster exists: with no data and no member with quorum it waits instead of
+  bootstrapping a new empty cluster.
+- The scale-down Job, applied before the StatefulSet, removes the members above the new count
+  one at a time while their pods still run, refusing any removal that would lose quorum.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+from kafscale.naming import CLIENT_PORT, DATA_DIR, PEER_PORT, POD_NAME_REF, POD_NAMESPACE_REF, EtcdNames
+from kafscale.objects.metadata import object_metadata, task_pod_labels
+from kafscale.objects.pod_security import container_security_context, pod_security_context
+from kafscale.rules import MAX_REPLICAS
+from kafscale.settings import EtcdSettings
+
+SCRIPT_NAME = "etcd-member.sh"
+CONFIG_VOLUME = "etcd-config"
+CONFIG_DIR = "/etc/etcd"
+CONFIG_FILE = f"{CONFIG_DIR}/etcd.conf.yml"
+CLUSTER_VOLUME = "etcd-cluster"
+CLUSTER_DIR = "/etc/etcd-cluster"
+MARKER_VOLUME = "etcd-bootstrapped"
+MARKER_DIR = "/etc/etcd-bootstrapped"
+MARKER_KEY = "bootstrapped"
+INITIAL_CLUSTER_KEY = "initial-cluster"
+CLIENT_URLS_KEY = "client-urls"
+# The flags the join step decides; every other flag is fixed by the settings.
+MEMBERSHIP_FLAGS = ("initial-cluster", "initial-cluster-state")
+SHRINK_TIMEOUT_S = 300
+SHRINK_JOB_DEADLINE_S = SHRINK_TIMEOUT_S + 60
+COMPONENT_LABEL = "etcd-membership"
+# The label value that marks the bootstrap marker: applied only once the StatefulSet is ready.
+MARKER_COMPONENT_LABEL = "etcd-bootstrap-marker"
+
+EtcdFlagValue = str | int | bool
+# Flag defaults a config file does not get: etcd 3.4 started with --config-file serves no gRPC
+# gateway (/v3/... over HTTP: 404) unless asked, where its flag defaults to on (measured on 3.4.23;
+# 3.5.1 serves it either way). The maintenance script and the lab read status through it.
+CONFIG_FILE_DEFAULTS: dict[str, EtcdFlagValue] = {"enable-grpc-gateway": True}
+
+
+def member_script() -> str:
+    """The script text, verbatim from the package (tests run this very text)."""
+    return resources.files("kafscale").joinpath("scripts", SCRIPT_NAME).read_text(encoding="utf-8")
+
+
+def initial_cluster(settings: EtcdSettings, names: EtcdNames, namespace: str) -> str:
+    """Every member's `name=peer URL`, as a brand-new cluster bootstraps."""
+    return ",".join(
+        f"{member}=http://{names.member_host(member, namespace)}:{PEER_PORT}"
+        for member in names.member_names(settings.replicas)
+    )
+
+
+def etcd_flags(settings: EtcdSettings, names: EtcdNames) -> dict[str, EtcdFlagValue]:
+    """Every etcd setting of a member bootstrapping a new cluster, flag for flag in the
+    operator's order: its `--flag=value` args, as etcd config file keys."""
+    own_host = names.member_host(POD_NAME_REF, POD_NAMESPACE_REF)
+    return {
+        "name": POD_NAME_REF,
+        "data-dir": DATA_DIR,
+        "listen-peer-urls": f"http://0.0.0.0:{PEER_PORT}",
+        "listen-client-urls": f"http://0.0.0.0:{CLIENT_PORT}",
+        "advertise-client-urls": f"http://{own_host}:{CLIENT_PORT}",
+        "initial-advertise-peer-urls": f"http://{own_host}:{PEER_PORT}",
+        "initial-cluster": initial_cluster(settings, names, POD_NAMESPACE_REF),
+        "initial-cluster-state": "new",
+        "initial-cluster-token": names.initial_cluster_token,
+        "auto-compaction-mode": settings.auto_compaction_mode,
+        "auto-compaction-retention": settings.auto_compaction_retention,
+        "quota-backend-bytes": settings.quota_backend_bytes,
+    }
+
+
+def etcd_config_text(settings: EtcdSettings, names: EtcdNames) -> str:
+    """The fixed part of etcd's config file (YAML; strings JSON-quoted, numbers bare, as etcd's
+    typed fields want). `$(POD_NAME)` and `$(POD_NAMESPACE)` are expanded by the kubelet."""
+    fixed = {k: v for k, v in etcd_flags(settings, names).items() if k not in MEMBERSHIP_FLAGS}
+    fixed.update(CONFIG_FILE_DEFAULTS)
+    return "\n".join(f"{key}: {json.dumps(value)}" for key, value in fixed.items())
+
+
+def members_configmap(settings: EtcdSettings, names: EtcdNames) -> dict[str, object]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": object_metadata(names, names.members_configmap),
+        "data": {
+            INITIAL_CLUSTER_KEY: initial_cluster(settings, names, names.namespace),
+            CLIENT_URLS_KEY: ",".join(names.member_client_urls(settings.replicas)),
+        },
+    }
+
+
+def bootstrap_marker(names: EtcdNames) -> dict[str, object]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": object_metadata(
+            names, names.bootstrap_marker, {"app.kubernetes.io/component": MARKER_COMPONENT_LABEL}
+        ),
+        "data": {
+            MARKER_KEY: (
+                f"The etcd cluster {names.initial_cluster_token} bootstrapped: a member with no data "
+                "and no member with quorum waits instead of bootstrapping a new empty cluster. "
+                "Delete this ConfigMap only to start over with an empty cluster on purpose."
+            )
+        },
+    }
+
+
+def _env(name: str, value: str) -> dict[str, str]:
+    return {"name": name, "value": value}
+
+
+def _downward(name: str, field_path: str) -> dict[str, object]:
+    return {"name": name, "valueFrom": {"fieldRef": {"fieldPath": field_path}}}
+
+
+def _common_env() -> list[dict[str, object]]:
+    return [
+        _env("CLUSTER_DIR", CLUSTER_DIR),
+        _env("BOOTSTRAP_MARKER", f"{MARKER_DIR}/{MARKER_KEY}"),
+    ]
+
+
+def _member_env(names: EtcdNames) -> list[dict[str, object]]:
+    own_host = names.member_host(POD_NAME_REF, POD_NAMESPACE_REF)
+    return [
+        _downward("POD_NAME", "metadata.name"),
+        _downward("POD_NAMESPACE", "metadata.namespace"),
+        _env("MEMBER_NAME", POD_NAME_REF),
+        _env("MEMBER_PEER_URL", f"http://{own_host}:{PEER_PORT}"),
+        _env("MEMBER_CLIENT_URL", f"http://{own_host}:{CLIENT_PORT}"),
+        *_common_env(),
+    ]
+
+
+def _cluster_mounts() -> list[dict[str, object]]:
+    return [
+        {"name": CLUSTER_VOLUME, "mountPath": CLUSTER_DIR, "readOnly": True},
+        {"name": MARKER_VOLUME, "mountPath": MARKER_DIR, "readOnly": True},
+    ]
+
+
+def _tools_container(settings: EtcdSettings, name: str, task: str) -> dict[str, object]:
+    return {
+        "name": name,
+        "image": settings.etcdctl_image,
+        "command": ["/bin/sh", "-c", member_script(), SCRIPT_NAME, task],
+        "securityContext": container_security_context(settings),
+    }
+
+
+def join_container(settings: EtcdSettings, names: EtcdNames, data_volume: str) -> dict[str, object]:
+    """The init container that writes etcd's config file."""
+    return {
+        **_tools_container(settings, "member-join", "join"),
+        "env": [
+            *_member_env(names),
+            _env("DATA_DIR", DATA_DIR),
+            _env("CONFIG_FILE", CONFIG_FILE),
+            _env("ETCD_CONFIG", etcd_config_text(settings, names)),
+        ],
+        "volumeMounts": [
+            {"name": data_volume, "mountPath": DATA_DIR},
+            {"name": CONFIG_VOLUME, "mountPath": CONFIG_DIR},
+            *_cluster_mounts(),
+        ],
+    }
+
+
+def promote_container(settings: EtcdSettings, names: EtcdNames) -> dict[str, object]:
+    """The container beside etcd that promotes a learner once it has caught up."""
+    return {
+        **_tools_container(settings, "member-promote", "promote"),
+        "env": _member_env(names),
+        "volumeMounts": _cluster_mounts(),
+        # An idle shell: the smallest request a scheduler honours.
+        "resources": {"requests": {"cpu": "5m", "memory": "16Mi"}, "limits": {"memory": "64Mi"}},
+    }
+
+
+def etcd_config_mount() -> dict[str, object]:
+    return {"name": CONFIG_VOLUME, "mountPath": CONFIG_DIR, "readOnly": True}
+
+
+def membership_volumes(names: EtcdNames) -> list[dict[str, object]]:
+    return [
+        {"name": CONFIG_VOLUME, "emptyDir": {}},
+        *_configmap_volumes(names),
+    ]
+
+
+def _configmap_volumes(names: EtcdNames) -> list[dict[str, object]]:
+    return [
+        {"name": CLUSTER_VOLUME, "configMap": {"name": names.members_configmap}},
+        {"name": MARKER_VOLUME, "configMap": {"name": names.bootstrap_marker, "optional": True}},
+    ]
+
+
+def scale_down_job(settings: EtcdSettings, names: EtcdNames) -> dict[str, object]:
+    """Removes the members above `etcdReplicas`; applied before the StatefulSet changes, and
+    replaced (so run again) whenever its spec changes."""
+    task_labels = {"app.kubernetes.io/component": COMPONENT_LABEL}
+    labels = task_pod_labels(names, task_labels)
+    container = {
+        **_tools_container(settings, "member-shrink", "shrink"),
+        "env": [
+            *_common_env(),
+            _env("TARGET_REPLICAS", str(settings.replicas)),
+            # Every member there may be, those about to go included (the members ConfigMap
+            # already lists only those that stay).
+            _env("CLIENT_URLS", ",".join(names.member_client_urls(MAX_REPLICAS))),
+            _env("MEMBER_PREFIX", names.statefulset),
+            _env("SHRINK_TIMEOUT_S", str(SHRINK_TIMEOUT_S)),
+        ],
+        "volumeMounts": _cluster_mounts(),
+    }
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": object_metadata(names, names.scale_down_job, task_labels),
+        "spec": {
+            "backoffLimit": 0,
+            "activeDeadlineSeconds": SHRINK_JOB_DEADLINE_S,
+            "template": {
+                "metadata": {"labels": dict(labels)},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "securityContext": pod_security_context(settings),
+                    "containers": [container],
+                    "volumes": _configmap_volumes(names),
+                },
+            },
+        },
+    }

@@ -1,0 +1,308 @@
+#!/bin/sh
+# etcd membership for KafScale's managed etcd, the way etcd's runtime-reconfiguration guide says.
+# POSIX sh: runs under BusyBox ash and dash. Needs etcdctl (v3 API).
+#
+#   join     init container: decide how this member starts and write etcd's config file.
+#   promote  beside etcd: promote this member from learner to voter once it has caught up.
+#   shrink   a Job before a scale-down: remove the members at or above TARGET_REPLICAS.
+#
+# join, for a member with no data:
+#   - some member has quorum: this member's stale entry (if any) is removed and it is added again
+#     as a learner, then started as `existing` (a member that lost its data never restarts under
+#     its old identity: etcd-io/etcd#7445). etcd allows one learner at a time, so members join
+#     one by one. An entry that never started while the cluster is still bootstrapping (no
+#     marker) is this member's own bootstrap slot: it starts as `new`.
+#   - no member has quorum and the cluster never bootstrapped (no BOOTSTRAP_MARKER): `new`, with
+#     the full initial cluster.
+#   - no member has quorum and the cluster bootstrapped before: wait, never `new` (a fresh empty
+#     cluster would serve in place of the lost one). The way back is a restore.
+# A member with data starts from it (etcd then ignores the initial-cluster settings), unless a
+# member with quorum says it is no longer in the cluster: that data is cleared and it joins.
+#
+# Env (all): CLUSTER_DIR (files `initial-cluster` and `client-urls`), BOOTSTRAP_MARKER (a file that
+# exists once the cluster bootstrapped). join: MEMBER_NAME, MEMBER_PEER_URL, MEMBER_CLIENT_URL,
+# DATA_DIR, CONFIG_FILE, ETCD_CONFIG (every other setting, YAML). promote: MEMBER_PEER_URL,
+# MEMBER_CLIENT_URL. shrink: TARGET_REPLICAS, MEMBER_PREFIX (members are named
+# <prefix>-<ordinal>), CLIENT_URLS (every member there may be, comma-separated),
+# SHRINK_TIMEOUT_S (default 300).
+# Optional: RETRY_INTERVAL_S (2), WAIT_LOG_EVERY (15: while waiting, log every Nth attempt),
+# ETCDCTL (etcdctl).
+set -eu
+
+ETCDCTL="${ETCDCTL:-etcdctl}"
+RETRY_INTERVAL_S="${RETRY_INTERVAL_S:-2}"
+WAIT_LOG_EVERY="${WAIT_LOG_EVERY:-15}"
+BOOTSTRAP_MARKER="${BOOTSTRAP_MARKER:-}"
+export ETCDCTL_API=3
+
+log() {
+    printf '%s etcd-member: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"
+}
+
+fail() {
+    log "FAILED: $*"
+    exit 1
+}
+
+require() {
+    for name in "$@"; do
+        eval "value=\${$name:-}"
+        [ -n "$value" ] || fail "$name is empty"
+    done
+}
+
+is_number() {
+    case "$1" in
+        '' | *[!0-9]*) return 1 ;;
+        *) return 0 ;;
+    esac
+}
+
+ctl() {
+    "$ETCDCTL" --dial-timeout=2s --command-timeout=5s "$@"
+}
+
+bootstrapped() {
+    [ -n "$BOOTSTRAP_MARKER" ] && [ -f "$BOOTSTRAP_MARKER" ]
+}
+
+# The members' client URLs, comma-separated, as the cluster ConfigMap lists them, this member's
+# own left out (it is not serving while this script decides for it).
+client_urls() {
+    tr -d ' \n' <"$CLUSTER_DIR/client-urls" | tr ',' '\n' |
+        awk -v own="${MEMBER_CLIENT_URL:-}" '$0 != "" && $0 != own { printf "%s%s", sep, $0; sep = "," }'
+}
+
+# healthy_endpoints URLS: those of the comma-separated URLS that commit a read through a leader
+# (quorum), comma-separated; empty when none does. (etcdctl 3.4 reports on stderr, 3.5 on stdout.)
+healthy_endpoints() {
+    [ -n "$1" ] || return 0
+    "$ETCDCTL" --dial-timeout=2s --command-timeout=3s --endpoints="$1" endpoint health 2>&1 |
+        awk '$2 == "is" && $3 == "healthy:" { printf "%s%s", sep, $1; sep = "," }'
+}
+
+# member_list ENDPOINTS: `id, status, name, peer URLs, client URLs, is learner` per line.
+member_list() {
+    ctl --endpoints="$1" member list -w simple
+}
+
+# own_entry LIST: the entry whose peer URL is this member's.
+own_entry() {
+    printf '%s\n' "$1" | awk -F', ' -v url="$MEMBER_PEER_URL" '$4 == url'
+}
+
+field() {
+    printf '%s\n' "$1" | awk -F', ' -v n="$2" '{ print $n }'
+}
+
+nap() {
+    sleep "$RETRY_INTERVAL_S"
+}
+
+# wait_log MESSAGE: log the first attempt and every WAIT_LOG_EVERY-th after it.
+attempt=0
+wait_log() {
+    if [ $((attempt % WAIT_LOG_EVERY)) -eq 0 ]; then
+        log "$* (attempt $((attempt + 1)); retrying every ${RETRY_INTERVAL_S}s)"
+    fi
+    attempt=$((attempt + 1))
+}
+
+# write_config STATE INITIAL_CLUSTER: etcd's config file, replaced in one rename.
+write_config() {
+    {
+        printf '%s\n' "$ETCD_CONFIG"
+        printf 'initial-cluster-state: %s\n' "$1"
+        printf 'initial-cluster: "%s"\n' "$2"
+    } >"$CONFIG_FILE.tmp"
+    mv "$CONFIG_FILE.tmp" "$CONFIG_FILE"
+    log "$MEMBER_NAME starts as '$1' with initial cluster $2"
+}
+
+join() {
+    require MEMBER_NAME MEMBER_PEER_URL DATA_DIR CONFIG_FILE ETCD_CONFIG CLUSTER_DIR
+    initial_cluster=$(tr -d ' \n' <"$CLUSTER_DIR/initial-cluster")
+    [ -n "$initial_cluster" ] || fail "$CLUSTER_DIR/initial-cluster is empty"
+    if [ -d "$DATA_DIR/member" ]; then
+        healthy=$(healthy_endpoints "$(client_urls)")
+        if [ -n "$healthy" ] && list=$(member_list "$healthy") && [ -z "$(own_entry "$list")" ]; then
+            log "the data in $DATA_DIR belongs to a member the cluster removed: clearing it to join again"
+            rm -rf "$DATA_DIR/member"
+        else
+            log "data found in $DATA_DIR: etcd restarts from it"
+            write_config new "$initial_cluster"
+            return 0
+        fi
+    fi
+    while :; do
+        healthy=$(healthy_endpoints "$(client_urls)")
+        if [ -z "$healthy" ]; then
+            if ! bootstrapped; then
+                log "no member has quorum and the cluster never bootstrapped: bootstrapping it"
+                write_config new "$initial_cluster"
+                return 0
+            fi
+            wait_log "waiting: the cluster bootstrapped before ($BOOTSTRAP_MARKER) and no member has" \
+                "quorum; refusing to bootstrap a new empty cluster over it (restore from a backup)"
+        elif ! list=$(member_list "$healthy" 2>&1); then
+            wait_log "waiting: member list failed: $list"
+        else
+            entry=$(own_entry "$list")
+            if [ -n "$entry" ] && [ "$(field "$entry" 2)" = unstarted ] &&
+                [ "$(field "$entry" 6)" = false ] && ! bootstrapped; then
+                log "this member's bootstrap slot never started: joining the bootstrap"
+                write_config new "$initial_cluster"
+                return 0
+            fi
+            if [ -n "$entry" ]; then
+                id=$(field "$entry" 1)
+                if out=$(ctl --endpoints="$healthy" member remove "$id" 2>&1); then
+                    log "removed this member's stale entry $id (its data is gone)"
+                    entry=
+                else
+                    wait_log "waiting: cannot remove the stale entry $id yet: $out"
+                fi
+            fi
+            if [ -z "$entry" ]; then
+                if out=$(ctl --endpoints="$healthy" member add "$MEMBER_NAME" \
+                    --peer-urls="$MEMBER_PEER_URL" --learner 2>&1); then
+                    cluster=$(printf '%s\n' "$out" | sed -n 's/^ETCD_INITIAL_CLUSTER="\(.*\)"$/\1/p')
+                    [ -n "$cluster" ] || fail "member add gave no initial cluster: $out"
+                    log "added as a learner: $(printf '%s\n' "$out" | head -n 1)"
+                    write_config existing "$cluster"
+                    return 0
+                fi
+                wait_log "waiting: cannot add this member yet: $out"
+            fi
+        fi
+        nap
+    done
+}
+
+idle() {
+    while :; do
+        sleep 3600 &
+        wait $! || true
+    done
+}
+
+promote() {
+    require MEMBER_PEER_URL CLUSTER_DIR
+    trap 'exit 0' TERM INT
+    while :; do
+        healthy=$(healthy_endpoints "$(client_urls)")
+        if [ -n "$healthy" ] && list=$(member_list "$healthy" 2>/dev/null); then
+            entry=$(own_entry "$list")
+            if [ -z "$entry" ]; then
+                log "not a member of the cluster: nothing to promote"
+                break
+            fi
+            if [ "$(field "$entry" 6)" != true ]; then
+                log "a voting member"
+                break
+            fi
+            if out=$(ctl --endpoints="$healthy" member promote "$(field "$entry" 1)" 2>&1); then
+                log "$out"
+                break
+            fi
+            wait_log "learner, not promoted yet: $out"
+        else
+            wait_log "waiting for a member with quorum"
+        fi
+        nap
+    done
+    idle
+}
+
+# ordinal ENTRY: the StatefulSet ordinal of a member, from its name or, unstarted, its peer URL.
+ordinal() {
+    printf '%s\n' "$1" | awk -F', ' -v prefix="$MEMBER_PREFIX" '{
+        name = $3
+        if (name == "") { name = $4; sub(/^[a-z]+:\/\//, "", name); sub(/[.:].*$/, "", name) }
+        if (index(name, prefix "-") != 1) exit
+        rest = substr(name, length(prefix) + 2)
+        if (rest ~ /^[0-9]+$/) print rest
+    }'
+}
+
+count_healthy() {
+    healthy=$(healthy_endpoints "$1")
+    [ -n "$healthy" ] || { echo 0; return 0; }
+    printf '%s\n' "$healthy" | tr ',' '\n' | wc -l | tr -d ' '
+}
+
+shrink() {
+    require TARGET_REPLICAS MEMBER_PREFIX CLUSTER_DIR
+    is_number "$TARGET_REPLICAS" && [ "$TARGET_REPLICAS" -ge 1 ] ||
+        fail "TARGET_REPLICAS is not a positive number: '$TARGET_REPLICAS'"
+    timeout_s="${SHRINK_TIMEOUT_S:-300}"
+    is_number "$timeout_s" || fail "SHRINK_TIMEOUT_S is not a number: '$timeout_s'"
+    started=$(date +%s)
+    while :; do
+        problem=
+        healthy=$(healthy_endpoints "${CLIENT_URLS:-$(client_urls)}")
+        if [ -z "$healthy" ]; then
+            if ! bootstrapped; then
+                log "no member answers and the cluster never bootstrapped: nothing to remove"
+                return 0
+            fi
+            problem="no member with quorum answers"
+        elif ! list=$(member_list "$healthy" 2>&1); then
+            problem="member list failed: $list"
+        else
+            victim=
+            victim_rank=
+            voters=
+            while IFS= read -r entry; do
+                [ -n "$entry" ] || continue
+                if [ "$(field "$entry" 6)" = false ]; then
+                    voters="$voters$entry
+"
+                fi
+                n=$(ordinal "$entry")
+                [ -n "$n" ] && [ "$n" -ge "$TARGET_REPLICAS" ] || continue
+                # Members that are down go first, then the highest ordinal.
+                url=$(field "$entry" 5)
+                rank=$((n + 1000))
+                [ -n "$url" ] && [ -n "$(healthy_endpoints "$url")" ] || rank=$((n + 2000))
+                if [ -z "$victim" ] || [ "$rank" -gt "$victim_rank" ]; then
+                    victim=$entry
+                    victim_rank=$rank
+                fi
+            done <<EOF
+$list
+EOF
+            if [ -z "$victim" ]; then
+                log "the membership fits $TARGET_REPLICAS replicas: nothing to remove"
+                return 0
+            fi
+            id=$(field "$victim" 1)
+            name=$(field "$victim" 3)
+            if [ "$(field "$victim" 6)" = false ]; then
+                remaining=$(printf '%s' "$voters" | awk -F', ' -v id="$id" '$1 != id' | wc -l | tr -d ' ')
+                urls=$(printf '%s' "$voters" | awk -F', ' -v id="$id" '$1 != id && $5 != "" { printf "%s%s", s, $5; s = "," }')
+                up=$(count_healthy "$urls")
+                quorum=$((remaining / 2 + 1))
+                if [ "$up" -lt "$quorum" ]; then
+                    fail "removing ${name:-$id} would leave $up healthy of $remaining voting members, and" \
+                        "quorum needs $quorum: bring the members that are down back first"
+                fi
+            fi
+            if out=$(ctl --endpoints="$healthy" member remove "$id" 2>&1); then
+                log "removed ${name:-$id} ($id): $TARGET_REPLICAS replicas wanted"
+                continue
+            fi
+            problem="member remove ${name:-$id} failed: $out"
+        fi
+        [ $(($(date +%s) - started)) -lt "$timeout_s" ] || fail "$problem (gave up after ${timeout_s}s)"
+        wait_log "waiting: $problem"
+        nap
+    done
+}
+
+case "${1:-}" in
+    join) join ;;
+    promote) promote ;;
+    shrink) shrink ;;
+    *) fail "usage: etcd-member.sh join|promote|shrink" ;;
+esac

@@ -1,0 +1,96 @@
+"""Membership drills on a local cluster: KafScale's offset load in the background, a member lost,
+emptied or restarted the way Kubernetes does it, and every acknowledged write checked after."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from kafscale_lab.etcd_http import EtcdError, EtcdHttpClient, Member
+from kafscale_lab.load import LoadPlan, LoadResult, SecondSample, run_load, unreadable_acknowledged_writes
+from kafscale_lab.local_cluster import LocalCluster
+
+DRILL_LOAD = LoadPlan(rate=100, duration_s=1800, partitions=64, concurrency=4)
+
+
+@dataclass
+class BackgroundLoad:
+    """A load run on its own thread; `stop()` ends it and returns what it acknowledged."""
+
+    thread: threading.Thread
+    done: threading.Event
+    outcome: list[LoadResult]
+    started: float
+
+    def elapsed(self) -> float:
+        """Seconds since the load started: marks a step for `failed_writes`."""
+        return time.monotonic() - self.started
+
+    def stop(self) -> LoadResult:
+        self.done.set()
+        self.thread.join()
+        return self.outcome[0]
+
+
+@contextmanager
+def background_load(cluster: LocalCluster, plan: LoadPlan = DRILL_LOAD) -> Iterator[BackgroundLoad]:
+    """Drive `plan` against every member of the cluster (as it is when the load starts) until
+    the block ends; the block reads the result from `stop()`."""
+    done = threading.Event()
+    outcome: list[LoadResult] = []
+
+    def until(_: list[SecondSample]) -> bool:
+        return done.is_set()
+
+    urls = dict(cluster.client_urls_by_pod)
+    thread = threading.Thread(target=lambda: outcome.append(run_load(urls, plan, until=until)), daemon=True)
+    started = time.monotonic()
+    thread.start()
+    load = BackgroundLoad(thread, done, outcome, started)
+    try:
+        yield load
+    finally:
+        if thread.is_alive():
+            load.stop()
+
+
+def lost_writes(cluster: LocalCluster, result: LoadResult) -> dict[str, list[str]]:
+    """Per member of the cluster: acknowledged writes it does not return."""
+    lost = {}
+    for pod, url in cluster.client_urls_by_pod.items():
+        with EtcdHttpClient(url) as client:
+            lost[pod] = unreadable_acknowledged_writes(client, result)
+    return lost
+
+
+def membership(cluster: LocalCluster) -> list[Member]:
+    """The member list, from the first member that answers it."""
+    for url in cluster.client_urls_by_pod.values():
+        try:
+            with EtcdHttpClient(url, timeout_s=3.0) as client:
+                return client.members()
+        except (OSError, EtcdError):
+            continue
+    raise RuntimeError("no member answered the member list")
+
+
+def wait_for(condition: Callable[[], bool], what: str, deadline_s: float = 180.0) -> float:
+    """Poll `condition` until it holds; the seconds it took, or AssertionError at the deadline."""
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > deadline_s:
+            raise AssertionError(f"{what}: not within {deadline_s:.0f}s")
+        time.sleep(0.2)
+    return time.monotonic() - start
+
+
+def failed_writes(result: LoadResult, since_s: float = 0.0, until_s: float | None = None) -> int:
+    """Puts that failed between two offsets from the start of the load."""
+    return sum(
+        s.nospace_errors + s.other_errors
+        for s in result.samples
+        if s.second >= since_s and (until_s is None or s.second < until_s)
+    )

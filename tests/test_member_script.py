@@ -1,0 +1,188 @@
+"""The membership script, verbatim from the rendered pod, under BusyBox sh and dash with only
+BusyBox applets and etcdctl on PATH: the decisions it takes with no member answering (a fresh
+cluster, a lost one, a member with data) and its refusals. The decisions with members answering
+run in tests/test_membership_drills.py, in pods, against real clusters."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from kafscale.objects.membership import CONFIG_FILE_DEFAULTS, MEMBERSHIP_FLAGS, etcd_flags
+from kafscale.settings import parse_settings
+from kafscale_lab.etcd_binaries import tools_image_path
+from kafscale_lab.manifests import only, pod_spec
+from kafscale_lab.pod_runner import container_env
+from tests.support import missing, render_objects
+
+pytestmark = pytest.mark.etcd
+
+SHELLS = {"busybox-sh": ["/usr/bin/busybox", "sh", "-c"], "dash": ["/usr/bin/dash", "-c"]}
+POD = "kafscale-etcd-1"
+NAMESPACE = "kafscale-dev"
+
+
+@pytest.fixture(params=sorted(SHELLS))
+def shell(request: pytest.FixtureRequest) -> list[str]:
+    command = SHELLS[request.param]
+    if not Path(command[0]).exists():
+        missing(f"{command[0]} is missing (make setup installs busybox and dash)")
+    return command
+
+
+class Pod:
+    """One rendered container's script and env, its volumes as directories under `root`."""
+
+    def __init__(self, root: Path, container: dict[str, Any], config_maps: dict[str, dict[str, str]]) -> None:
+        self.root = root
+        self.script = container["command"][2]
+        self.args = container["command"][3:]
+        self.env = container_env(container, POD, NAMESPACE)
+        for key in ("DATA_DIR", "CONFIG_FILE", "CLUSTER_DIR", "BOOTSTRAP_MARKER"):
+            if key in self.env:
+                self.env[key] = str(root / self.env[key].lstrip("/"))
+        cluster_dir = Path(self.env["CLUSTER_DIR"])
+        cluster_dir.mkdir(parents=True)
+        for key, value in config_maps["kafscale-etcd-members"].items():
+            (cluster_dir / key).write_text(value)
+        Path(self.env["BOOTSTRAP_MARKER"]).parent.mkdir(parents=True)
+        for key in ("DATA_DIR", "CONFIG_FILE"):
+            if key in self.env:
+                (Path(self.env[key]) if key == "DATA_DIR" else Path(self.env[key]).parent).mkdir(
+                    parents=True, exist_ok=True
+                )
+
+    def mark_bootstrapped(self) -> None:
+        Path(self.env["BOOTSTRAP_MARKER"]).write_text("bootstrapped")
+
+    def run(
+        self, shell: list[str], path: str, timeout_s: float = 60, **env: str
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*shell, self.script, *self.args],
+            env={**self.env, "PATH": path, **env},
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+        )
+
+
+def _manifests(*overrides: str) -> list[dict[str, Any]]:
+    raw = dict(o.split("=", 1) for o in (f"namespace={NAMESPACE}", *overrides))
+    return render_objects(**raw).manifests
+
+
+def _config_maps(manifests: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    return {m["metadata"]["name"]: m["data"] for m in manifests if m["kind"] == "ConfigMap"}
+
+
+def _join_pod(tmp_path: Path, *overrides: str) -> Pod:
+    manifests = _manifests(*overrides)
+    (join,) = pod_spec(only(manifests, "StatefulSet"))["initContainers"]
+    return Pod(tmp_path, join, _config_maps(manifests))
+
+
+@pytest.fixture
+def tools_path(tmp_path: Path, etcd_binary: str) -> str:
+    return tools_image_path(tmp_path / "tools-bin", etcd_binary)
+
+
+def _expected_bootstrap_config(*overrides: str) -> dict[str, Any]:
+    """The operator's flags for this pod, as a config file: `$(POD_NAME)` and `$(POD_NAMESPACE)`
+    expanded, plus the flag defaults a config file needs spelled out."""
+    settings = parse_settings(dict(o.split("=", 1) for o in ("namespace=" + NAMESPACE, *overrides))).settings
+    flags = {
+        key: value.replace("$(POD_NAME)", POD).replace("$(POD_NAMESPACE)", NAMESPACE)
+        if isinstance(value, str)
+        else value
+        for key, value in etcd_flags(settings, settings.names).items()
+    }
+    return {**flags, **CONFIG_FILE_DEFAULTS}
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [(), ("etcdReplicas=5", "etcdAutoCompactionMode=revision", "etcdQuotaBackendBytes=8Gi")],
+    ids=["defaults", "tuned"],
+)
+def test_a_fresh_cluster_bootstraps_new_with_the_operators_flags(tmp_path, shell, tools_path, overrides):
+    pod = _join_pod(tmp_path, *overrides)
+    finished = pod.run(shell, tools_path)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert "the cluster never bootstrapped: bootstrapping it" in finished.stdout
+    config = yaml.safe_load(Path(pod.env["CONFIG_FILE"]).read_text())
+    expected = _expected_bootstrap_config(*overrides)
+    for key in MEMBERSHIP_FLAGS:
+        assert key in config
+    assert config == expected  # data-dir: the mountPath, where the etcd container has the volume
+
+
+def test_with_the_marker_and_no_member_it_waits_and_writes_nothing(tmp_path, shell, tools_path):
+    pod = _join_pod(tmp_path)
+    pod.mark_bootstrapped()
+    with pytest.raises(subprocess.TimeoutExpired) as waited:
+        pod.run(shell, tools_path, timeout_s=10, RETRY_INTERVAL_S="1", WAIT_LOG_EVERY="1")
+    output = (
+        (waited.value.stdout or b"").decode()
+        if isinstance(waited.value.stdout, bytes)
+        else waited.value.stdout
+    )
+    assert "refusing to bootstrap a new empty cluster" in (output or "")
+    assert not Path(pod.env["CONFIG_FILE"]).exists()
+
+
+def test_a_member_with_data_restarts_from_it(tmp_path, shell, tools_path):
+    pod = _join_pod(tmp_path)
+    pod.mark_bootstrapped()
+    (Path(pod.env["DATA_DIR"]) / "member" / "wal").mkdir(parents=True)
+    finished = pod.run(shell, tools_path)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert "etcd restarts from it" in finished.stdout
+    assert yaml.safe_load(Path(pod.env["CONFIG_FILE"]).read_text())["initial-cluster-state"] == "new"
+
+
+@pytest.mark.parametrize("variable", ["MEMBER_NAME", "MEMBER_PEER_URL", "ETCD_CONFIG"])
+def test_a_missing_setting_fails_naming_it(tmp_path, shell, tools_path, variable):
+    pod = _join_pod(tmp_path)
+    finished = pod.run(shell, tools_path, **{variable: ""})
+    assert finished.returncode == 1
+    assert f"FAILED: {variable} is empty" in finished.stdout
+
+
+def _shrink_pod(tmp_path: Path, replicas: int = 1) -> Pod:
+    manifests = _manifests(f"etcdReplicas={replicas}")
+    (container,) = pod_spec(only(manifests, "Job"))["containers"]
+    return Pod(tmp_path, container, _config_maps(manifests))
+
+
+def test_scaling_down_before_the_first_bootstrap_removes_nothing(tmp_path, shell, tools_path):
+    finished = _shrink_pod(tmp_path).run(shell, tools_path)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert "never bootstrapped: nothing to remove" in finished.stdout
+
+
+def test_scaling_down_a_cluster_that_does_not_answer_fails_in_time(tmp_path, shell, tools_path):
+    pod = _shrink_pod(tmp_path)
+    pod.mark_bootstrapped()
+    finished = pod.run(shell, tools_path, SHRINK_TIMEOUT_S="1", RETRY_INTERVAL_S="1")
+    assert finished.returncode == 1
+    assert "FAILED: no member with quorum answers (gave up after 1s)" in finished.stdout
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "three", ""])
+def test_a_target_that_is_not_a_positive_count_is_refused(tmp_path, shell, tools_path, value):
+    finished = _shrink_pod(tmp_path).run(shell, tools_path, TARGET_REPLICAS=value)
+    assert finished.returncode == 1
+    assert "FAILED: TARGET_REPLICAS" in finished.stdout
+
+
+def test_an_unknown_task_is_refused(tmp_path, shell, tools_path):
+    pod = _join_pod(tmp_path)
+    pod.args = ["resize"]
+    finished = pod.run(shell, tools_path)
+    assert finished.returncode == 1
+    assert "usage: etcd-member.sh join|promote|shrink" in finished.stdout
