@@ -212,12 +212,15 @@ def parse_settings(raw: Mapping[str, object]) -> ParsedSettings:
     image = parser.value(keys.IMAGE)
     mode = parser.value(keys.AUTO_COMPACTION_MODE)
     storage_memory = parser.value(keys.STORAGE_MEMORY)
+    cluster_name = _identity(parser, keys.CLUSTER_NAME)
+    namespace = _identity(parser, keys.K8S_NAMESPACE)
+    endpoints = _endpoints(parser)
     settings = EtcdSettings(
-        cluster_name=_identity(parser, keys.CLUSTER_NAME),
-        namespace=_identity(parser, keys.K8S_NAMESPACE),
-        endpoints=_endpoints(parser),
+        cluster_name=cluster_name,
+        namespace=namespace,
+        endpoints=endpoints,
         image=image,
-        replicas=_replicas(parser),
+        replicas=_replicas(parser, storage_memory and not endpoints),
         storage_size=parser.value(keys.STORAGE_SIZE),
         storage_class=parser.value(keys.STORAGE_CLASS),
         storage_memory=storage_memory,
@@ -404,7 +407,7 @@ def _above_the_limit(parser: _Parser, key: keys.ConfigKey[int], parsed: int | No
         raise SettingsError(f"{key.full_name}: {shown(parser.given(key))} is above {limit}")
 
 
-def _replicas(parser: _Parser) -> int:
+def _replicas(parser: _Parser, managed_in_memory: bool) -> int:
     _above_the_limit(
         parser,
         keys.REPLICAS,
@@ -418,6 +421,15 @@ def _replicas(parser: _Parser) -> int:
             str(replicas),
             str(replicas),
             f"is even: it tolerates no more failed members than {replicas - 1} would",
+        )
+    if replicas == 1 and managed_in_memory:
+        parser.warn(
+            keys.REPLICAS,
+            "1",
+            "1",
+            "member in memory mode keeps every offset in one pod's tmpfs: its first pod restart "
+            "(an eviction, a node drain, any change to the pod template) loses them all, and the "
+            "member then waits for a restore rather than start empty",
         )
     return replicas
 

@@ -425,6 +425,10 @@ class LocalCluster:
     def init_log_path(self, pod_name: str, container: str) -> Path:
         return self._work_dir / f"{pod_name}.{container}.log"
 
+    def volume_dir(self, pod_name: str, volume: str) -> Path:
+        """Where one of the pod's volumes lives on this machine."""
+        return self._member(pod_name).volume_dirs[volume]
+
     def data_dir(self, pod_name: str) -> Path:
         member = self._member(pod_name)
         return member.volume_dirs[member.data_volume]
@@ -611,55 +615,44 @@ class LocalCluster:
 
     def wait_for_leader(self, deadline_s: float = STARTUP_DEADLINE_S) -> str:
         """Poll until every running member answers and names the same leader; returns its pod."""
-        deadline = time.monotonic() + deadline_s
-        last_problem = "no member answered"
-        while time.monotonic() < deadline:
-            self._raise_if_failed()
-            try:
-                statuses = self.statuses()
-            except (OSError, ValueError) as error:
-                last_problem = str(error)
-            else:
-                leaders = {status.leader_id for status in statuses.values()}
-                if statuses and len(leaders) == 1 and 0 not in leaders:
-                    (leader_id,) = leaders
-                    leader = [pod for pod, s in statuses.items() if s.member_id == leader_id]
-                    if leader:
-                        return leader[0]
-                last_problem = f"no agreed leader yet: {leaders}"
-            time.sleep(0.1)
-        raise LocalClusterError(f"no leader within {deadline_s:.0f}s: {last_problem}")
+        return self._poll_leader(deadline_s, every_pod=False, what="no leader")
 
     def wait_until_serving(self, deadline_s: float = STARTUP_DEADLINE_S) -> str:
         """Poll until every pod of the StatefulSet runs etcd as a voting member under one leader
-        (what the readiness probe and a finished promotion show); returns the leader's pod."""
+        (what the readiness probes and a finished promotion show); returns the leader's pod."""
+        return self._poll_leader(deadline_s, every_pod=True, what="the members did not all serve")
+
+    def _poll_leader(self, deadline_s: float, every_pod: bool, what: str) -> str:
         deadline = time.monotonic() + deadline_s
         problem = "no member answered"
         while time.monotonic() < deadline:
             self._raise_if_failed()
+            leader, problem = self._agreed_leader(every_pod)
+            if leader is not None:
+                return leader
+            time.sleep(0.1)
+        raise LocalClusterError(f"{what} within {deadline_s:.0f}s: {problem}")
+
+    def _agreed_leader(self, every_pod: bool) -> tuple[str | None, str]:
+        """(the leader's pod, "") once the running members agree on one (with `every_pod`: every
+        pod runs etcd and none is a learner); else (None, what is missing)."""
+        if every_pod:
             waiting = [m.pod_name for m in self.members if m.pod_name not in self.running_pods()]
             if waiting:
-                problem = f"pods not running etcd yet: {waiting}"
-            else:
-                try:
-                    statuses = self.statuses()
-                except (OSError, ValueError) as error:
-                    problem = str(error)
-                else:
-                    leaders = {status.leader_id for status in statuses.values()}
-                    learners = [pod for pod, s in statuses.items() if s.is_learner]
-                    if len(leaders) != 1 or 0 in leaders:
-                        problem = f"no agreed leader yet: {leaders}"
-                    elif learners:
-                        problem = f"learners not promoted yet: {learners}"
-                    else:
-                        (leader_id,) = leaders
-                        leader = [pod for pod, s in statuses.items() if s.member_id == leader_id]
-                        if leader:
-                            return leader[0]
-                        problem = "the leader is not one of the pods"
-            time.sleep(0.1)
-        raise LocalClusterError(f"the members did not all serve within {deadline_s:.0f}s: {problem}")
+                return None, f"pods not running etcd yet: {waiting}"
+        try:
+            statuses = self.statuses()
+        except (OSError, ValueError) as error:
+            return None, str(error)
+        leaders = {status.leader_id for status in statuses.values()}
+        if not statuses or len(leaders) != 1 or 0 in leaders:
+            return None, f"no agreed leader yet: {leaders}"
+        learners = [pod for pod, status in statuses.items() if status.is_learner]
+        if every_pod and learners:
+            return None, f"learners not promoted yet: {learners}"
+        (leader_id,) = leaders
+        leader = [pod for pod, status in statuses.items() if status.member_id == leader_id]
+        return (leader[0], "") if leader else (None, "the leader is not one of the running pods")
 
     def localize(self, text: str) -> str:
         """Replace each pod's in-cluster DNS name in `text` by its local address."""

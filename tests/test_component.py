@@ -41,11 +41,14 @@ def _registered_dependencies(monkeypatch, **raw):
     """The component built under Pulumi's mocks, as the engine saw it: each Kubernetes resource,
     as (kind, name) in registration order, with the resources it depends on (`depends_on`)."""
     registered = {}  # URN -> (type token, name, dependency URNs), in registration order
+    property_dependencies: dict[str, set[str]] = {}  # URN -> URNs any of its inputs came from
     register = mocks.MockMonitor.RegisterResource
 
     def recording(monitor, request):
         response = register(monitor, request)
         registered[response.urn] = (request.type, request.name, list(request.dependencies))
+        property_urns = {urn for deps in request.propertyDependencies.values() for urn in deps.urns}
+        property_dependencies[response.urn] = property_urns
         return response
 
     monkeypatch.setattr(mocks.MockMonitor, "RegisterResource", recording)
@@ -55,6 +58,7 @@ def _registered_dependencies(monkeypatch, **raw):
         type_token, name, _ = registered[urn]
         return type_token.rsplit(":", 1)[1], name
 
+    assert not any(property_dependencies.values()), "an input built from another resource's output"
     return {
         key(urn): [key(dependency) for dependency in dependencies]
         for urn, (type_token, _, dependencies) in registered.items()
@@ -68,6 +72,20 @@ def _registered_dependencies(monkeypatch, **raw):
     ids=["defaults", "prod-5-members-monitoring"],
 )
 def test_the_engine_applies_the_objects_in_the_order_apply_after_gives(monkeypatch, raw):
+    """The order a scale-down needs, and nothing more.
+
+    Pulumi's engine answers a registration only once the provider's create or update is done
+    (pulumi/pulumi pkg/resource/deploy/source_eval.go `RegisterResource`: "block waiting for the
+    operation to finish"), and pulumi-kubernetes' create and update await a StatefulSet until
+    ready and a Job until complete (pulumi-kubernetes provider/pkg/await/awaiters.go, statefulset.go
+    `processStatefulSetEvent`, checker/job/check.go `jobComplete`), so a `depends_on` waits for
+    both. A replicas change replaces the Job and the members ConfigMap delete-first (fixed names:
+    provider/pkg/provider/provider.go `Diff`, `deleteBeforeReplace`; diff.go `forceNewProperties`
+    for a ConfigMap's data and a Job's template). That never replaces the StatefulSet: the engine
+    replaces a dependent only when one of its inputs comes from the replaced resource
+    (pkg/resource/deploy/step_generator.go `calculateDependentReplacements`, which looks only at
+    `PropertyDependencies`; pulumi/pulumi#838), and `_registered_dependencies` asserts that no
+    input here comes from another resource."""
     registered = _registered_dependencies(monkeypatch, **raw)
     settings = parse_settings(raw).settings
     dependencies = {key: set(after) for key, after in registered.items() if after}

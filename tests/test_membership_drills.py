@@ -19,12 +19,20 @@ from kafscale_lab.drills import (
     wait_for,
 )
 from kafscale_lab.local_cluster import LocalCluster, LocalClusterError
+from kafscale_lab.manifests import only, pod_spec
 from tests.support import missing, rendered_manifests
 
 pytestmark = pytest.mark.etcd
 
 SERVE_DEADLINE_S = 180.0
 DASH = "/usr/bin/dash"
+
+
+def _dash() -> str:
+    """dash for the tools image's /bin/sh (the drills that do not use BusyBox sh)."""
+    if not Path(DASH).exists():
+        missing(f"{DASH} is missing (make setup installs dash)")
+    return DASH
 
 
 def _pods(replicas: int) -> list[str]:
@@ -45,24 +53,12 @@ def _join_log(cluster: LocalCluster, pod: str) -> str:
     return path.read_text() if path.exists() else ""
 
 
-@pytest.fixture(params=["busybox-sh", "dash"])
-def tools_shell(request: pytest.FixtureRequest) -> str | None:
-    """What runs the tools image's scripts: BusyBox sh (None: the stand-in image's own) or dash."""
-    if request.param == "busybox-sh":
-        return None
-    if not Path(DASH).exists():
-        missing(f"{DASH} is missing (make setup installs dash)")
-    return DASH
-
-
-def test_an_emptied_follower_then_leader_rejoin_and_no_acknowledged_write_is_lost(
-    etcd_binary, tools_shell, capsys
-):
+def test_an_emptied_follower_then_leader_rejoin_and_no_acknowledged_write_is_lost(etcd_binary, capsys):
     """Memory mode: a member's etcd is killed and its pod made again with an empty tmpfs (an OOM
     kill, an eviction), a follower first, then the leader. Each rejoins under a new member ID, as
     a learner promoted once caught up, while the load runs."""
     figures = []
-    with LocalCluster(rendered_manifests(), etcd_binary, tools_shell=tools_shell) as cluster:
+    with LocalCluster(rendered_manifests(), etcd_binary) as cluster:
         with background_load(cluster) as load:
             wait_for(lambda: load.elapsed() > 3, "the load running")
             for role in ("follower", "leader"):
@@ -82,6 +78,8 @@ def test_an_emptied_follower_then_leader_rejoin_and_no_acknowledged_write_is_los
                 assert next(m.member_id for m in members if m.name == pod) != old_id  # removed, added anew
                 log = _join_log(cluster, pod)
                 assert "removed this member's stale entry" in log and "added as a learner" in log, log
+                voting = cluster.volume_dir(pod, "member-state") / "voting"
+                wait_for(voting.exists, f"{pod}'s readiness file")  # its promote container is ready
                 start = load.elapsed()
                 wait_for(lambda start=start: load.elapsed() > start + 3, "load on the healed cluster")
                 figures.append((role, back_after, mark, load.elapsed()))
@@ -92,7 +90,7 @@ def test_an_emptied_follower_then_leader_rejoin_and_no_acknowledged_write_is_los
     with capsys.disabled():
         for role, back_after, mark, until in figures:
             print(
-                f"\netcd {version} ({tools_shell or 'busybox sh'}): emptied {role} serving again after "
+                f"\netcd {version}: emptied {role} serving again after "
                 f"{back_after:.1f}s; {failed_writes(result, mark, until)} puts failed meanwhile",
                 end="",
             )
@@ -102,7 +100,7 @@ def test_an_emptied_follower_then_leader_rejoin_and_no_acknowledged_write_is_los
 def test_a_rolling_restart_in_memory_mode_brings_every_member_back(etcd_binary, capsys):
     """What any `pulumi up` that changes the pod template does: each pod made again, highest
     ordinal first, the next only once the last serves; every tmpfs comes back empty."""
-    with LocalCluster(rendered_manifests(), etcd_binary, tools_shell=DASH) as cluster:
+    with LocalCluster(rendered_manifests(), etcd_binary, tools_shell=_dash()) as cluster:
         with background_load(cluster) as load:
             wait_for(lambda: load.elapsed() > 3, "the load running")
             mark = load.elapsed()
@@ -150,9 +148,17 @@ def test_replicas_3_5_3_1_3_under_load_change_one_member_at_a_time(etcd_binary, 
         print(f"\n{etcd_binary}: {result.total_acked} puts acknowledged in all")
 
 
-def test_scaling_down_removes_a_member_that_is_down_first(etcd_binary):
-    """3 -> 1 with member 1 down: it goes first (removing member 2 first would leave 1 of 2 up)."""
-    with LocalCluster(rendered_manifests(), etcd_binary) as cluster:
+def test_a_scale_down_past_members_that_are_down_is_refused_or_ordered_to_keep_quorum(etcd_binary):
+    """3 -> 1 with member 0, the one that stays, down: any removal would leave no quorum, so the
+    Job fails (and `pulumi up` stops before the StatefulSet changes) with the membership untouched.
+    With member 1 down instead, member 1 goes first (removing member 2 first would leave 1 of 2)."""
+    with LocalCluster(rendered_manifests(), etcd_binary, tools_shell=_dash()) as cluster:
+        cluster.stop_member("kafscale-etcd-0")
+        with pytest.raises(LocalClusterError, match="would leave 1 healthy of 2 voting members"):
+            cluster.scale(rendered_manifests("etcdReplicas=1"))
+        assert sorted(m.name for m in membership(cluster)) == _pods(3)
+        cluster.start_member("kafscale-etcd-0")  # back with its data
+        cluster.wait_until_serving(SERVE_DEADLINE_S)
         cluster.stop_member("kafscale-etcd-1")
         cluster.scale(rendered_manifests("etcdReplicas=1"))
         assert _voting_members(cluster) == _pods(1)
@@ -160,21 +166,19 @@ def test_scaling_down_removes_a_member_that_is_down_first(etcd_binary):
         assert log.index("removed kafscale-etcd-1") < log.index("removed kafscale-etcd-2"), log
 
 
-def test_scaling_down_to_members_that_are_down_is_refused(etcd_binary):
-    """3 -> 1 with member 0, the one that stays, down: any removal would leave no quorum. The Job
-    fails (so `pulumi up` stops before the StatefulSet changes) and the membership is untouched."""
-    with LocalCluster(rendered_manifests(), etcd_binary, tools_shell=DASH) as cluster:
-        cluster.stop_member("kafscale-etcd-0")
-        with pytest.raises(LocalClusterError, match="would leave 1 healthy of 2 voting members"):
-            cluster.scale(rendered_manifests("etcdReplicas=1"))
-        assert sorted(m.name for m in membership(cluster)) == _pods(3)
+def _logging_every_wait(manifests: list[dict]) -> list[dict]:
+    """The rendered objects, the join container saying why it waits at every attempt."""
+    (join,) = pod_spec(only(manifests, "StatefulSet"))["initContainers"]
+    join["env"].append({"name": "WAIT_LOG_INTERVAL_S", "value": "0"})
+    return manifests
 
 
 def test_two_members_emptied_at_once_wait_and_never_bootstrap_a_second_cluster(etcd_binary):
     """Memory mode, two of three pods made again at once: quorum is gone for good (the backup
     issue's restore is the way back). The emptied members wait, also after the survivor restarts
     with its data (what its liveness probe does), and none starts a new cluster."""
-    with LocalCluster(rendered_manifests(), etcd_binary, tools_shell=DASH) as cluster:
+    manifests = _logging_every_wait(rendered_manifests())
+    with LocalCluster(manifests, etcd_binary, tools_shell=_dash()) as cluster:
         with cluster.client(0) as client:
             client.put("/kafscale/topics/t/partitions/0/next_offset", "41")
         survivor, *emptied = _pods(3)
@@ -189,10 +193,13 @@ def test_two_members_emptied_at_once_wait_and_never_bootstrap_a_second_cluster(e
         cluster.stop_member(survivor)  # a container restart: the tmpfs keeps its data
         cluster.start_member(survivor)
         wait_for(lambda: survivor in cluster.running_pods(), "the survivor's etcd")
-        for pod in emptied:
-            log = _join_log(cluster, pod)
-            wait_for(lambda pod=pod: _join_log(cluster, pod).count("attempt") >= 2, f"{pod} still waiting")
-            assert log.count("bootstrapping it") == 1, log  # the first boot only
+        attempts = {pod: _join_log(cluster, pod).count("refusing to bootstrap") for pod in emptied}
+        for pod in emptied:  # each has looked again since the survivor came back
+            wait_for(
+                lambda pod=pod: _join_log(cluster, pod).count("refusing to bootstrap") > attempts[pod] + 1,
+                f"{pod} still waiting",
+            )
+            assert _join_log(cluster, pod).count("bootstrapping it") == 1  # the first boot only
         assert cluster.running_pods() == [survivor]
         assert "data found" in _join_log(cluster, survivor)
         # Restarted without quorum, etcd serves no client until it has one (it cannot publish

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from kafscale.objects.membership import member_script
+from kafscale.settings import parse_settings
 from kafscale_lab.manifests import container, pod_spec
 from tests.support import render_objects, run_component
 
@@ -257,3 +258,42 @@ def test_no_task_pod_is_selected_as_a_member(memory):
         assert _selects(selector, member_labels)
         for pod in task_pods:
             assert not _selects(selector, pod["metadata"]["labels"]), (selector, pod["metadata"])
+
+
+@pytest.mark.parametrize(
+    ("raw", "warned"),
+    [
+        ({"etcdReplicas": "1", "etcdStorageMemory": "true"}, True),
+        ({"etcdReplicas": "1", "etcdStorageMemory": "false"}, False),
+        ({"etcdReplicas": "3", "etcdStorageMemory": "true"}, False),
+        ({"etcdReplicas": "1", "etcdStorageMemory": "true", "etcdEndpoints": "http://etcd:2379"}, False),
+    ],
+)
+def test_a_single_member_in_memory_mode_is_warned_about_at_preview(raw, warned):
+    """Nothing can make one tmpfs member survive its pod: preview says so, and the value stands."""
+    parsed = parse_settings(raw)
+    messages = [w.message for w in parsed.warnings if w.key == "etcdReplicas"]
+    assert parsed.settings.replicas == int(raw["etcdReplicas"])
+    if warned:
+        assert messages == [
+            'kafscale:etcdReplicas: "1" member in memory mode keeps every offset in one pod\'s tmpfs: '
+            "its first pod restart (an eviction, a node drain, any change to the pod template) loses "
+            "them all, and the member then waits for a restore rather than start empty; using 1"
+        ]
+    else:
+        assert messages == []
+
+
+def test_no_pod_gets_an_api_token_and_no_rbac_is_rendered():
+    """Membership needs no Kubernetes API: the pods get no service account token to misuse."""
+    objects = render_objects(etcdMonitoring="true")
+    pods = [
+        pod_spec(m) if m["kind"] != "Job" else m["spec"]["template"]["spec"]
+        for m in objects.manifests
+        if m["kind"] in ("StatefulSet", "CronJob", "Job")
+    ]
+    assert len(pods) == 4
+    assert all(pod["automountServiceAccountToken"] is False for pod in pods)
+    assert not {"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding", "ServiceAccount"} & {
+        m["kind"] for m in objects.manifests
+    }

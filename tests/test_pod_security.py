@@ -23,7 +23,7 @@ def _pod_specs() -> list[Any]:
     params = []
     for variant, raw in VARIANTS.items():
         for manifest in render_objects(**raw).manifests:
-            if manifest["kind"] in ("StatefulSet", "CronJob"):
+            if manifest["kind"] in ("StatefulSet", "CronJob", "Job"):
                 params.append(
                     pytest.param(pod_spec(manifest), id=f"{variant}-{manifest['metadata']['name']}")
                 )

@@ -12,6 +12,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
+from kafscale.objects import KIND_ORDER
 from kafscale_lab.manifests import only
 from tests.support import PROJECT_DIR, render_objects
 
@@ -64,16 +65,7 @@ def test_every_rendered_object_is_schema_valid_in_strict_mode(manifest, version)
 
 def test_the_variants_cover_every_kind_we_render_and_external_endpoints_render_nothing():
     kinds = {m["kind"] for manifests in RENDERED.values() for m in manifests}
-    kubernetes_kinds = {
-        "ConfigMap",
-        "Service",
-        "Job",
-        "StatefulSet",
-        "PodDisruptionBudget",
-        "NetworkPolicy",
-        "CronJob",
-    }
-    assert kinds == kubernetes_kinds | PROMETHEUS_OPERATOR_KINDS
+    assert kinds == set(KIND_ORDER)
     assert RENDERED["external-endpoints"] == []
 
 

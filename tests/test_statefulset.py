@@ -40,6 +40,7 @@ CLUSTER_MOUNTS = [
 ]
 MEMBERSHIP_VOLUMES = [
     {"name": "etcd-config", "emptyDir": {}},
+    {"name": "member-state", "emptyDir": {}},
     {"name": "etcd-cluster", "configMap": {"name": "kafscale-etcd-members"}},
     {"name": "etcd-bootstrapped", "configMap": {"name": "kafscale-etcd-bootstrapped", "optional": True}},
 ]
@@ -204,6 +205,18 @@ def test_membership_containers_run_the_member_script_in_the_tools_image(containe
     assert "args" not in container and "ports" not in container
 
 
+def test_the_promote_container_is_ready_only_once_its_member_votes_when_probes_are_on():
+    """A learner answers /health like a voter: the pod's readiness waits for the promotion, so
+    neither the client Service nor a rolling update counts a learner as a member."""
+    probe = _promote_container(render_objects())["readinessProbe"]
+    assert probe == {
+        "exec": {"command": ["/bin/sh", "-c", 'test -f "/var/run/etcd-member/voting"']},
+        "periodSeconds": 5,
+    }
+    # Probes off start the pods in order: this gate would hold the second member back for good.
+    assert "readinessProbe" not in _promote_container(render_objects(etcdProbes="false"))
+
+
 def test_membership_containers_follow_the_tools_image_and_the_security_settings():
     objects = render_objects(
         etcdSnapshotEtcdctlImage="registry.example/tools:1.2", etcdReadOnlyRootFilesystem="false"
@@ -224,7 +237,11 @@ def test_join_and_promote_mount_what_the_script_reads():
         {"name": "etcd-config", "mountPath": "/etc/etcd"},
         *CLUSTER_MOUNTS,
     ]
-    assert promote["volumeMounts"] == CLUSTER_MOUNTS
+    assert promote["volumeMounts"] == [
+        *CLUSTER_MOUNTS,
+        {"name": "member-state", "mountPath": "/var/run/etcd-member"},
+    ]
+    assert _env(promote, "VOTING_FILE") == "/var/run/etcd-member/voting"
     for container in (join, promote):
         assert _env(container, "CLUSTER_DIR") == "/etc/etcd-cluster"
         assert _env(container, "BOOTSTRAP_MARKER") == "/etc/etcd-bootstrapped/bootstrapped"

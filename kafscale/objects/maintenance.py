@@ -56,6 +56,7 @@ def _cronjob(
                         "metadata": {"labels": dict(labels)},
                         "spec": {
                             "restartPolicy": "Never",
+                            "automountServiceAccountToken": False,
                             "securityContext": pod_security_context(settings),
                             "containers": [
                                 {

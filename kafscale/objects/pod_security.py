@@ -4,6 +4,9 @@ Both default images run as any user: etcd is one static binary that writes only 
 and the Alpine tools image needs only BusyBox and etcdctl. `fsGroup` keeps the data volume
 writable for that user, including a volume an earlier root-run etcd left behind (the kubelet
 gives the group read and write on mount).
+
+No pod talks to the Kubernetes API (membership needs none: the bootstrap marker is a mounted
+ConfigMap), so none gets a service account token, and no RBAC object is rendered.
 """
 
 from __future__ import annotations

@@ -89,6 +89,7 @@ def statefulset(settings: EtcdSettings, names: EtcdNames) -> dict[str, object]:
             "metadata": {"labels": dict(names.labels)},
             "spec": {
                 **pod_placement(settings, names),
+                "automountServiceAccountToken": False,
                 "securityContext": pod_security_context(settings),
                 "initContainers": [join_container(settings, names, DATA_VOLUME)],
                 "containers": [etcd_container(settings, names), promote_container(settings, names)],

@@ -22,16 +22,16 @@
 # Env (all): CLUSTER_DIR (files `initial-cluster` and `client-urls`), BOOTSTRAP_MARKER (a file that
 # exists once the cluster bootstrapped). join: MEMBER_NAME, MEMBER_PEER_URL, MEMBER_CLIENT_URL,
 # DATA_DIR, CONFIG_FILE, ETCD_CONFIG (every other setting, YAML). promote: MEMBER_PEER_URL,
-# MEMBER_CLIENT_URL. shrink: TARGET_REPLICAS, MEMBER_PREFIX (members are named
-# <prefix>-<ordinal>), CLIENT_URLS (every member there may be, comma-separated),
-# SHRINK_TIMEOUT_S (default 300).
-# Optional: RETRY_INTERVAL_S (2), WAIT_LOG_EVERY (15: while waiting, log every Nth attempt),
+# MEMBER_CLIENT_URL, VOTING_FILE (optional: created once this member votes, for the readiness
+# probe). shrink: TARGET_REPLICAS, MEMBER_PREFIX (members are named <prefix>-<ordinal>),
+# CLIENT_URLS (every member there may be, comma-separated), SHRINK_TIMEOUT_S (default 300).
+# Optional: RETRY_INTERVAL_S (2), WAIT_LOG_INTERVAL_S (30: while waiting, how often to say why),
 # ETCDCTL (etcdctl).
 set -eu
 
 ETCDCTL="${ETCDCTL:-etcdctl}"
 RETRY_INTERVAL_S="${RETRY_INTERVAL_S:-2}"
-WAIT_LOG_EVERY="${WAIT_LOG_EVERY:-15}"
+WAIT_LOG_INTERVAL_S="${WAIT_LOG_INTERVAL_S:-30}"
 BOOTSTRAP_MARKER="${BOOTSTRAP_MARKER:-}"
 export ETCDCTL_API=3
 
@@ -59,7 +59,7 @@ is_number() {
 }
 
 ctl() {
-    "$ETCDCTL" --dial-timeout=2s --command-timeout=5s "$@"
+    "$ETCDCTL" --dial-timeout=1s --command-timeout=5s "$@"
 }
 
 bootstrapped() {
@@ -77,7 +77,7 @@ client_urls() {
 # (quorum), comma-separated; empty when none does. (etcdctl 3.4 reports on stderr, 3.5 on stdout.)
 healthy_endpoints() {
     [ -n "$1" ] || return 0
-    "$ETCDCTL" --dial-timeout=2s --command-timeout=3s --endpoints="$1" endpoint health 2>&1 |
+    "$ETCDCTL" --dial-timeout=1s --command-timeout=3s --endpoints="$1" endpoint health 2>&1 |
         awk '$2 == "is" && $3 == "healthy:" { printf "%s%s", sep, $1; sep = "," }'
 }
 
@@ -99,13 +99,16 @@ nap() {
     sleep "$RETRY_INTERVAL_S"
 }
 
-# wait_log MESSAGE: log the first attempt and every WAIT_LOG_EVERY-th after it.
+# wait_log MESSAGE: log the first attempt, then at most once every WAIT_LOG_INTERVAL_S.
 attempt=0
+last_logged=0
 wait_log() {
-    if [ $((attempt % WAIT_LOG_EVERY)) -eq 0 ]; then
-        log "$* (attempt $((attempt + 1)); retrying every ${RETRY_INTERVAL_S}s)"
-    fi
     attempt=$((attempt + 1))
+    now=$(date +%s)
+    if [ $((now - last_logged)) -ge "$WAIT_LOG_INTERVAL_S" ]; then
+        log "$* (attempt $attempt; retrying every ${RETRY_INTERVAL_S}s)"
+        last_logged=$now
+    fi
 }
 
 # write_config STATE INITIAL_CLUSTER: etcd's config file, replaced in one rename.
@@ -186,6 +189,13 @@ idle() {
     done
 }
 
+# mark_voting: what the container's readiness probe looks for (VOTING_FILE, when set).
+mark_voting() {
+    if [ -n "${VOTING_FILE:-}" ]; then
+        : >"$VOTING_FILE"
+    fi
+}
+
 promote() {
     require MEMBER_PEER_URL CLUSTER_DIR
     trap 'exit 0' TERM INT
@@ -199,10 +209,12 @@ promote() {
             fi
             if [ "$(field "$entry" 6)" != true ]; then
                 log "a voting member"
+                mark_voting
                 break
             fi
             if out=$(ctl --endpoints="$healthy" member promote "$(field "$entry" 1)" 2>&1); then
                 log "$out"
+                mark_voting
                 break
             fi
             wait_log "learner, not promoted yet: $out"
@@ -300,6 +312,8 @@ EOF
     done
 }
 
+is_number "$RETRY_INTERVAL_S" || fail "RETRY_INTERVAL_S is not a number: '$RETRY_INTERVAL_S'"
+is_number "$WAIT_LOG_INTERVAL_S" || fail "WAIT_LOG_INTERVAL_S is not a number: '$WAIT_LOG_INTERVAL_S'"
 case "${1:-}" in
     join) join ;;
     promote) promote ;;
