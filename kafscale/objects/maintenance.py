@@ -6,7 +6,8 @@ from importlib import resources
 
 from kafscale.naming import EtcdNames
 from kafscale.objects.metadata import object_metadata, task_pod_labels
-from kafscale.objects.pod_security import container_security_context, pod_security_context
+from kafscale.objects.pod_security import container_security_context
+from kafscale.objects.task_pod import task_pod_template
 from kafscale.settings import EtcdSettings
 from kafscale.tmpfs_footprint import DEFRAG_COPY_DIVISOR, DEFRAG_RESERVE_BYTES
 
@@ -25,7 +26,6 @@ def _cronjob(
     settings: EtcdSettings, names: EtcdNames, name: str, task: str, schedule: str, check_only: bool
 ) -> dict[str, object]:
     task_labels = {"app.kubernetes.io/component": COMPONENT_LABEL, "kafscale.io/etcd-task": task}
-    labels = task_pod_labels(names, task_labels)
     env = [
         {"name": "ETCD_MEMBERS", "value": ",".join(names.member_client_urls(settings.replicas))},
         {"name": "ETCDCTL_API", "value": "3"},
@@ -49,26 +49,23 @@ def _cronjob(
             "successfulJobsHistoryLimit": JOB_HISTORY,
             "failedJobsHistoryLimit": JOB_HISTORY,
             "jobTemplate": {
-                "metadata": {"labels": dict(labels)},
+                "metadata": {"labels": task_pod_labels(names, task_labels)},
                 "spec": {
                     "activeDeadlineSeconds": ACTIVE_DEADLINE_SECONDS,
-                    "template": {
-                        "metadata": {"labels": dict(labels)},
-                        "spec": {
-                            "restartPolicy": "Never",
-                            "automountServiceAccountToken": False,
-                            "securityContext": pod_security_context(settings),
-                            "containers": [
-                                {
-                                    "name": "maintenance",
-                                    "image": settings.etcdctl_image,
-                                    "command": ["/bin/sh", "-c", maintenance_script()],
-                                    "env": env,
-                                    "securityContext": container_security_context(settings),
-                                }
-                            ],
-                        },
-                    },
+                    "template": task_pod_template(
+                        settings,
+                        names,
+                        task_labels,
+                        [
+                            {
+                                "name": "maintenance",
+                                "image": settings.etcdctl_image,
+                                "command": ["/bin/sh", "-c", maintenance_script()],
+                                "env": env,
+                                "securityContext": container_security_context(settings),
+                            }
+                        ],
+                    ),
                 },
             },
         },

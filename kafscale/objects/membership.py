@@ -20,8 +20,9 @@ import json
 from importlib import resources
 
 from kafscale.naming import CLIENT_PORT, DATA_DIR, PEER_PORT, POD_NAME_REF, POD_NAMESPACE_REF, EtcdNames
-from kafscale.objects.metadata import object_metadata, task_pod_labels
-from kafscale.objects.pod_security import container_security_context, pod_security_context
+from kafscale.objects.metadata import object_metadata
+from kafscale.objects.pod_security import container_security_context
+from kafscale.objects.task_pod import task_pod_template
 from kafscale.rules import MAX_REPLICAS
 from kafscale.settings import EtcdSettings
 
@@ -231,7 +232,6 @@ def scale_down_job(settings: EtcdSettings, names: EtcdNames) -> dict[str, object
     """Removes the members above `etcdReplicas`; applied before the StatefulSet changes, and
     replaced (so run again) whenever its spec changes."""
     task_labels = {"app.kubernetes.io/component": COMPONENT_LABEL}
-    labels = task_pod_labels(names, task_labels)
     container = {
         **_tools_container(settings, "member-shrink", "shrink"),
         "env": [
@@ -252,15 +252,8 @@ def scale_down_job(settings: EtcdSettings, names: EtcdNames) -> dict[str, object
         "spec": {
             "backoffLimit": 0,
             "activeDeadlineSeconds": SHRINK_JOB_DEADLINE_S,
-            "template": {
-                "metadata": {"labels": dict(labels)},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "automountServiceAccountToken": False,
-                    "securityContext": pod_security_context(settings),
-                    "containers": [container],
-                    "volumes": _configmap_volumes(names),
-                },
-            },
+            "template": task_pod_template(
+                settings, names, task_labels, [container], _configmap_volumes(names)
+            ),
         },
     }
