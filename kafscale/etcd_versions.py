@@ -13,6 +13,17 @@ _TAG_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:[-+._].*)?$")
 NOSPACE_EXCLUSION_FIXED: tuple[EtcdVersion, ...] = ((3, 4, 19), (3, 5, 2))
 
 
+# etcd 3.6.0 to 3.6.3 can fail to start again after replaying a learner's promotion for a member
+# that was removed later (etcd-io/etcd#20340, fixed in 3.6.4): the very sequence a rejoin and a
+# scale-down produce (kafscale/scripts/etcd-member.sh).
+LEARNER_REPLAY_BROKEN: tuple[EtcdVersion, EtcdVersion] = ((3, 6, 0), (3, 6, 4))
+
+
+def learner_replay_broken(version: EtcdVersion) -> bool:
+    first, fixed = LEARNER_REPLAY_BROKEN
+    return first <= version < fixed
+
+
 def image_etcd_version(image: str) -> EtcdVersion | None:
     """The etcd version in an image tag (`kubesphere/etcd:3.6.4-0`, `quay.io/coreos/etcd:v3.5.1`).
 

@@ -18,7 +18,12 @@ from typing import TypeVar
 from kafscale import config_keys as keys
 from kafscale import rules
 from kafscale.durations import periodic_retention_nanos
-from kafscale.etcd_versions import excludes_every_nospace_alarm, format_version, image_etcd_version
+from kafscale.etcd_versions import (
+    excludes_every_nospace_alarm,
+    format_version,
+    image_etcd_version,
+    learner_replay_broken,
+)
 from kafscale.naming import SELECTOR_LABEL_NAMES, EtcdNames
 from kafscale.quantities import INT64_MAX, format_binary_si, parse_byte_count
 from kafscale.rules import FALSE_WORDS, LabelSelector, selector_text, shown
@@ -215,6 +220,8 @@ def parse_settings(raw: Mapping[str, object]) -> ParsedSettings:
     cluster_name = _identity(parser, keys.CLUSTER_NAME)
     namespace = _identity(parser, keys.K8S_NAMESPACE)
     endpoints = _endpoints(parser)
+    if not endpoints:
+        _warn_of_known_membership_defects(parser, image)
     settings = EtcdSettings(
         cluster_name=cluster_name,
         namespace=namespace,
@@ -306,6 +313,20 @@ def _probes(parser: _Parser, image: str) -> bool:
         )
         return False
     return probes
+
+
+def _warn_of_known_membership_defects(parser: _Parser, image: str) -> None:
+    """The image stands (it is what the user runs); preview says what it risks."""
+    version = image_etcd_version(image)
+    if version is not None and learner_replay_broken(version):
+        parser.warn(
+            keys.IMAGE,
+            image,
+            image,
+            f"runs etcd {format_version(version)}, which can fail to start again after a member "
+            "rejoined as a learner and another was removed (etcd-io/etcd#20340, fixed in 3.6.4): "
+            "use 3.6.4 or later",
+        )
 
 
 def _maintenance_enabled(parser: _Parser) -> bool:

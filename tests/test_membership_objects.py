@@ -297,3 +297,22 @@ def test_no_pod_gets_an_api_token_and_no_rbac_is_rendered():
     assert not {"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding", "ServiceAccount"} & {
         m["kind"] for m in objects.manifests
     }
+
+
+@pytest.mark.parametrize(
+    ("image", "warned"),
+    [
+        ("registry.k8s.io/etcd:3.6.0-0", True),
+        ("quay.io/coreos/etcd:v3.6.3", True),
+        ("kubesphere/etcd:3.6.4-0", False),
+        ("quay.io/coreos/etcd:v3.5.21", False),
+        ("registry.example/etcd@sha256:" + "a" * 64, False),
+    ],
+)
+def test_an_image_with_the_learner_replay_defect_is_warned_about(image, warned):
+    parsed = parse_settings({"etcdImage": image})
+    messages = [w.message for w in parsed.warnings if w.key == "etcdImage"]
+    assert parsed.settings.image == image
+    assert bool(messages) is warned
+    if warned:
+        assert "etcd-io/etcd#20340, fixed in 3.6.4" in messages[0]
