@@ -20,7 +20,7 @@ from kafscale_lab.drills import (
 )
 from kafscale_lab.local_cluster import LocalCluster, LocalClusterError
 from kafscale_lab.manifests import only, pod_spec
-from tests.support import missing, rendered_manifests
+from tests.support import missing, raise_alarm_on_every_member, rendered_manifests
 
 pytestmark = pytest.mark.etcd
 
@@ -95,6 +95,25 @@ def test_an_emptied_follower_then_leader_rejoin_and_no_acknowledged_write_is_los
                 end="",
             )
         print(f"\netcd {version}: {result.total_acked} puts acknowledged, none lost")
+
+
+def test_an_emptied_member_rejoins_while_every_member_has_raised_nospace(etcd_binary):
+    """What KafScale meets when compaction falls behind: NOSPACE on every member, every write
+    refused (and etcdctl 3.5's `endpoint health` calling the cluster unhealthy). A member that
+    loses its data then still rejoins: membership changes are not writes."""
+    with LocalCluster(rendered_manifests(), etcd_binary, tools_shell=_dash()) as cluster:
+        with cluster.client(0) as client:
+            client.put("/kafscale/topics/t/partitions/0/next_offset", "41")
+        raise_alarm_on_every_member(cluster, "NOSPACE")
+        leader = cluster.wait_for_leader()
+        pod = next(p for p in cluster.client_urls_by_pod if p != leader)
+        cluster.kill_member(pod)
+        cluster.restart_pod(pod)
+        cluster.wait_until_serving(SERVE_DEADLINE_S)
+        assert "added as a learner" in _join_log(cluster, pod)
+        with cluster.client(_pods(3).index(pod)) as client:
+            assert client.get("/kafscale/topics/t/partitions/0/next_offset") == "41"
+            assert {alarm.kind for alarm in client.alarms()} == {"NOSPACE"}
 
 
 def test_a_rolling_restart_in_memory_mode_brings_every_member_back(etcd_binary, capsys):

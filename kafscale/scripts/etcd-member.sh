@@ -73,12 +73,19 @@ client_urls() {
         awk -v own="${MEMBER_CLIENT_URL:-}" '$0 != "" && $0 != own { printf "%s%s", sep, $0; sep = "," }'
 }
 
-# healthy_endpoints URLS: those of the comma-separated URLS that commit a read through a leader
-# (quorum), comma-separated; empty when none does. (etcdctl 3.4 reports on stderr, 3.5 on stdout.)
+# healthy_endpoints URLS: those of the comma-separated URLS that answer a linearizable read (a
+# leader and a quorum behind it), comma-separated; empty when none does. Not `endpoint health`:
+# etcdctl 3.5 and later call any alarm unhealthy, so under NOSPACE no member would rejoin. A
+# learner refuses the read, so it never counts.
 healthy_endpoints() {
-    [ -n "$1" ] || return 0
-    "$ETCDCTL" --dial-timeout=1s --command-timeout=3s --endpoints="$1" endpoint health 2>&1 |
-        awk '$2 == "is" && $3 == "healthy:" { printf "%s%s", sep, $1; sep = "," }'
+    healthy=
+    for url in $(printf '%s' "$1" | tr ',' ' '); do
+        if "$ETCDCTL" --endpoints="$url" --dial-timeout=1s --command-timeout=3s \
+            get --consistency=l /kafscale/etcd-member/health-check </dev/null >/dev/null 2>&1; then
+            healthy="${healthy:+$healthy,}$url"
+        fi
+    done
+    printf '%s' "$healthy"
 }
 
 # member_list ENDPOINTS: `id, status, name, peer URLs, client URLs, is learner` per line.
