@@ -22,7 +22,7 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 $(RUNTIME_VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(RUNTIME_VENV)
-	grep -v '^-r' requirements-dev.txt > $(RUNTIME_VENV)/pins.txt
+	grep -v '^-r' requirements-dev.txt | sed 's/\[[^]]*\]//' > $(RUNTIME_VENV)/pins.txt
 	$(RUNTIME_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt \
 		-c $(RUNTIME_VENV)/pins.txt
 	touch $@

@@ -167,6 +167,64 @@ ETCDCTL_IMAGE = ConfigKey(
     rules.image_reference,
     IMAGE_REASON,
 )
+# Snapshots to S3 (the operator's snapshot CronJob), then our own keys for them.
+SNAPSHOT_BUCKET_REASON = (
+    "is not a bucket name S3 accepts (3 to 63 lower-case letters, digits, '.' and '-', starting "
+    "and ending with a letter or digit, not an IP address)"
+)
+# Empty means "derived from the namespace and cluster name" (rules.default_snapshot_bucket).
+SNAPSHOT_BUCKET = ConfigKey("etcdSnapshotBucket", "", rules.s3_bucket_name, SNAPSHOT_BUCKET_REASON, unset="")
+SNAPSHOT_PREFIX = ConfigKey(
+    "etcdSnapshotPrefix",
+    "etcd-snapshots",
+    rules.s3_prefix,
+    "is not a key prefix (printable ASCII without spaces, no empty, '.' or '..' segment, up to "
+    f"{rules.S3_PREFIX_MAX_LENGTH} characters once its slashes are trimmed)",
+)
+SNAPSHOT_SCHEDULE = ConfigKey("etcdSnapshotSchedule", "0 * * * *", rules.cron_schedule, CRON_REASON)
+SNAPSHOT_IMAGE = ConfigKey("etcdSnapshotImage", "amazon/aws-cli:2.15.0", rules.image_reference, IMAGE_REASON)
+SNAPSHOT_S3_ENDPOINT = ConfigKey(
+    "etcdSnapshotS3Endpoint",
+    "",
+    rules.endpoint_url,
+    "is not an S3 endpoint URL (http://host:port or https://host:port)",
+    unset="",
+    default_shown="none (AWS S3)",
+)
+SNAPSHOT_STALE_AFTER_SEC = ConfigKey(
+    "etcdSnapshotStaleAfterSec",
+    "7200",
+    rules.whole_number(1, rules.INT32_MAX),
+    "is not a positive whole number of seconds",
+)
+SNAPSHOT_CREATE_BUCKET = _boolean("etcdSnapshotCreateBucket", "false", ours=False)
+SNAPSHOT_PROTECT_BUCKET = _boolean("etcdSnapshotProtectBucket", "false", ours=False)
+SNAPSHOT_S3_REGION = ConfigKey(
+    "etcdSnapshotS3Region",
+    "",
+    rules.s3_region,
+    "is not a region name (lower-case letters, digits and '-', such as eu-west-1)",
+    unset="",
+    mirrors_operator_env=False,
+    default_shown="none (the AWS CLI's default, us-east-1)",
+)
+SNAPSHOT_CREDENTIALS_SECRET = ConfigKey(
+    "etcdSnapshotCredentialsSecret",
+    "",
+    rules.secret_name,
+    "is not a Secret name (a DNS-1123 subdomain: lower-case letters, digits, '-' and '.')",
+    unset="",
+    mirrors_operator_env=False,
+    default_shown="none (the pod's own AWS credentials)",
+)
+SNAPSHOT_KEEP = ConfigKey(
+    "etcdSnapshotKeep",
+    "0",
+    rules.whole_number(0, rules.MAX_SNAPSHOTS_KEPT),
+    f"is not a whole number of snapshots from 0 (keep all) to {rules.MAX_SNAPSHOTS_KEPT:,}",
+    mirrors_operator_env=False,
+)
+SNAPSHOT_ENABLED = _boolean("etcdSnapshotEnabled", "true")
 PROBES = _boolean("etcdProbes", "true")
 RUN_AS_USER = ConfigKey(
     "etcdRunAsUser",
@@ -232,6 +290,18 @@ CONFIG_KEYS: tuple[ConfigKey[object], ...] = (
     DEFRAG_SCHEDULE,
     DEFRAG_ENABLED,
     ETCDCTL_IMAGE,
+    SNAPSHOT_BUCKET,
+    SNAPSHOT_PREFIX,
+    SNAPSHOT_SCHEDULE,
+    SNAPSHOT_IMAGE,
+    SNAPSHOT_S3_ENDPOINT,
+    SNAPSHOT_STALE_AFTER_SEC,
+    SNAPSHOT_CREATE_BUCKET,
+    SNAPSHOT_PROTECT_BUCKET,
+    SNAPSHOT_S3_REGION,
+    SNAPSHOT_CREDENTIALS_SECRET,
+    SNAPSHOT_KEEP,
+    SNAPSHOT_ENABLED,
     PROBES,
     RUN_AS_USER,
     READ_ONLY_ROOT_FILESYSTEM,

@@ -15,6 +15,7 @@ DATA_DIR = "/var/lib/etcd"
 # CronJob names at 52 characters (its Jobs add an 11-character suffix to stay within 63).
 CRONJOB_NAME_MAX_LENGTH = 52
 MAINTENANCE_CHECK_SUFFIX = "-etcd-maintenance-check"
+SNAPSHOT_SUFFIX = "-etcd-snapshot"
 CLUSTER_NAME_MAX_LENGTH = CRONJOB_NAME_MAX_LENGTH - len(MAINTENANCE_CHECK_SUFFIX)
 
 # Kubernetes' own expansion of container env in args: must stay literal in the manifest.
@@ -73,6 +74,10 @@ class EtcdNames:
     @property
     def maintenance_check_cronjob(self) -> str:
         return f"{self.cluster}{MAINTENANCE_CHECK_SUFFIX}"
+
+    @property
+    def snapshot_cronjob(self) -> str:
+        return f"{self.cluster}{SNAPSHOT_SUFFIX}"
 
     @property
     def members_configmap(self) -> str:

@@ -39,6 +39,11 @@ MAX_WRITE_RATE = 1_000_000.0
 # and compact thousands of times a second below a millisecond: a second is the shortest window
 # that makes sense for KafScale's offsets. 0 (compaction off) is allowed, with a warning.
 MIN_PERIODIC_RETENTION_NANOS = NANOS_PER_UNIT["s"]
+# More snapshots than anyone keeps (a year of hourly ones is 8,760): a larger count is a typo.
+MAX_SNAPSHOTS_KEPT = 100_000
+# An S3 key holds at most 1024 bytes: the prefix leaves room for `/<14 digits>.db.sha256`.
+S3_PREFIX_MAX_LENGTH = 512
+S3_BUCKET_MIN_LENGTH, S3_BUCKET_MAX_LENGTH = 3, 63
 WHOLE_NUMBER_MAX_DIGITS = 19  # enough for any int64; longer text is never a real number
 
 LabelSelector = tuple[tuple[str, str], ...]
@@ -137,6 +142,54 @@ def endpoint_url(text: str) -> str | None:
     if parts.query or parts.fragment or parts.path not in ("", "/") or parts.username or parts.password:
         return None
     return text
+
+
+# S3's general purpose bucket naming rules (the Amazon S3 user guide, "Bucket naming rules").
+_S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
+_S3_BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_S3_BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+_IPV4_ADDRESS = re.compile(r"^[0-9]+(\.[0-9]+){3}$")
+_S3_REGION = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def s3_bucket_name(text: str) -> str | None:
+    """A general purpose bucket name S3 accepts."""
+    if not S3_BUCKET_MIN_LENGTH <= len(text) <= S3_BUCKET_MAX_LENGTH or not _S3_BUCKET.match(text):
+        return None
+    if ".." in text or _IPV4_ADDRESS.match(text):
+        return None
+    if text.startswith(_S3_BUCKET_RESERVED_PREFIXES) or text.endswith(_S3_BUCKET_RESERVED_SUFFIXES):
+        return None
+    return text
+
+
+def default_snapshot_bucket(namespace: str, cluster: str) -> str:
+    """The operator's bucket: `kafscale-etcd-<namespace>-<cluster>`, lower-cased, each run of other
+    characters one '-', '-' trimmed from both ends."""
+    return re.sub(r"[^a-z0-9]+", "-", f"kafscale-etcd-{namespace}-{cluster}".lower()).strip("-")
+
+
+def s3_prefix(text: str) -> str | None:
+    """A key prefix, its slashes trimmed as the operator does: printable ASCII without spaces, each
+    `/`-separated segment non-empty and neither `.` nor `..`."""
+    prefix = text.strip("/")
+    if not prefix or len(prefix) > S3_PREFIX_MAX_LENGTH or not prefix.isascii() or not prefix.isprintable():
+        return None
+    if any(c.isspace() for c in prefix):
+        return None
+    if any(segment in ("", ".", "..") for segment in prefix.split("/")):
+        return None
+    return prefix
+
+
+def s3_region(text: str) -> str | None:
+    """A region name as AWS and S3-compatible stores spell them (`eu-west-1`, `garage`)."""
+    return text if _S3_REGION.match(text) else None
+
+
+def secret_name(text: str) -> str | None:
+    """A Secret name: a DNS-1123 subdomain."""
+    return text if is_dns_subdomain(text) else None
 
 
 def whole_number(low: int, high: int) -> Callable[[str], int | None]:

@@ -67,6 +67,18 @@ class EtcdSettings:
     maintenance_check_schedule: str
     maintenance_threshold_pct: int
     etcdctl_image: str
+    snapshot_bucket: str
+    snapshot_prefix: str
+    snapshot_schedule: str
+    snapshot_image: str
+    snapshot_s3_endpoint: str
+    snapshot_stale_after_sec: int
+    snapshot_create_bucket: bool
+    snapshot_protect_bucket: bool
+    snapshot_s3_region: str
+    snapshot_credentials_secret: str
+    snapshot_keep: int
+    snapshot_enabled: bool
     expected_write_rate: float | None
     probes: bool
     run_as_user: int
@@ -115,6 +127,18 @@ class EtcdSettings:
             keys.MAINTENANCE_CHECK_SCHEDULE.name: self.maintenance_check_schedule,
             keys.MAINTENANCE_SIZE_THRESHOLD_PCT.name: self.maintenance_threshold_pct,
             keys.ETCDCTL_IMAGE.name: self.etcdctl_image,
+            keys.SNAPSHOT_BUCKET.name: self.snapshot_bucket,
+            keys.SNAPSHOT_PREFIX.name: self.snapshot_prefix,
+            keys.SNAPSHOT_SCHEDULE.name: self.snapshot_schedule,
+            keys.SNAPSHOT_IMAGE.name: self.snapshot_image,
+            keys.SNAPSHOT_S3_ENDPOINT.name: self.snapshot_s3_endpoint,
+            keys.SNAPSHOT_STALE_AFTER_SEC.name: self.snapshot_stale_after_sec,
+            keys.SNAPSHOT_CREATE_BUCKET.name: self.snapshot_create_bucket,
+            keys.SNAPSHOT_PROTECT_BUCKET.name: self.snapshot_protect_bucket,
+            keys.SNAPSHOT_S3_REGION.name: self.snapshot_s3_region,
+            keys.SNAPSHOT_CREDENTIALS_SECRET.name: self.snapshot_credentials_secret,
+            keys.SNAPSHOT_KEEP.name: self.snapshot_keep,
+            keys.SNAPSHOT_ENABLED.name: self.snapshot_enabled,
             keys.PROBES.name: self.probes,
             keys.RUN_AS_USER.name: self.run_as_user,
             keys.READ_ONLY_ROOT_FILESYSTEM.name: self.read_only_root_filesystem,
@@ -222,6 +246,7 @@ def parse_settings(raw: Mapping[str, object]) -> ParsedSettings:
     endpoints = _endpoints(parser)
     if not endpoints:
         _warn_of_known_membership_defects(parser, image)
+    snapshot_enabled = parser.value(keys.SNAPSHOT_ENABLED)
     settings = EtcdSettings(
         cluster_name=cluster_name,
         namespace=namespace,
@@ -239,6 +264,18 @@ def parse_settings(raw: Mapping[str, object]) -> ParsedSettings:
         maintenance_check_schedule=parser.value(keys.MAINTENANCE_CHECK_SCHEDULE),
         maintenance_threshold_pct=parser.value(keys.MAINTENANCE_SIZE_THRESHOLD_PCT),
         etcdctl_image=parser.value(keys.ETCDCTL_IMAGE),
+        snapshot_bucket=_snapshot_bucket(parser, namespace, cluster_name, snapshot_enabled),
+        snapshot_prefix=parser.value(keys.SNAPSHOT_PREFIX),
+        snapshot_schedule=parser.value(keys.SNAPSHOT_SCHEDULE),
+        snapshot_image=parser.value(keys.SNAPSHOT_IMAGE),
+        snapshot_s3_endpoint=parser.value(keys.SNAPSHOT_S3_ENDPOINT),
+        snapshot_stale_after_sec=parser.value(keys.SNAPSHOT_STALE_AFTER_SEC),
+        snapshot_create_bucket=parser.value(keys.SNAPSHOT_CREATE_BUCKET),
+        snapshot_protect_bucket=parser.value(keys.SNAPSHOT_PROTECT_BUCKET),
+        snapshot_s3_region=parser.value(keys.SNAPSHOT_S3_REGION),
+        snapshot_credentials_secret=parser.value(keys.SNAPSHOT_CREDENTIALS_SECRET),
+        snapshot_keep=parser.value(keys.SNAPSHOT_KEEP),
+        snapshot_enabled=snapshot_enabled,
         expected_write_rate=parser.value(keys.EXPECTED_WRITE_RATE),
         probes=_probes(parser, image),
         run_as_user=parser.value(keys.RUN_AS_USER),
@@ -296,6 +333,26 @@ def _monitoring_labels(parser: _Parser) -> LabelSelector:
             "cluster's objects: left out",
         )
     return kept
+
+
+def _snapshot_bucket(parser: _Parser, namespace: str, cluster_name: str, enabled: bool) -> str:
+    """etcdSnapshotBucket, or the operator's name derived from the namespace and cluster name. A
+    derived name S3 would refuse (longer than 63 characters) is still the one used, as in the
+    operator, with a warning: no other name could be guessed, and uploads to it fail until the
+    key names a bucket."""
+    key = keys.SNAPSHOT_BUCKET
+    derived = rules.default_snapshot_bucket(namespace, cluster_name)
+    bucket = parser.convert(key, parser.text(key, derived), key.convert, derived, key.reason)
+    if enabled and key.convert(bucket) is None:
+        parser.warn(
+            key,
+            bucket,
+            bucket,
+            f"is the default derived from the namespace and cluster name, and "
+            f"{key.reason.removeprefix('is ')}: every snapshot upload fails until "
+            f"{key.full_name} names a bucket",
+        )
+    return bucket
 
 
 def _probes(parser: _Parser, image: str) -> bool:

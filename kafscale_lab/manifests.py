@@ -34,5 +34,5 @@ def maintenance_container(cronjob: Manifest) -> dict[str, Any]:
 
 
 def cronjobs_by_task(manifests: Iterable[Manifest]) -> dict[str, Manifest]:
-    """The maintenance CronJobs by their `kafscale.io/etcd-task` label."""
+    """The CronJobs (maintenance, snapshot) by their `kafscale.io/etcd-task` label."""
     return {m["metadata"]["labels"]["kafscale.io/etcd-task"]: m for m in manifests if m["kind"] == "CronJob"}

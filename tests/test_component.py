@@ -25,6 +25,7 @@ def test_managed_etcd_creates_its_objects_all_parented_to_the_component():
         ("kubernetes:apps/v1:StatefulSet", "kafscale-etcd"),
         ("kubernetes:batch/v1:CronJob", "kafscale-etcd-maintenance"),
         ("kubernetes:batch/v1:CronJob", "kafscale-etcd-maintenance-check"),
+        ("kubernetes:batch/v1:CronJob", "kafscale-etcd-snapshot"),
         ("kubernetes:batch/v1:Job", "kafscale-etcd-scale-down"),
         ("kubernetes:core/v1:ConfigMap", "kafscale-etcd-bootstrapped"),
         ("kubernetes:core/v1:ConfigMap", "kafscale-etcd-members"),

@@ -35,6 +35,8 @@ def test_the_settings_output_shows_each_default_as_its_rule_parses_it(key):
         expected = keys.DEFAULT_RETENTION_BY_MODE[keys.AUTO_COMPACTION_MODE.default_value]
     elif key is keys.POD_ANTI_AFFINITY:  # empty: the default of the storage mode
         expected = keys.DEFAULT_POD_ANTI_AFFINITY_BY_MEMORY[keys.STORAGE_MEMORY.default_value]
+    elif key is keys.SNAPSHOT_BUCKET:  # empty: the operator's name for the default cluster
+        expected = "kafscale-etcd-kafscale-kafscale"
     elif key.default_value is None:
         expected = None if key is keys.EXPECTED_WRITE_RATE else ""
     elif isinstance(key.default_value, tuple):

@@ -70,6 +70,14 @@ def test_env_var_names_follow_the_naming_rule():
         "etcdDefragSchedule": "KAFSCALE_OPERATOR_ETCD_DEFRAG_SCHEDULE",
         "etcdDefragEnabled": "KAFSCALE_OPERATOR_ETCD_DEFRAG_ENABLED",
         "etcdSnapshotEtcdctlImage": "KAFSCALE_OPERATOR_ETCD_SNAPSHOT_ETCDCTL_IMAGE",
+        "etcdSnapshotBucket": "KAFSCALE_OPERATOR_ETCD_SNAPSHOT_BUCKET",
+        "etcdSnapshotPrefix": "KAFSCALE_OPERATOR_ETCD_SNAPSHOT_PREFIX",
+        "etcdSnapshotSchedule": "KAFSCALE_OPERATOR_ETCD_SNAPSHOT_SCHEDULE",
+        "etcdSnapshotImage": "KAFSCALE_OPERATOR_ETCD_SNAPSHOT_IMAGE",
+        "etcdSnapshotS3Endpoint": "KAFSCALE_OPERATOR_ETCD_SNAPSHOT_S3_ENDPOINT",
+        "etcdSnapshotStaleAfterSec": "KAFSCALE_OPERATOR_ETCD_SNAPSHOT_STALE_AFTER_SEC",
+        "etcdSnapshotCreateBucket": "KAFSCALE_OPERATOR_ETCD_SNAPSHOT_CREATE_BUCKET",
+        "etcdSnapshotProtectBucket": "KAFSCALE_OPERATOR_ETCD_SNAPSHOT_PROTECT_BUCKET",
     }
 
 

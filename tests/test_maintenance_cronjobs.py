@@ -8,7 +8,12 @@ LABELS = {"app": "kafscale-etcd", "cluster": "prod"}
 
 def _cronjobs(**raw):
     objects = render_objects(clusterName="prod", namespace="streaming", **raw)
-    return {m["metadata"]["name"]: m for m in objects.manifests if m["kind"] == "CronJob"}
+    return {
+        m["metadata"]["name"]: m
+        for m in objects.manifests
+        if m["kind"] == "CronJob"
+        and m["metadata"]["labels"]["app.kubernetes.io/component"] == "etcd-maintenance"
+    }
 
 
 def test_two_cronjobs_with_the_operators_shape():

@@ -253,7 +253,7 @@ def test_no_task_pod_is_selected_as_a_member(memory):
             else manifest["spec"]["template"]
         ]
     ]
-    assert len(task_pods) == 3
+    assert len(task_pods) == 4  # the scale-down Job, two maintenance CronJobs, the snapshot CronJob
     for selector in selectors:
         assert _selects(selector, member_labels)
         for pod in task_pods:
@@ -292,7 +292,7 @@ def test_no_pod_gets_an_api_token_and_no_rbac_is_rendered():
         for m in objects.manifests
         if m["kind"] in ("StatefulSet", "CronJob", "Job")
     ]
-    assert len(pods) == 4
+    assert len(pods) == 5  # the StatefulSet, the Job and three CronJobs
     assert all(pod["automountServiceAccountToken"] is False for pod in pods)
     assert not {"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding", "ServiceAccount"} & {
         m["kind"] for m in objects.manifests

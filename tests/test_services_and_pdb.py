@@ -41,6 +41,10 @@ EXTRA_LABELS = {
         "app.kubernetes.io/component": "etcd-maintenance",
         "kafscale.io/etcd-task": "maintenance-check",
     },
+    ("CronJob", "prod-etcd-snapshot"): {
+        "app.kubernetes.io/component": "etcd-snapshot",
+        "kafscale.io/etcd-task": "snapshot",
+    },
 }
 
 

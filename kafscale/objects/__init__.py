@@ -10,6 +10,7 @@ from kafscale.objects.monitoring import monitoring_objects
 from kafscale.objects.network_policy import network_policy
 from kafscale.objects.pdb import pod_disruption_budget
 from kafscale.objects.services import client_service, headless_service
+from kafscale.objects.snapshot import snapshot_cronjobs
 from kafscale.objects.statefulset import statefulset
 from kafscale.settings import EtcdSettings
 
@@ -44,6 +45,7 @@ def managed_etcd_manifests(settings: EtcdSettings) -> list[Manifest]:
         pod_disruption_budget(names),
         *([network_policy(settings, names)] if settings.network_policy else []),
         *maintenance_cronjobs(settings, names),
+        *snapshot_cronjobs(settings, names),
         *monitoring_objects(settings, names),
     ]
 

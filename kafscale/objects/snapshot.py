@@ -1,0 +1,153 @@
+"""The snapshot CronJob: the operator's `<clusterName>-etcd-snapshot`, checked and pruned.
+
+An init container (the tools image: BusyBox, etcdctl, etcdutl) saves a snapshot of one healthy
+member into an emptyDir, checks it and writes its sha256; the main container (the AWS CLI image)
+uploads both to `s3://<bucket>/<prefix>/` and prunes to the newest `etcdSnapshotKeep`.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from kafscale.naming import EtcdNames
+from kafscale.objects.metadata import object_metadata, task_pod_labels
+from kafscale.objects.pod_security import container_security_context, pod_security_context
+from kafscale.settings import EtcdSettings
+
+SAVE_SCRIPT_NAME = "etcd-snapshot-save.sh"
+UPLOAD_SCRIPT_NAME = "etcd-snapshot-upload.sh"
+# A snapshot of a full 8 GiB backend, saved and uploaded, well within the hourly schedule.
+ACTIVE_DEADLINE_SECONDS = 3000
+JOB_HISTORY = 3
+COMPONENT_LABEL = "etcd-snapshot"
+TASK_LABEL = "snapshot"
+SNAPSHOT_VOLUME = "snapshot"
+SNAPSHOT_DIR = "/snapshot"
+TMP_VOLUME = "tmp"
+TMP_DIR = "/tmp"
+# The credentials Secret's keys (the operator's) -> the AWS CLI's variables.
+CREDENTIAL_KEYS = (
+    ("AWS_ACCESS_KEY_ID", "KAFSCALE_S3_ACCESS_KEY"),
+    ("AWS_SECRET_ACCESS_KEY", "KAFSCALE_S3_SECRET_KEY"),
+    ("AWS_SESSION_TOKEN", "KAFSCALE_S3_SESSION_TOKEN"),
+)
+
+
+def _script(name: str) -> str:
+    """A script's text, verbatim from the package (tests run this very text)."""
+    return resources.files("kafscale").joinpath("scripts", name).read_text(encoding="utf-8")
+
+
+def save_script() -> str:
+    return _script(SAVE_SCRIPT_NAME)
+
+
+def upload_script() -> str:
+    return _script(UPLOAD_SCRIPT_NAME)
+
+
+def _flag(value: bool) -> str:
+    return "1" if value else "0"
+
+
+def upload_env(settings: EtcdSettings) -> list[dict[str, object]]:
+    env: list[dict[str, object]] = [
+        {"name": "SNAPSHOT_DIR", "value": SNAPSHOT_DIR},
+        {"name": "SNAPSHOT_BUCKET", "value": settings.snapshot_bucket},
+        {"name": "SNAPSHOT_PREFIX", "value": settings.snapshot_prefix},
+        {"name": "SNAPSHOT_KEEP", "value": str(settings.snapshot_keep)},
+        {"name": "SNAPSHOT_CREATE_BUCKET", "value": _flag(settings.snapshot_create_bucket)},
+        {"name": "SNAPSHOT_PROTECT_BUCKET", "value": _flag(settings.snapshot_protect_bucket)},
+        # The AWS CLI keeps its cache and config under HOME: a writable emptyDir, not the image's
+        # read-only root.
+        {"name": "HOME", "value": TMP_DIR},
+    ]
+    if settings.snapshot_s3_endpoint:
+        env.append({"name": "AWS_ENDPOINT_URL", "value": settings.snapshot_s3_endpoint})
+    if settings.snapshot_s3_region:
+        env += [
+            {"name": "AWS_REGION", "value": settings.snapshot_s3_region},
+            {"name": "AWS_DEFAULT_REGION", "value": settings.snapshot_s3_region},
+        ]
+    if settings.snapshot_credentials_secret:
+        env += [
+            {
+                "name": variable,
+                "valueFrom": {
+                    "secretKeyRef": {
+                        "name": settings.snapshot_credentials_secret,
+                        "key": key,
+                        "optional": True,
+                    }
+                },
+            }
+            for variable, key in CREDENTIAL_KEYS
+        ]
+    return env
+
+
+def snapshot_cronjob(settings: EtcdSettings, names: EtcdNames) -> dict[str, object]:
+    task_labels = {"app.kubernetes.io/component": COMPONENT_LABEL, "kafscale.io/etcd-task": TASK_LABEL}
+    labels = task_pod_labels(names, task_labels)
+    save_env = [
+        {"name": "ETCD_MEMBERS", "value": ",".join(names.member_client_urls(settings.replicas))},
+        {"name": "ETCDCTL_API", "value": "3"},
+        {"name": "SNAPSHOT_DIR", "value": SNAPSHOT_DIR},
+    ]
+    snapshot_mount = {"name": SNAPSHOT_VOLUME, "mountPath": SNAPSHOT_DIR}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": object_metadata(names, names.snapshot_cronjob, task_labels),
+        "spec": {
+            "schedule": settings.snapshot_schedule,
+            "concurrencyPolicy": "Forbid",
+            "successfulJobsHistoryLimit": JOB_HISTORY,
+            "failedJobsHistoryLimit": JOB_HISTORY,
+            "jobTemplate": {
+                "metadata": {"labels": dict(labels)},
+                "spec": {
+                    "activeDeadlineSeconds": ACTIVE_DEADLINE_SECONDS,
+                    "template": {
+                        "metadata": {"labels": dict(labels)},
+                        "spec": {
+                            "restartPolicy": "Never",
+                            "automountServiceAccountToken": False,
+                            "securityContext": pod_security_context(settings),
+                            "initContainers": [
+                                {
+                                    "name": "snapshot-save",
+                                    "image": settings.etcdctl_image,
+                                    "command": ["/bin/sh", "-c", save_script()],
+                                    "env": save_env,
+                                    "volumeMounts": [snapshot_mount],
+                                    "securityContext": container_security_context(settings),
+                                }
+                            ],
+                            "containers": [
+                                {
+                                    "name": "upload",
+                                    "image": settings.snapshot_image,
+                                    "command": ["/bin/sh", "-c", upload_script()],
+                                    "env": upload_env(settings),
+                                    "volumeMounts": [
+                                        {**snapshot_mount, "readOnly": True},
+                                        {"name": TMP_VOLUME, "mountPath": TMP_DIR},
+                                    ],
+                                    "securityContext": container_security_context(settings),
+                                }
+                            ],
+                            "volumes": [
+                                {"name": SNAPSHOT_VOLUME, "emptyDir": {}},
+                                {"name": TMP_VOLUME, "emptyDir": {}},
+                            ],
+                        },
+                    },
+                },
+            },
+        },
+    }
+
+
+def snapshot_cronjobs(settings: EtcdSettings, names: EtcdNames) -> list[dict[str, object]]:
+    return [snapshot_cronjob(settings, names)] if settings.snapshot_enabled else []
