@@ -42,7 +42,8 @@ BUSYBOX = Path("/usr/bin/busybox")
 
 
 def tools_image_path(bin_dir: Path, etcd_binary: str | Path) -> str:
-    """Fill `bin_dir` like the Alpine tools image's PATH: BusyBox applets and etcdctl, nothing else.
+    """Fill `bin_dir` like the Alpine tools image's PATH: BusyBox applets, etcdctl and, when the
+    build has one beside etcd (3.5 on; Debian's 3.4 has none), etcdutl; nothing else.
 
     Returns the PATH value. Scripts run with it cannot lean on anything the image lacks.
     """
@@ -51,4 +52,7 @@ def tools_image_path(bin_dir: Path, etcd_binary: str | Path) -> str:
     for applet in applets.split():
         (bin_dir / applet).symlink_to(BUSYBOX)
     (bin_dir / "etcdctl").symlink_to(etcdctl_beside(etcd_binary))
+    etcdutl = Path(etcd_binary).parent / "etcdutl"
+    if etcdutl.is_file():
+        (bin_dir / "etcdutl").symlink_to(etcdutl)
     return str(bin_dir)

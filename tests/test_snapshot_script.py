@@ -1,0 +1,430 @@
+"""The snapshot CronJob's two scripts, taken verbatim from the rendered CronJob, run with its env
+against a real 3-member cluster and a real S3 API (moto's server on a loopback address), under
+BusyBox sh and under dash.
+
+The init step runs with only BusyBox applets, etcdctl and (etcd 3.5) etcdutl on PATH, as the tools
+image has them; the upload step with BusyBox applets and Debian's `aws` (AWS CLI v2.9, which does
+not read AWS_ENDPOINT_URL itself: the script's --endpoint-url is what reaches the endpoint). The
+downloaded snapshot is restored with etcd's own tool and started as a one-member etcd, which must
+hold every key acknowledged before the snapshot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import random
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kafscale_lab.etcd_binaries import BUSYBOX, etcdctl_beside, tools_image_path
+from kafscale_lab.etcd_http import EtcdHttpClient
+from kafscale_lab.local_cluster import LocalCluster
+from kafscale_lab.manifests import container, pod_spec
+from tests.support import missing, rendered_manifests
+
+pytestmark = pytest.mark.etcd
+
+SHELLS = {"busybox-sh": ["/usr/bin/busybox", "sh", "-c"], "dash": ["/usr/bin/dash", "-c"]}
+AWS = Path("/usr/bin/aws")  # Debian's awscli package
+MOTO_SERVER = Path(sys.executable).parent / "moto_server"
+ACCESS_KEY = "kafscale-test"  # moto accepts any credentials; the CLI needs some to sign
+SECRET = {"KAFSCALE_S3_ACCESS_KEY": ACCESS_KEY, "KAFSCALE_S3_SECRET_KEY": "kafscale-test-secret"}
+PREFIX = "team/etcd-snapshots"
+DEADLINE_S = 30.0
+SCRIPT_TIMEOUT_S = 180
+
+
+@pytest.fixture(params=sorted(SHELLS))
+def shell(request):
+    command = SHELLS[request.param]
+    if not Path(command[0]).exists():
+        missing(f"{command[0]} is missing (make setup installs busybox and dash)")
+    return command
+
+
+def _free_port(address: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((address, 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint(tmp_path_factory) -> Iterator[str]:
+    """moto's S3 server on a random port of a random 127.x.y.z address, polled until it answers."""
+    if not MOTO_SERVER.exists():
+        missing(f"{MOTO_SERVER} is missing (requirements-dev.txt installs moto[server])")
+    address = f"127.{random.randint(1, 254)}.{random.randint(0, 254)}.{random.randint(1, 254)}"
+    port = _free_port(address)
+    url = f"http://{address}:{port}"
+    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("wb")
+    server = subprocess.Popen(
+        [str(MOTO_SERVER), "-H", address, "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + DEADLINE_S
+        while True:
+            assert server.poll() is None, f"moto_server exited with {server.returncode}"
+            try:
+                with urllib.request.urlopen(f"{url}/moto-api/", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, f"moto_server did not answer on {url}"
+                time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=DEADLINE_S)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+def _s3(endpoint: str) -> Any:
+    import boto3  # installed with moto
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET["KAFSCALE_S3_SECRET_KEY"],
+    )
+
+
+def _unique_bucket() -> str:
+    return f"kafscale-test-{random.getrandbits(48):012x}"
+
+
+def _rendered(endpoint: str, bucket: str, *overrides: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    manifests = rendered_manifests(
+        f"etcdSnapshotS3Endpoint={endpoint}",
+        f"etcdSnapshotBucket={bucket}",
+        f"etcdSnapshotPrefix=/{PREFIX}/",
+        "etcdSnapshotCredentialsSecret=s3-creds",
+        *overrides,
+    )
+    (cronjob,) = [
+        m for m in manifests if m["kind"] == "CronJob" and m["metadata"]["name"].endswith("-snapshot")
+    ]
+    return manifests, cronjob
+
+
+def _env(
+    entries: list[dict[str, Any]], cluster: LocalCluster, snapshot_dir: Path, home: Path
+) -> dict[str, str]:
+    """The container's env as the kubelet gives it: values (member URLs localized), each Secret key
+    ref resolved from SECRET, a missing optional key left unset; the emptyDirs at their local paths."""
+    env: dict[str, str] = {}
+    for entry in entries:
+        if "valueFrom" in entry:
+            ref = entry["valueFrom"]["secretKeyRef"]
+            assert ref["name"] == "s3-creds" and ref["optional"] is True
+            if ref["key"] in SECRET:
+                env[entry["name"]] = SECRET[ref["key"]]
+        else:
+            env[entry["name"]] = cluster.localize(entry["value"])
+    assert env["SNAPSHOT_DIR"] == "/snapshot"
+    env["SNAPSHOT_DIR"] = str(snapshot_dir)
+    if "HOME" in env:
+        assert env["HOME"] == "/tmp"
+        env["HOME"] = str(home)
+    return env
+
+
+def _upload_path(bin_dir: Path) -> str:
+    """BusyBox applets and `aws`, nothing else."""
+    if not AWS.exists():
+        missing(f"{AWS} is missing (make setup installs Debian's awscli)")
+    applets = subprocess.run([str(BUSYBOX), "--list"], capture_output=True, text=True, check=True).stdout
+    bin_dir.mkdir(parents=True)
+    for applet in applets.split():
+        (bin_dir / applet).symlink_to(BUSYBOX)
+    (bin_dir / "aws").symlink_to(AWS)
+    return str(bin_dir)
+
+
+class SnapshotJob:
+    """One CronJob's two steps, each run as its container would be, on directories of its own."""
+
+    def __init__(
+        self, cronjob: dict[str, Any], cluster: LocalCluster, shell: list[str], work: Path, etcd: str
+    ):
+        self.cronjob = cronjob
+        self.cluster = cluster
+        self.shell = shell
+        self.work = work
+        self.tools_path = tools_image_path(work / "tools-bin", etcd)
+        self.upload_path = _upload_path(work / "upload-bin")
+        self.runs = 0
+
+    def _run(self, spec: dict[str, Any], path: str, snapshot_dir: Path) -> subprocess.CompletedProcess[str]:
+        assert spec["command"][:2] == ["/bin/sh", "-c"]
+        env = _env(spec["env"], self.cluster, snapshot_dir, self.work / "home")
+        env["PATH"] = path
+        return subprocess.run(
+            [*self.shell, spec["command"][2]],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=SCRIPT_TIMEOUT_S,
+        )
+
+    def save(self) -> tuple[subprocess.CompletedProcess[str], Path]:
+        self.runs += 1
+        snapshot_dir = self.work / f"snapshot-{self.runs}"
+        snapshot_dir.mkdir()
+        (save,) = pod_spec(self.cronjob)["initContainers"]
+        return self._run(save, self.tools_path, snapshot_dir), snapshot_dir
+
+    def upload(self, snapshot_dir: Path) -> subprocess.CompletedProcess[str]:
+        (self.work / "home").mkdir(exist_ok=True)
+        return self._run(container(self.cronjob, "upload"), self.upload_path, snapshot_dir)
+
+    def run(self) -> tuple[subprocess.CompletedProcess[str], Path]:
+        saved, snapshot_dir = self.save()
+        assert saved.returncode == 0, saved.stdout + saved.stderr
+        return self.upload(snapshot_dir), snapshot_dir
+
+
+def _ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "FAILED" not in result.stdout
+    return result.stdout
+
+
+def _keys(s3: Any, bucket: str) -> list[str]:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+
+def _put_keys(cluster: LocalCluster, count: int, tag: str) -> dict[str, str]:
+    acked = {}
+    with cluster.client(0) as client:
+        for index in range(count):
+            key = f"/kafscale/topics/{tag}/partitions/{index}/next_offset"
+            client.put(key, f"{tag}-{index}")
+            acked[key] = f"{tag}-{index}"
+    return acked
+
+
+def _wait_for_the_next_second(after: str) -> None:
+    """Snapshots are named by the UTC second: the next run must start in a later one."""
+    deadline = time.monotonic() + DEADLINE_S
+    while datetime.now(UTC).strftime("%Y%m%d%H%M%S") <= after:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def _restored_etcd(db: Path, etcd_binary: str, work: Path) -> Iterator[str]:
+    """`db` restored with etcd's own tool (etcdutl, or etcdctl on 3.4) into a fresh data dir and
+    started as a one-member etcd; yields its client URL."""
+    etcdutl = Path(etcd_binary).parent / "etcdutl"
+    restore = [str(etcdutl)] if etcdutl.is_file() else [etcdctl_beside(etcd_binary)]
+    address = f"127.{random.randint(1, 254)}.{random.randint(0, 254)}.{random.randint(1, 254)}"
+    client_url = f"http://{address}:{_free_port(address)}"
+    peer_url = f"http://{address}:{_free_port(address)}"
+    data_dir = work / "restored.etcd"
+    cluster_flags = [
+        "--name=restored",
+        f"--initial-cluster=restored={peer_url}",
+        f"--initial-advertise-peer-urls={peer_url}",
+        "--initial-cluster-token=restored",
+    ]
+    subprocess.run(
+        [*restore, "snapshot", "restore", str(db), f"--data-dir={data_dir}", *cluster_flags],
+        env={"ETCDCTL_API": "3", "PATH": "/usr/bin:/bin"},
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    log = (work / "restored.log").open("wb")
+    etcd = subprocess.Popen(
+        [
+            etcd_binary,
+            f"--data-dir={data_dir}",
+            f"--listen-client-urls={client_url}",
+            f"--advertise-client-urls={client_url}",
+            f"--listen-peer-urls={peer_url}",
+            *cluster_flags,
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + DEADLINE_S
+        while True:
+            assert etcd.poll() is None, (work / "restored.log").read_text()
+            try:
+                with EtcdHttpClient(client_url) as client:
+                    client.get("/kafscale/restore-probe")
+                break
+            except Exception:
+                assert time.monotonic() < deadline, (work / "restored.log").read_text()
+                time.sleep(0.1)
+        yield client_url
+    finally:
+        etcd.terminate()
+        etcd.wait(timeout=DEADLINE_S)
+        log.close()
+
+
+def test_a_snapshot_and_its_checksum_are_uploaded_and_restore_every_acknowledged_key(
+    etcd_binary, shell, tmp_path, s3_endpoint
+):
+    s3 = _s3(s3_endpoint)
+    bucket = _unique_bucket()
+    s3.create_bucket(Bucket=bucket)
+    manifests, cronjob = _rendered(s3_endpoint, bucket)
+    with LocalCluster(manifests, etcd_binary) as cluster:
+        acked = _put_keys(cluster, 200, "before")
+        job = SnapshotJob(cronjob, cluster, shell, tmp_path, etcd_binary)
+        saved, snapshot_dir = job.save()
+        log = _ok(saved)
+        _put_keys(cluster, 20, "after")  # written after the snapshot: not in it
+        uploaded = job.upload(snapshot_dir)
+    upload_log = _ok(uploaded)
+
+    checker = "etcdutl" if (Path(etcd_binary).parent / "etcdutl").is_file() else "etcdctl"
+    assert "checked " in log and f" with {checker} (hash, revision, keys, size): " in log
+    (db_file,) = snapshot_dir.glob("*.db")
+    name = db_file.name
+    assert len(name) == len("20250101000000.db") and name[:14].isdigit()
+    assert _keys(s3, bucket) == [f"{PREFIX}/{name}", f"{PREFIX}/{name}.sha256"]
+    assert f"uploaded s3://{bucket}/{PREFIX}/{name}\n" in upload_log
+    assert upload_log.index(f"/{name}\n") < upload_log.index(f"/{name}.sha256\n")  # the .db first
+
+    downloaded = tmp_path / "downloaded"
+    downloaded.mkdir()
+    for key in (f"{PREFIX}/{name}", f"{PREFIX}/{name}.sha256"):
+        s3.download_file(bucket, key, str(downloaded / Path(key).name))
+    digest = hashlib.sha256((downloaded / name).read_bytes()).hexdigest()
+    assert (downloaded / f"{name}.sha256").read_text() == f"{digest}  {name}\n"
+    assert (downloaded / name).read_bytes() == db_file.read_bytes()
+
+    with _restored_etcd(downloaded / name, etcd_binary, tmp_path) as url, EtcdHttpClient(url) as client:
+        restored = client.get_prefix("/kafscale/topics/")
+    assert {key: restored.get(key) for key in acked} == acked
+    assert not any("/after/" in key for key in restored)
+
+
+def test_pruning_keeps_the_newest_n_snapshots_with_their_checksums(etcd_binary, shell, tmp_path, s3_endpoint):
+    s3 = _s3(s3_endpoint)
+    bucket = _unique_bucket()
+    s3.create_bucket(Bucket=bucket)
+    others = [f"{PREFIX}/notes.txt", f"{PREFIX}/old/20200101000000.db", "elsewhere/20200101000000.db"]
+    for key in others:  # not snapshots directly under the prefix: never pruned
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    manifests, cronjob = _rendered(s3_endpoint, bucket, "etcdSnapshotKeep=2")
+    names = []
+    with LocalCluster(manifests, etcd_binary) as cluster:
+        job = SnapshotJob(cronjob, cluster, shell, tmp_path, etcd_binary)
+        logs = []
+        for _ in range(3):
+            if names:
+                _wait_for_the_next_second(names[-1].removesuffix(".db"))
+            result, snapshot_dir = job.run()
+            logs.append(_ok(result))
+            names.append(next(snapshot_dir.glob("*.db")).name)
+    assert len(set(names)) == 3
+    snapshots = [f"{PREFIX}/{name}" for name in names]
+    assert _keys(s3, bucket) == sorted(
+        [*others, *(key for newest in snapshots[1:] for key in (newest, f"{newest}.sha256"))]
+    )
+    assert "(2 snapshot(s), keeping up to 2)" in logs[1]
+    assert f"pruned s3://{bucket}/{snapshots[0]} and its .sha256" in logs[2]
+    assert "kept the newest 2 of 3" in logs[2]
+
+
+def test_the_bucket_is_created_and_protected_when_enabled(etcd_binary, shell, tmp_path, s3_endpoint):
+    s3 = _s3(s3_endpoint)
+    bucket = _unique_bucket()
+    manifests, cronjob = _rendered(
+        s3_endpoint,
+        bucket,
+        "etcdSnapshotCreateBucket=true",
+        "etcdSnapshotProtectBucket=true",
+        "etcdSnapshotS3Region=eu-west-1",
+    )
+    with LocalCluster(manifests, etcd_binary) as cluster:
+        job = SnapshotJob(cronjob, cluster, shell, tmp_path, etcd_binary)
+        first, snapshot_dir = job.run()
+        again = job.upload(snapshot_dir)  # the bucket exists now
+    first_log, again_log = _ok(first), _ok(again)
+    assert f"created bucket {bucket} in eu-west-1" in first_log
+    assert f"bucket {bucket} exists\n" in again_log
+    assert s3.get_bucket_location(Bucket=bucket)["LocationConstraint"] == "eu-west-1"
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert block == dict.fromkeys(
+        ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
+    )
+    for log in (first_log, again_log):
+        assert f"versioning enabled on {bucket}" in log and f"public access blocked on {bucket}" in log
+    name = next(snapshot_dir.glob("*.db")).name
+    assert _keys(s3, bucket) == [f"{PREFIX}/{name}", f"{PREFIX}/{name}.sha256"]
+
+
+def test_a_missing_bucket_is_not_created_unless_enabled(etcd_binary, shell, tmp_path, s3_endpoint):
+    bucket = _unique_bucket()
+    manifests, cronjob = _rendered(s3_endpoint, bucket)
+    with LocalCluster(manifests, etcd_binary) as cluster:
+        result, snapshot_dir = SnapshotJob(cronjob, cluster, shell, tmp_path, etcd_binary).run()
+    assert result.returncode != 0
+    name = next(snapshot_dir.glob("*.db")).name
+    assert f"etcd-snapshot-upload: FAILED: upload of s3://{bucket}/{PREFIX}/{name} failed" in result.stdout
+    assert bucket not in [b["Name"] for b in _s3(s3_endpoint).list_buckets()["Buckets"]]
+
+
+def test_an_unreachable_endpoint_fails_the_upload_with_its_failed_line(etcd_binary, shell, tmp_path):
+    address = f"127.{random.randint(1, 254)}.{random.randint(0, 254)}.{random.randint(1, 254)}"
+    endpoint = f"http://{address}:{_free_port(address)}"  # nothing listens there
+    manifests, cronjob = _rendered(endpoint, "kafscale-unreachable")
+    with LocalCluster(manifests, etcd_binary) as cluster:
+        result, snapshot_dir = SnapshotJob(cronjob, cluster, shell, tmp_path, etcd_binary).run()
+    assert result.returncode != 0
+    name = next(snapshot_dir.glob("*.db")).name
+    failed = [line for line in result.stdout.splitlines() if "FAILED" in line]
+    assert len(failed) == 1, result.stdout
+    assert (
+        f"etcd-snapshot-upload: FAILED: upload of s3://kafscale-unreachable/{PREFIX}/{name} failed"
+        in failed[0]
+    )
+    assert endpoint in result.stdout  # the CLI's own error names the endpoint
+
+
+def test_the_save_asks_the_next_member_when_one_is_down_and_fails_when_none_answers(
+    etcd_binary, shell, tmp_path, s3_endpoint
+):
+    manifests, cronjob = _rendered(s3_endpoint, _unique_bucket())
+    with LocalCluster(manifests, etcd_binary) as cluster:
+        job = SnapshotJob(cronjob, cluster, shell, tmp_path, etcd_binary)
+        first = cluster.members[0]
+        cluster.stop_member(first.pod_name)
+        saved, snapshot_dir = job.save()
+        log = _ok(saved)
+        for member in cluster.members[1:]:
+            cluster.stop_member(member.pod_name)
+        none, empty_dir = job.save()
+    assert f"member {first.client_url} is not healthy: trying the next" in log
+    assert f"saving a snapshot of {cluster.members[1].client_url} to " in log
+    assert len(list(snapshot_dir.glob("*.db"))) == len(list(snapshot_dir.glob("*.db.sha256"))) == 1
+    assert none.returncode != 0
+    assert "etcd-snapshot-save: FAILED: no member is healthy: no snapshot taken" in none.stdout
+    assert list(empty_dir.iterdir()) == []
