@@ -33,6 +33,14 @@ VARIANTS = {
     "external-endpoints": {"etcdEndpoints": "http://etcd-a:2379,http://etcd-b:2379"},
     "monitoring": {"etcdMonitoring": "on", "etcdMonitoringLabels": "release=prometheus"},
     "zone-spread": {"etcdZoneSpread": "true"},
+    "snapshot-s3": {
+        "etcdSnapshotS3Endpoint": "http://minio.storage:9000",
+        "etcdSnapshotS3Region": "eu-west-1",
+        "etcdSnapshotCredentialsSecret": "s3-creds",
+        "etcdSnapshotKeep": "24",
+        "etcdSnapshotCreateBucket": "true",
+    },
+    "snapshot-off": {"etcdSnapshotEnabled": "false"},
 }
 # Custom resources of the Prometheus operator: not in the Kubernetes schemas. Their rules are
 # checked by promtool (tests/test_alerts.py).
