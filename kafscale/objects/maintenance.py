@@ -5,15 +5,13 @@ from __future__ import annotations
 from importlib import resources
 
 from kafscale.naming import EtcdNames
-from kafscale.objects.metadata import object_metadata, task_pod_labels
 from kafscale.objects.pod_security import container_security_context
-from kafscale.objects.task_pod import task_pod_template
+from kafscale.objects.task_pod import task_cronjob, task_pod_template
 from kafscale.settings import EtcdSettings
 from kafscale.tmpfs_footprint import DEFRAG_COPY_DIVISOR, DEFRAG_RESERVE_BYTES
 
 SCRIPT_NAME = "etcd-maintenance.sh"
 ACTIVE_DEADLINE_SECONDS = 1800
-JOB_HISTORY = 3
 COMPONENT_LABEL = "etcd-maintenance"
 
 
@@ -39,37 +37,15 @@ def _cronjob(
             {"name": "DEFRAG_RESERVE_BYTES", "value": str(DEFRAG_RESERVE_BYTES)},
             {"name": "DEFRAG_COPY_DIVISOR", "value": str(DEFRAG_COPY_DIVISOR)},
         ]
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "CronJob",
-        "metadata": object_metadata(names, name, task_labels),
-        "spec": {
-            "schedule": schedule,
-            "concurrencyPolicy": "Forbid",
-            "successfulJobsHistoryLimit": JOB_HISTORY,
-            "failedJobsHistoryLimit": JOB_HISTORY,
-            "jobTemplate": {
-                "metadata": {"labels": task_pod_labels(names, task_labels)},
-                "spec": {
-                    "activeDeadlineSeconds": ACTIVE_DEADLINE_SECONDS,
-                    "template": task_pod_template(
-                        settings,
-                        names,
-                        task_labels,
-                        [
-                            {
-                                "name": "maintenance",
-                                "image": settings.etcdctl_image,
-                                "command": ["/bin/sh", "-c", maintenance_script()],
-                                "env": env,
-                                "securityContext": container_security_context(settings),
-                            }
-                        ],
-                    ),
-                },
-            },
-        },
+    container = {
+        "name": "maintenance",
+        "image": settings.etcdctl_image,
+        "command": ["/bin/sh", "-c", maintenance_script()],
+        "env": env,
+        "securityContext": container_security_context(settings),
     }
+    pod = task_pod_template(settings, names, task_labels, [container])
+    return task_cronjob(names, name, task_labels, schedule, ACTIVE_DEADLINE_SECONDS, pod)
 
 
 def maintenance_cronjobs(settings: EtcdSettings, names: EtcdNames) -> list[dict[str, object]]:

@@ -10,15 +10,14 @@ from __future__ import annotations
 from importlib import resources
 
 from kafscale.naming import EtcdNames
-from kafscale.objects.metadata import object_metadata, task_pod_labels
-from kafscale.objects.pod_security import container_security_context, pod_security_context
+from kafscale.objects.pod_security import container_security_context
+from kafscale.objects.task_pod import task_cronjob, task_pod_template
 from kafscale.settings import EtcdSettings
 
 SAVE_SCRIPT_NAME = "etcd-snapshot-save.sh"
 UPLOAD_SCRIPT_NAME = "etcd-snapshot-upload.sh"
 # A snapshot of a full 8 GiB backend, saved and uploaded, well within the hourly schedule.
 ACTIVE_DEADLINE_SECONDS = 3000
-JOB_HISTORY = 3
 COMPONENT_LABEL = "etcd-snapshot"
 TASK_LABEL = "snapshot"
 SNAPSHOT_VOLUME = "snapshot"
@@ -88,65 +87,36 @@ def upload_env(settings: EtcdSettings) -> list[dict[str, object]]:
 
 def snapshot_cronjob(settings: EtcdSettings, names: EtcdNames) -> dict[str, object]:
     task_labels = {"app.kubernetes.io/component": COMPONENT_LABEL, "kafscale.io/etcd-task": TASK_LABEL}
-    labels = task_pod_labels(names, task_labels)
     save_env = [
         {"name": "ETCD_MEMBERS", "value": ",".join(names.member_client_urls(settings.replicas))},
         {"name": "ETCDCTL_API", "value": "3"},
         {"name": "SNAPSHOT_DIR", "value": SNAPSHOT_DIR},
     ]
     snapshot_mount = {"name": SNAPSHOT_VOLUME, "mountPath": SNAPSHOT_DIR}
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "CronJob",
-        "metadata": object_metadata(names, names.snapshot_cronjob, task_labels),
-        "spec": {
-            "schedule": settings.snapshot_schedule,
-            "concurrencyPolicy": "Forbid",
-            "successfulJobsHistoryLimit": JOB_HISTORY,
-            "failedJobsHistoryLimit": JOB_HISTORY,
-            "jobTemplate": {
-                "metadata": {"labels": dict(labels)},
-                "spec": {
-                    "activeDeadlineSeconds": ACTIVE_DEADLINE_SECONDS,
-                    "template": {
-                        "metadata": {"labels": dict(labels)},
-                        "spec": {
-                            "restartPolicy": "Never",
-                            "automountServiceAccountToken": False,
-                            "securityContext": pod_security_context(settings),
-                            "initContainers": [
-                                {
-                                    "name": "snapshot-save",
-                                    "image": settings.etcdctl_image,
-                                    "command": ["/bin/sh", "-c", save_script()],
-                                    "env": save_env,
-                                    "volumeMounts": [snapshot_mount],
-                                    "securityContext": container_security_context(settings),
-                                }
-                            ],
-                            "containers": [
-                                {
-                                    "name": "upload",
-                                    "image": settings.snapshot_image,
-                                    "command": ["/bin/sh", "-c", upload_script()],
-                                    "env": upload_env(settings),
-                                    "volumeMounts": [
-                                        {**snapshot_mount, "readOnly": True},
-                                        {"name": TMP_VOLUME, "mountPath": TMP_DIR},
-                                    ],
-                                    "securityContext": container_security_context(settings),
-                                }
-                            ],
-                            "volumes": [
-                                {"name": SNAPSHOT_VOLUME, "emptyDir": {}},
-                                {"name": TMP_VOLUME, "emptyDir": {}},
-                            ],
-                        },
-                    },
-                },
-            },
-        },
+    save = {
+        "name": "snapshot-save",
+        "image": settings.etcdctl_image,
+        "command": ["/bin/sh", "-c", save_script()],
+        "env": save_env,
+        "volumeMounts": [snapshot_mount],
+        "securityContext": container_security_context(settings),
     }
+    upload = {
+        "name": "upload",
+        "image": settings.snapshot_image,
+        "command": ["/bin/sh", "-c", upload_script()],
+        "env": upload_env(settings),
+        "volumeMounts": [{**snapshot_mount, "readOnly": True}, {"name": TMP_VOLUME, "mountPath": TMP_DIR}],
+        "securityContext": container_security_context(settings),
+    }
+    volumes: list[dict[str, object]] = [
+        {"name": SNAPSHOT_VOLUME, "emptyDir": {}},
+        {"name": TMP_VOLUME, "emptyDir": {}},
+    ]
+    pod = task_pod_template(settings, names, task_labels, [upload], volumes, init_containers=[save])
+    return task_cronjob(
+        names, names.snapshot_cronjob, task_labels, settings.snapshot_schedule, ACTIVE_DEADLINE_SECONDS, pod
+    )
 
 
 def snapshot_cronjobs(settings: EtcdSettings, names: EtcdNames) -> list[dict[str, object]]:
