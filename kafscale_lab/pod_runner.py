@@ -150,6 +150,9 @@ def container_run(
             f"--reuid={identity.user}",
             f"--regid={identity.group}",
             f"--groups={groups}" if groups else "--clear-groups",
+            # Changing the user clears the parent-death signal the harness set: set it again, so
+            # no container outlives a harness that dies.
+            "--pdeathsig=TERM",
             "--",
         ]
     argv = (

@@ -88,8 +88,14 @@ def test_a_container_runs_unmodified_under_its_own_mounts_and_user(tmp_path):
         str(tmp_path / "config"),
         "/etc/etcd",
     ]
-    assert argv[split + 1 : split + 6][1:] == ["--reuid=65532", "--regid=65532", "--groups=65532", "--"]
-    program_and_args = argv[split + 6 :]
+    assert argv[split + 1 : split + 7][1:] == [
+        "--reuid=65532",
+        "--regid=65532",
+        "--groups=65532",
+        "--pdeathsig=TERM",
+        "--",
+    ]
+    program_and_args = argv[split + 7 :]
     assert program_and_args == ["/opt/etcd", "--config-file=/etc/etcd/etcd.conf.yml"]  # as rendered
     assert etcd.env == {}
 
@@ -157,7 +163,8 @@ def test_restarting_a_pod_empties_its_emptydirs_and_keeps_its_claim(etcd_binary)
     """What a rolling update does to each pod: memory mode's data dir comes back empty (the init
     containers see it so), disk mode's claim keeps the member's data."""
     _require_pods()
-    record = "ls -A /var/lib/etcd | wc -l > /work/entries-at-start"
+    # Written whole, then renamed: the test never reads a file the script is still writing.
+    record = "ls -A /var/lib/etcd | wc -l > /work/entries.tmp && mv /work/entries.tmp /work/entries-at-start"
     for memory, entries_after_restart in (("false", "1"), ("true", "0")):
         manifests = _with_init_containers(
             rendered_manifests("etcdReplicas=1", f"etcdStorageMemory={memory}"), record
