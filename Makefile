@@ -35,9 +35,10 @@ render: $(BIN)/.installed
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 
-# The whole suite, the slow real-etcd tests overlapping (pytest-xdist).
+# The whole suite, the slow real-etcd tests overlapping (pytest-xdist). Idle workers take tests
+# queued on busy ones (worksteal), so no worker ends the run alone with a queue of drills.
 test: setup lint
-	$(BIN)/python -m pytest -n $(WORKERS)
+	$(BIN)/python -m pytest -n $(WORKERS) --dist worksteal
 
 # The mock tests alone are CPU-bound: one worker per core.
 test-fast: $(BIN)/.installed
