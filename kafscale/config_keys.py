@@ -225,6 +225,9 @@ SNAPSHOT_KEEP = ConfigKey(
     mirrors_operator_env=False,
 )
 SNAPSHOT_ENABLED = _boolean("etcdSnapshotEnabled", "true")
+# A cluster that bootstrapped, lost every member and has no snapshot to restore waits; true lets it
+# start again empty (KafScale's offsets gone) rather than wait for a backup or a person.
+START_EMPTY_WHEN_LOST = _boolean("etcdStartEmptyWhenLost", "false")
 PROBES = _boolean("etcdProbes", "true")
 RUN_AS_USER = ConfigKey(
     "etcdRunAsUser",
@@ -302,6 +305,7 @@ CONFIG_KEYS: tuple[ConfigKey[object], ...] = (
     SNAPSHOT_CREDENTIALS_SECRET,
     SNAPSHOT_KEEP,
     SNAPSHOT_ENABLED,
+    START_EMPTY_WHEN_LOST,
     PROBES,
     RUN_AS_USER,
     READ_ONLY_ROOT_FILESYSTEM,

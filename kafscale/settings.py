@@ -79,6 +79,7 @@ class EtcdSettings:
     snapshot_credentials_secret: str
     snapshot_keep: int
     snapshot_enabled: bool
+    start_empty_when_lost: bool
     expected_write_rate: float | None
     probes: bool
     run_as_user: int
@@ -139,6 +140,7 @@ class EtcdSettings:
             keys.SNAPSHOT_CREDENTIALS_SECRET.name: self.snapshot_credentials_secret,
             keys.SNAPSHOT_KEEP.name: self.snapshot_keep,
             keys.SNAPSHOT_ENABLED.name: self.snapshot_enabled,
+            keys.START_EMPTY_WHEN_LOST.name: self.start_empty_when_lost,
             keys.PROBES.name: self.probes,
             keys.RUN_AS_USER.name: self.run_as_user,
             keys.READ_ONLY_ROOT_FILESYSTEM.name: self.read_only_root_filesystem,
@@ -276,6 +278,7 @@ def parse_settings(raw: Mapping[str, object]) -> ParsedSettings:
         snapshot_credentials_secret=parser.value(keys.SNAPSHOT_CREDENTIALS_SECRET),
         snapshot_keep=parser.value(keys.SNAPSHOT_KEEP),
         snapshot_enabled=snapshot_enabled,
+        start_empty_when_lost=parser.value(keys.START_EMPTY_WHEN_LOST),
         expected_write_rate=parser.value(keys.EXPECTED_WRITE_RATE),
         probes=_probes(parser, image),
         run_as_user=parser.value(keys.RUN_AS_USER),

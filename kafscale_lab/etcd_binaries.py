@@ -41,16 +41,31 @@ def etcdctl_beside(etcd_binary: str | Path) -> str:
 BUSYBOX = Path("/usr/bin/busybox")
 
 
+AWS_CLI = Path("/usr/bin/aws")  # Debian's awscli package (AWS CLI v2)
+
+
+def _busybox_applets(bin_dir: Path) -> None:
+    applets = subprocess.run([str(BUSYBOX), "--list"], capture_output=True, text=True, check=True).stdout
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    for applet in applets.split():
+        (bin_dir / applet).symlink_to(BUSYBOX)
+
+
+def aws_image_path(bin_dir: Path) -> str:
+    """Fill `bin_dir` like the AWS CLI image's PATH as the scripts may use it: BusyBox applets and
+    `aws`, nothing else (no etcdctl). Returns the PATH value."""
+    _busybox_applets(bin_dir)
+    (bin_dir / "aws").symlink_to(AWS_CLI)
+    return str(bin_dir)
+
+
 def tools_image_path(bin_dir: Path, etcd_binary: str | Path) -> str:
     """Fill `bin_dir` like the Alpine tools image's PATH: BusyBox applets, etcdctl and, when the
     build has one beside etcd (3.5 on; Debian's 3.4 has none), etcdutl; nothing else.
 
     Returns the PATH value. Scripts run with it cannot lean on anything the image lacks.
     """
-    applets = subprocess.run([str(BUSYBOX), "--list"], capture_output=True, text=True, check=True).stdout
-    bin_dir.mkdir(parents=True, exist_ok=True)
-    for applet in applets.split():
-        (bin_dir / applet).symlink_to(BUSYBOX)
+    _busybox_applets(bin_dir)
     (bin_dir / "etcdctl").symlink_to(etcdctl_beside(etcd_binary))
     etcdutl = Path(etcd_binary).parent / "etcdutl"
     if etcdutl.is_file():

@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -48,6 +48,8 @@ from kafscale_lab.pod_runner import pod_identity as container_identity
 STARTUP_DEADLINE_S = 60.0
 STOP_GRACE_S = 5.0
 INIT_DEADLINE_S = 300.0
+# Where pods' volumes, stand-in tools and hosts files live: a directory no container mounts over.
+WORK_ROOT = "/var/tmp"
 JOB_DEADLINE_S = 400.0
 _PR_SET_PDEATHSIG = 1
 _COMPONENT_LABEL = "app.kubernetes.io/component"
@@ -120,13 +122,19 @@ class StandIns:
     etcd_binary: str
     tools_bin_dir: Path
     shell: str | None = None  # another POSIX shell for the tools image's /bin/sh (dash)
+    # Other images by reference: the env each sets (its PATH, and what stands in for a pod's
+    # cloud identity, such as AWS credentials). Their /bin/sh is the same shell.
+    image_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # The namespace's Secrets (name -> data), for env that refers to them.
+    secrets: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def for_container(self, container: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
         """(command -> executable, env the image sets) for one container."""
         if container["name"] == "etcd":
             return {"etcd": self.etcd_binary, "/usr/local/bin/etcd": self.etcd_binary}, {}
         shell = self.shell or str(self.tools_bin_dir / "sh")
-        return {"/bin/sh": shell, "sh": shell}, {"PATH": str(self.tools_bin_dir)}
+        env = self.image_env.get(container.get("image", ""), {"PATH": str(self.tools_bin_dir)})
+        return {"/bin/sh": shell, "sh": shell}, dict(env)
 
 
 def plan_pod(
@@ -161,6 +169,7 @@ def plan_pod(
             volume_dirs,
             hosts_path,
             *stand_ins.for_container(container),
+            stand_ins.secrets,
         )
 
     try:
@@ -341,9 +350,13 @@ class LocalCluster:
         etcd_binary: str = "etcd",
         init_deadline_s: float = INIT_DEADLINE_S,
         tools_shell: str | None = None,
+        image_env: Mapping[str, Mapping[str, str]] | None = None,
+        secrets: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         """`tools_shell`: what runs the tools image's scripts in place of BusyBox sh (such as
-        /usr/bin/dash); BusyBox's applets stay on PATH either way."""
+        /usr/bin/dash); BusyBox's applets stay on PATH either way. `image_env`: for other images
+        (the AWS CLI's), the env the image sets, by image reference. `secrets`: the namespace's
+        Secrets (name -> data) the pods' env refers to."""
         resolved = shutil.which(etcd_binary)
         if resolved is None:
             raise LocalClusterError(
@@ -354,14 +367,18 @@ class LocalCluster:
             raise LocalClusterError("running pods the kubelet's way needs root, unshare and setpriv")
         self.etcd_binary = resolved
         self.init_deadline_s = init_deadline_s
-        self._work_dir = Path(tempfile.mkdtemp(prefix="kafscale-etcd-"))
+        # Not under /tmp: containers mount emptyDirs there (the AWS CLI's HOME), which would hide
+        # the stand-in tools, volumes and hosts file from them.
+        self._work_dir = Path(tempfile.mkdtemp(prefix="kafscale-etcd-", dir=WORK_ROOT))
         shm = Path("/dev/shm")
         tmpfs_root = shm if shm.is_dir() and os.access(shm, os.W_OK) else self._work_dir
         self._tmpfs_dir = Path(tempfile.mkdtemp(prefix="kafscale-etcd-mem-", dir=tmpfs_root))
         for directory in (self._work_dir, self._tmpfs_dir):
             directory.chmod(0o711)  # the pod's user reaches its volumes and the stand-in tools
         tools_bin = Path(tools_image_path(self._work_dir / "tools-bin", resolved))
-        self._stand_ins = StandIns(resolved, tools_bin, tools_shell)
+        self._stand_ins = StandIns(
+            resolved, tools_bin, tools_shell, dict(image_env or {}), dict(secrets or {})
+        )
         self.config_maps: dict[str, dict[str, str]] = {}
         self._held_back: list[Manifest] = []
         self._pods: dict[str, _PodRun] = {}

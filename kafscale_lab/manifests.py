@@ -25,6 +25,10 @@ def container(manifest: Manifest, name: str) -> dict[str, Any]:
     return next(c for c in pod_spec(manifest)["containers"] if c["name"] == name)
 
 
+def init_container(manifest: Manifest, name: str) -> dict[str, Any]:
+    return next(c for c in pod_spec(manifest)["initContainers"] if c["name"] == name)
+
+
 def etcd_container(statefulset: Manifest) -> dict[str, Any]:
     return container(statefulset, "etcd")
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,14 +72,27 @@ def expand_kubernetes_refs(text: str, env: dict[str, str]) -> str:
     return _ENV_REFERENCE.sub(substitute, text)
 
 
-def container_env(container: dict[str, Any], pod_name: str, namespace: str) -> dict[str, str]:
+def container_env(
+    container: dict[str, Any],
+    pod_name: str,
+    namespace: str,
+    secrets: Mapping[str, Mapping[str, str]] | None = None,
+) -> dict[str, str]:
     """The container's env as the kubelet sets it: values expanded in order, the downward API's
-    pod name and namespace."""
+    pod name and namespace, Secret keys from `secrets` (Secret name -> data; a missing optional
+    key leaves the variable unset, a missing required one is an error, as for the kubelet)."""
     fields = {"metadata.name": pod_name, "metadata.namespace": namespace}
     env: dict[str, str] = {}
     for entry in container.get("env", []):
         if "value" in entry:
             env[entry["name"]] = expand_kubernetes_refs(str(entry["value"]), env)
+        elif "secretKeyRef" in entry.get("valueFrom", {}):
+            ref = entry["valueFrom"]["secretKeyRef"]
+            value = (secrets or {}).get(ref["name"], {}).get(ref["key"])
+            if value is not None:
+                env[entry["name"]] = value
+            elif not ref.get("optional", False):
+                raise PodError(f"env {entry['name']}: Secret {ref['name']} has no key {ref['key']}")
         else:
             field_path = entry.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath", "")
             if field_path not in fields:
@@ -121,14 +135,16 @@ def container_run(
     hosts_path: Path,
     executables: dict[str, str],
     image_env: dict[str, str] | None = None,
+    secrets: Mapping[str, Mapping[str, str]] | None = None,
 ) -> ContainerRun:
     """How to start `container` of pod `pod_name`: its command and args with `$(VAR)` expanded and
     `0.0.0.0` bound to the pod's address, under its own mounts and user.
 
     `executables` maps the image's command (`etcd`, `/bin/sh`) to what stands in for it here;
-    `image_env` is the env the image sets (such as PATH), under the container's own.
+    `image_env` is the env the image sets (such as PATH), under the container's own; `secrets`
+    the Secrets its env refers to.
     """
-    env = container_env(container, pod_name, namespace)
+    env = container_env(container, pod_name, namespace, secrets)
     command = [expand_kubernetes_refs(part, env) for part in container.get("command", [])]
     args = [_bound_to(address, expand_kubernetes_refs(arg, env)) for arg in container.get("args", [])]
     if not command:

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
+from tests.s3_server import moto_s3
 from tests.support import ETCD_BUILD_LABELS, SHELLS, missing, require_etcd_binary
 
 # Property tests explore new inputs on a developer's machine; under CI they replay a fixed set, so
@@ -33,6 +35,13 @@ def shell(request: pytest.FixtureRequest) -> list[str]:
     if not Path(command[0]).exists():
         missing(f"{command[0]} is missing (make setup installs busybox and dash)")
     return command
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real S3 API (moto's server) on a loopback address, one per test module."""
+    with moto_s3(tmp_path_factory.mktemp("moto") / "moto.log") as url:
+        yield url
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -5,7 +5,7 @@ import yaml
 from kafscale.offline_engine import run_program
 from kafscale.render import kubernetes_manifests
 from kafscale.stack_config import load_stack_config
-from kafscale_lab.manifests import etcd_container, only, pod_spec
+from kafscale_lab.manifests import etcd_container, init_container, only
 from tests.support import PROJECT_DIR
 
 MAIN = PROJECT_DIR / "__main__.py"
@@ -37,7 +37,7 @@ def test_dev_stack_renders_the_managed_etcd_in_memory_mode():
     container = etcd_container(statefulset)
     assert container["resources"] == {"requests": {"memory": "2Gi"}, "limits": {"memory": "2560Mi"}}
     assert container["args"] == ["--config-file=/etc/etcd/etcd.conf.yml"]
-    (join,) = pod_spec(statefulset)["initContainers"]
+    join = init_container(statefulset, "member-join")
     (config,) = [e["value"] for e in join["env"] if e["name"] == "ETCD_CONFIG"]
     assert yaml.safe_load(config)["quota-backend-bytes"] == 2147483648
     members = next(m for m in manifests if m["metadata"]["name"] == "kafscale-etcd-members")

@@ -15,7 +15,7 @@ import yaml
 from kafscale.objects.membership import CONFIG_FILE_DEFAULTS, MEMBERSHIP_FLAGS, etcd_flags
 from kafscale.settings import parse_settings
 from kafscale_lab.etcd_binaries import tools_image_path
-from kafscale_lab.manifests import only, pod_spec
+from kafscale_lab.manifests import init_container, only, pod_spec
 from kafscale_lab.pod_runner import container_env
 from tests.support import SHELLS, missing, render_objects, require_etcd_binary
 
@@ -89,7 +89,7 @@ def _config_maps(manifests: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
 
 def _join_pod(tmp_path: Path, *overrides: str) -> Pod:
     manifests = _manifests(*overrides)
-    (join,) = pod_spec(only(manifests, "StatefulSet"))["initContainers"]
+    join = init_container(only(manifests, "StatefulSet"), "member-join")
     return Pod(tmp_path, join, _config_maps(manifests))
 
 

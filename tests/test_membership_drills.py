@@ -19,7 +19,7 @@ from kafscale_lab.drills import (
     wait_for,
 )
 from kafscale_lab.local_cluster import LocalCluster, LocalClusterError
-from kafscale_lab.manifests import only, pod_spec
+from kafscale_lab.manifests import init_container, only
 from tests.support import missing, raise_alarm_on_every_member, rendered_manifests
 
 pytestmark = pytest.mark.etcd
@@ -187,7 +187,7 @@ def test_a_scale_down_past_members_that_are_down_is_refused_or_ordered_to_keep_q
 
 def _logging_every_wait(manifests: list[dict]) -> list[dict]:
     """The rendered objects, the join container saying why it waits at every attempt."""
-    (join,) = pod_spec(only(manifests, "StatefulSet"))["initContainers"]
+    join = init_container(only(manifests, "StatefulSet"), "member-join")
     join["env"].append({"name": "WAIT_LOG_INTERVAL_S", "value": "0"})
     return manifests
 

@@ -99,7 +99,7 @@ def test_a_container_runs_unmodified_under_its_own_mounts_and_user(tmp_path):
     assert program_and_args == ["/opt/etcd", "--config-file=/etc/etcd/etcd.conf.yml"]  # as rendered
     assert etcd.env == {}
 
-    init, _ = pod["initContainers"]
+    init = pod["initContainers"][0]
     step = container_run(
         pod, init, "kafscale-etcd-1", "kafscale-dev", "127.3.3.2", volumes, hosts, executables
     )

@@ -5,7 +5,7 @@ import pytest
 import yaml
 
 from kafscale.objects.membership import member_script
-from kafscale_lab.manifests import etcd_container, only, pod_spec
+from kafscale_lab.manifests import etcd_container, init_container, only, pod_spec
 from tests.support import PROJECT_DIR, run_cli
 
 
@@ -18,8 +18,7 @@ def _etcd_container(stdout):
 
 
 def _join_container(stdout):
-    (container,) = pod_spec(only(yaml.safe_load_all(stdout), "StatefulSet"))["initContainers"]
-    return container
+    return init_container(only(yaml.safe_load_all(stdout), "StatefulSet"), "member-join")
 
 
 def _etcd_config(stdout):

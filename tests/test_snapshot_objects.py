@@ -4,7 +4,7 @@ import pytest
 
 from kafscale import config_keys as keys
 from kafscale.naming import CLUSTER_NAME_MAX_LENGTH, CRONJOB_NAME_MAX_LENGTH, EtcdNames
-from kafscale.objects.snapshot import save_script, upload_script
+from kafscale.objects.snapshot import s3_command, s3_script, save_script
 from kafscale.rules import default_snapshot_bucket, s3_bucket_name
 from kafscale.settings import parse_settings
 from kafscale_lab.manifests import container, pod_spec
@@ -283,15 +283,15 @@ def test_the_main_container_uploads_with_the_aws_cli_image_and_the_defaults():
     (upload,) = pod_spec(cronjob)["containers"]
     assert upload["name"] == "upload"
     assert upload["image"] == "amazon/aws-cli:2.15.0"
-    assert upload["command"] == ["/bin/sh", "-c", upload_script()]
+    assert upload["command"] == s3_command("upload")
     assert upload["env"] == [
         {"name": "SNAPSHOT_DIR", "value": "/snapshot"},
         {"name": "SNAPSHOT_BUCKET", "value": "kafscale-etcd-streaming-prod"},
         {"name": "SNAPSHOT_PREFIX", "value": "etcd-snapshots"},
+        {"name": "HOME", "value": "/tmp"},
         {"name": "SNAPSHOT_KEEP", "value": "0"},
         {"name": "SNAPSHOT_CREATE_BUCKET", "value": "0"},
         {"name": "SNAPSHOT_PROTECT_BUCKET", "value": "0"},
-        {"name": "HOME", "value": "/tmp"},
     ]
     assert upload["volumeMounts"] == [
         {"name": "snapshot", "mountPath": "/snapshot", "readOnly": True},
@@ -385,7 +385,7 @@ def test_the_pod_runs_as_the_other_pods_do():
         assert one["securityContext"] == maintenance["containers"][0]["securityContext"]
 
 
-@pytest.mark.parametrize("script", [save_script(), upload_script()], ids=["save", "upload"])
+@pytest.mark.parametrize("script", [save_script(), s3_script()], ids=["save", "s3"])
 def test_the_scripts_are_posix_sh_that_stop_on_error(script):
     assert script.startswith("#!/bin/sh\n")
     assert "\nset -eu\n" in script
@@ -394,7 +394,7 @@ def test_the_scripts_are_posix_sh_that_stop_on_error(script):
 
 
 def test_the_upload_script_uses_only_s3_commands_alike_in_aws_cli_v1_and_v2():
-    script = upload_script()
+    script = s3_script()
     used = sorted({line.split("s3api ", 1)[1].split()[0] for line in script.splitlines() if "s3api " in line})
     assert used == [
         "create-bucket",

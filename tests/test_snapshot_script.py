@@ -13,12 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import random
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,18 +22,25 @@ from typing import Any
 
 import pytest
 
-from kafscale_lab.etcd_binaries import BUSYBOX, etcdctl_beside, tools_image_path
+from kafscale_lab.etcd_binaries import AWS_CLI, aws_image_path, etcdctl_beside, tools_image_path
 from kafscale_lab.etcd_http import EtcdHttpClient
 from kafscale_lab.local_cluster import LocalCluster
 from kafscale_lab.manifests import container, pod_spec
+from tests.s3_server import (
+    ACCESS_KEY,
+    SECRET_KEY,
+    bucket_keys,
+    free_port,
+    random_loopback,
+    s3_client,
+    unique_bucket,
+    unreachable_endpoint,
+)
 from tests.support import missing, rendered_manifests
 
 pytestmark = pytest.mark.etcd
 
-AWS = Path("/usr/bin/aws")  # Debian's awscli package
-MOTO_SERVER = Path(sys.executable).parent / "moto_server"
-ACCESS_KEY = "kafscale-test"  # moto accepts any credentials; the CLI needs some to sign
-SECRET = {"KAFSCALE_S3_ACCESS_KEY": ACCESS_KEY, "KAFSCALE_S3_SECRET_KEY": "kafscale-test-secret"}
+SECRET = {"KAFSCALE_S3_ACCESS_KEY": ACCESS_KEY, "KAFSCALE_S3_SECRET_KEY": SECRET_KEY}
 PREFIX = "team/etcd-snapshots"
 DEADLINE_S = 30.0
 SCRIPT_TIMEOUT_S = 180
@@ -46,64 +49,6 @@ SCRIPT_TIMEOUT_S = 180
 # What only S3 decides (pruning, buckets, an endpoint that fails) runs against one etcd build;
 # the snapshot itself, its check and its restore run against both.
 S3_SIDE_ONLY = pytest.mark.parametrize("etcd_binary", ["debian"], indirect=True)
-
-
-def _free_port(address: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((address, 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint(tmp_path_factory) -> Iterator[str]:
-    """moto's S3 server on a random port of a random 127.x.y.z address, polled until it answers."""
-    if not MOTO_SERVER.exists():
-        missing(f"{MOTO_SERVER} is missing (requirements-dev.txt installs moto[server])")
-    address = f"127.{random.randint(1, 254)}.{random.randint(0, 254)}.{random.randint(1, 254)}"
-    port = _free_port(address)
-    url = f"http://{address}:{port}"
-    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("wb")
-    server = subprocess.Popen(
-        [str(MOTO_SERVER), "-H", address, "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + DEADLINE_S
-        while True:
-            assert server.poll() is None, f"moto_server exited with {server.returncode}"
-            try:
-                with urllib.request.urlopen(f"{url}/moto-api/", timeout=2):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, f"moto_server did not answer on {url}"
-                time.sleep(0.1)
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=DEADLINE_S)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
-
-
-def _s3(endpoint: str) -> Any:
-    import boto3  # installed with moto
-
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET["KAFSCALE_S3_SECRET_KEY"],
-    )
-
-
-def _unique_bucket() -> str:
-    return f"kafscale-test-{random.getrandbits(48):012x}"
 
 
 def _rendered_one_member(
@@ -151,14 +96,9 @@ def _env(
 
 def _upload_path(bin_dir: Path) -> str:
     """BusyBox applets and `aws`, nothing else."""
-    if not AWS.exists():
-        missing(f"{AWS} is missing (make setup installs Debian's awscli)")
-    applets = subprocess.run([str(BUSYBOX), "--list"], capture_output=True, text=True, check=True).stdout
-    bin_dir.mkdir(parents=True)
-    for applet in applets.split():
-        (bin_dir / applet).symlink_to(BUSYBOX)
-    (bin_dir / "aws").symlink_to(AWS)
-    return str(bin_dir)
+    if not AWS_CLI.exists():
+        missing(f"{AWS_CLI} is missing (make setup installs Debian's awscli)")
+    return aws_image_path(bin_dir)
 
 
 class SnapshotJob:
@@ -180,7 +120,7 @@ class SnapshotJob:
         env = _env(spec["env"], self.cluster, snapshot_dir, self.work / "home")
         env["PATH"] = path
         return subprocess.run(
-            [*self.shell, spec["command"][2]],
+            [*self.shell, *spec["command"][2:]],
             env=env,
             capture_output=True,
             text=True,
@@ -210,11 +150,6 @@ def _ok(result: subprocess.CompletedProcess[str]) -> str:
     return result.stdout
 
 
-def _keys(s3: Any, bucket: str) -> list[str]:
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
-    return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
-
-
 def _put_keys(cluster: LocalCluster, count: int, tag: str) -> dict[str, str]:
     acked = {}
     with cluster.client(0) as client:
@@ -239,9 +174,9 @@ def _restored_etcd(db: Path, etcd_binary: str, work: Path) -> Iterator[str]:
     started as a one-member etcd; yields its client URL."""
     etcdutl = Path(etcd_binary).parent / "etcdutl"
     restore = [str(etcdutl)] if etcdutl.is_file() else [etcdctl_beside(etcd_binary)]
-    address = f"127.{random.randint(1, 254)}.{random.randint(0, 254)}.{random.randint(1, 254)}"
-    client_url = f"http://{address}:{_free_port(address)}"
-    peer_url = f"http://{address}:{_free_port(address)}"
+    address = random_loopback()
+    client_url = f"http://{address}:{free_port(address)}"
+    peer_url = f"http://{address}:{free_port(address)}"
     data_dir = work / "restored.etcd"
     cluster_flags = [
         "--name=restored",
@@ -291,11 +226,11 @@ def _restored_etcd(db: Path, etcd_binary: str, work: Path) -> Iterator[str]:
 def test_a_snapshot_and_its_checksum_are_uploaded_and_restore_every_acknowledged_key(
     etcd_binary, shell, tmp_path, s3_endpoint
 ):
-    s3 = _s3(s3_endpoint)
-    bucket = _unique_bucket()
+    s3 = s3_client(s3_endpoint)
+    bucket = unique_bucket()
     s3.create_bucket(Bucket=bucket)
     manifests, cronjob = _rendered(s3_endpoint, bucket)
-    with LocalCluster(manifests, etcd_binary) as cluster:
+    with LocalCluster(manifests, etcd_binary, secrets={"s3-creds": SECRET}) as cluster:
         acked = _put_keys(cluster, 200, "before")
         job = SnapshotJob(cronjob, cluster, shell, tmp_path, etcd_binary)
         saved, snapshot_dir = job.save()
@@ -309,7 +244,7 @@ def test_a_snapshot_and_its_checksum_are_uploaded_and_restore_every_acknowledged
     (db_file,) = snapshot_dir.glob("*.db")
     name = db_file.name
     assert len(name) == len("20250101000000.db") and name[:14].isdigit()
-    assert _keys(s3, bucket) == [f"{PREFIX}/{name}", f"{PREFIX}/{name}.sha256"]
+    assert bucket_keys(s3, bucket) == [f"{PREFIX}/{name}", f"{PREFIX}/{name}.sha256"]
     assert f"uploaded s3://{bucket}/{PREFIX}/{name}\n" in upload_log
     assert upload_log.index(f"/{name}\n") < upload_log.index(f"/{name}.sha256\n")  # the .db first
 
@@ -329,15 +264,15 @@ def test_a_snapshot_and_its_checksum_are_uploaded_and_restore_every_acknowledged
 
 @S3_SIDE_ONLY
 def test_pruning_keeps_the_newest_n_snapshots_with_their_checksums(etcd_binary, shell, tmp_path, s3_endpoint):
-    s3 = _s3(s3_endpoint)
-    bucket = _unique_bucket()
+    s3 = s3_client(s3_endpoint)
+    bucket = unique_bucket()
     s3.create_bucket(Bucket=bucket)
     others = [f"{PREFIX}/notes.txt", f"{PREFIX}/old/20200101000000.db", "elsewhere/20200101000000.db"]
     for key in others:  # not snapshots directly under the prefix: never pruned
         s3.put_object(Bucket=bucket, Key=key, Body=b"x")
     manifests, cronjob = _rendered_one_member(s3_endpoint, bucket, "etcdSnapshotKeep=2")
     names = []
-    with LocalCluster(manifests, etcd_binary) as cluster:
+    with LocalCluster(manifests, etcd_binary, secrets={"s3-creds": SECRET}) as cluster:
         job = SnapshotJob(cronjob, cluster, shell, tmp_path, etcd_binary)
         logs = []
         for _ in range(3):
@@ -348,7 +283,7 @@ def test_pruning_keeps_the_newest_n_snapshots_with_their_checksums(etcd_binary, 
             names.append(next(snapshot_dir.glob("*.db")).name)
     assert len(set(names)) == 3
     snapshots = [f"{PREFIX}/{name}" for name in names]
-    assert _keys(s3, bucket) == sorted(
+    assert bucket_keys(s3, bucket) == sorted(
         [*others, *(key for newest in snapshots[1:] for key in (newest, f"{newest}.sha256"))]
     )
     assert "(2 snapshot(s), keeping up to 2)" in logs[1]
@@ -358,8 +293,8 @@ def test_pruning_keeps_the_newest_n_snapshots_with_their_checksums(etcd_binary, 
 
 @S3_SIDE_ONLY
 def test_the_bucket_is_created_and_protected_when_enabled(etcd_binary, shell, tmp_path, s3_endpoint):
-    s3 = _s3(s3_endpoint)
-    bucket = _unique_bucket()
+    s3 = s3_client(s3_endpoint)
+    bucket = unique_bucket()
     manifests, cronjob = _rendered_one_member(
         s3_endpoint,
         bucket,
@@ -367,7 +302,7 @@ def test_the_bucket_is_created_and_protected_when_enabled(etcd_binary, shell, tm
         "etcdSnapshotProtectBucket=true",
         "etcdSnapshotS3Region=eu-west-1",
     )
-    with LocalCluster(manifests, etcd_binary) as cluster:
+    with LocalCluster(manifests, etcd_binary, secrets={"s3-creds": SECRET}) as cluster:
         job = SnapshotJob(cronjob, cluster, shell, tmp_path, etcd_binary)
         first, snapshot_dir = job.run()
         again = job.upload(snapshot_dir)  # the bucket exists now
@@ -383,34 +318,33 @@ def test_the_bucket_is_created_and_protected_when_enabled(etcd_binary, shell, tm
     for log in (first_log, again_log):
         assert f"versioning enabled on {bucket}" in log and f"public access blocked on {bucket}" in log
     name = next(snapshot_dir.glob("*.db")).name
-    assert _keys(s3, bucket) == [f"{PREFIX}/{name}", f"{PREFIX}/{name}.sha256"]
+    assert bucket_keys(s3, bucket) == [f"{PREFIX}/{name}", f"{PREFIX}/{name}.sha256"]
 
 
 @S3_SIDE_ONLY
 def test_a_missing_bucket_is_not_created_unless_enabled(etcd_binary, shell, tmp_path, s3_endpoint):
-    bucket = _unique_bucket()
+    bucket = unique_bucket()
     manifests, cronjob = _rendered_one_member(s3_endpoint, bucket)
-    with LocalCluster(manifests, etcd_binary) as cluster:
+    with LocalCluster(manifests, etcd_binary, secrets={"s3-creds": SECRET}) as cluster:
         result, snapshot_dir = SnapshotJob(cronjob, cluster, shell, tmp_path, etcd_binary).run()
     assert result.returncode != 0
     name = next(snapshot_dir.glob("*.db")).name
-    assert f"etcd-snapshot-upload: FAILED: upload of s3://{bucket}/{PREFIX}/{name} failed" in result.stdout
-    assert bucket not in [b["Name"] for b in _s3(s3_endpoint).list_buckets()["Buckets"]]
+    assert f"etcd-snapshot-s3: FAILED: upload of s3://{bucket}/{PREFIX}/{name} failed" in result.stdout
+    assert bucket not in [b["Name"] for b in s3_client(s3_endpoint).list_buckets()["Buckets"]]
 
 
 @S3_SIDE_ONLY
 def test_an_unreachable_endpoint_fails_the_upload_with_its_failed_line(etcd_binary, shell, tmp_path):
-    address = f"127.{random.randint(1, 254)}.{random.randint(0, 254)}.{random.randint(1, 254)}"
-    endpoint = f"http://{address}:{_free_port(address)}"  # nothing listens there
+    endpoint = unreachable_endpoint()
     manifests, cronjob = _rendered_one_member(endpoint, "kafscale-unreachable")
-    with LocalCluster(manifests, etcd_binary) as cluster:
+    with LocalCluster(manifests, etcd_binary, secrets={"s3-creds": SECRET}) as cluster:
         result, snapshot_dir = SnapshotJob(cronjob, cluster, shell, tmp_path, etcd_binary).run()
     assert result.returncode != 0
     name = next(snapshot_dir.glob("*.db")).name
     failed = [line for line in result.stdout.splitlines() if "FAILED" in line]
     assert len(failed) == 1, result.stdout
     assert (
-        f"etcd-snapshot-upload: FAILED: upload of s3://kafscale-unreachable/{PREFIX}/{name} failed"
+        f"etcd-snapshot-s3: FAILED: upload of s3://kafscale-unreachable/{PREFIX}/{name} failed"
         in failed[0]
     )
     assert endpoint in result.stdout  # the CLI's own error names the endpoint
@@ -419,8 +353,8 @@ def test_an_unreachable_endpoint_fails_the_upload_with_its_failed_line(etcd_bina
 def test_the_save_asks_the_next_member_when_one_is_down_and_fails_when_none_answers(
     etcd_binary, shell, tmp_path, s3_endpoint
 ):
-    manifests, cronjob = _rendered(s3_endpoint, _unique_bucket())
-    with LocalCluster(manifests, etcd_binary) as cluster:
+    manifests, cronjob = _rendered(s3_endpoint, unique_bucket())
+    with LocalCluster(manifests, etcd_binary, secrets={"s3-creds": SECRET}) as cluster:
         job = SnapshotJob(cronjob, cluster, shell, tmp_path, etcd_binary)
         first = cluster.members[0]
         cluster.stop_member(first.pod_name)

@@ -43,6 +43,9 @@ MEMBERSHIP_VOLUMES = [
     {"name": "member-state", "emptyDir": {}},
     {"name": "etcd-cluster", "configMap": {"name": "kafscale-etcd-members"}},
     {"name": "etcd-bootstrapped", "configMap": {"name": "kafscale-etcd-bootstrapped", "optional": True}},
+    # Backups are on by default: the restore's download and the AWS CLI's HOME.
+    {"name": "restore", "emptyDir": {}},
+    {"name": "tmp", "emptyDir": {}},
 ]
 PROMOTE_RESOURCES = {"requests": {"cpu": "5m", "memory": "16Mi"}, "limits": {"memory": "64Mi"}}
 
@@ -61,9 +64,8 @@ def _pod_spec(objects, statefulset_name="kafscale-etcd"):
 
 
 def _join_container(objects, statefulset_name="kafscale-etcd"):
-    (container,) = _pod_spec(objects, statefulset_name)["initContainers"]
-    assert container["name"] == "member-join"
-    return container
+    init_containers = _pod_spec(objects, statefulset_name)["initContainers"]
+    return next(c for c in init_containers if c["name"] == "member-join")
 
 
 def _promote_container(objects):
@@ -196,7 +198,7 @@ def test_etcd_starts_from_the_config_file_the_init_container_writes():
 def test_membership_containers_run_the_member_script_in_the_tools_image(container_name, task):
     objects = render_objects()
     pod = _pod_spec(objects)
-    assert [c["name"] for c in pod["initContainers"]] == ["member-join"]
+    assert [c["name"] for c in pod["initContainers"]] == ["member-join", "snapshot-fetch", "member-restore"]
     assert [c["name"] for c in pod["containers"]] == ["etcd", "member-promote"]
     container = next(c for c in pod["initContainers"] + pod["containers"] if c["name"] == container_name)
     assert container["image"] == TOOLS_IMAGE
@@ -235,6 +237,7 @@ def test_join_and_promote_mount_what_the_script_reads():
     assert join["volumeMounts"] == [
         {"name": "data", "mountPath": "/var/lib/etcd"},
         {"name": "etcd-config", "mountPath": "/etc/etcd"},
+        {"name": "restore", "mountPath": "/var/lib/etcd-restore"},
         *CLUSTER_MOUNTS,
     ]
     assert promote["volumeMounts"] == [

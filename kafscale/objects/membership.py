@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from importlib import resources
 
 from kafscale.naming import CLIENT_PORT, DATA_DIR, PEER_PORT, POD_NAME_REF, POD_NAMESPACE_REF, EtcdNames
@@ -126,7 +127,7 @@ def bootstrap_marker(names: EtcdNames) -> dict[str, object]:
     }
 
 
-def _env(name: str, value: str) -> dict[str, str]:
+def env_var(name: str, value: str) -> dict[str, str]:
     return {"name": name, "value": value}
 
 
@@ -136,31 +137,31 @@ def _downward(name: str, field_path: str) -> dict[str, object]:
 
 def _common_env() -> list[dict[str, object]]:
     return [
-        _env("CLUSTER_DIR", CLUSTER_DIR),
-        _env("BOOTSTRAP_MARKER", f"{MARKER_DIR}/{MARKER_KEY}"),
+        env_var("CLUSTER_DIR", CLUSTER_DIR),
+        env_var("BOOTSTRAP_MARKER", f"{MARKER_DIR}/{MARKER_KEY}"),
     ]
 
 
-def _member_env(names: EtcdNames) -> list[dict[str, object]]:
+def member_env(names: EtcdNames) -> list[dict[str, object]]:
     own_host = names.member_host(POD_NAME_REF, POD_NAMESPACE_REF)
     return [
         _downward("POD_NAME", "metadata.name"),
         _downward("POD_NAMESPACE", "metadata.namespace"),
-        _env("MEMBER_NAME", POD_NAME_REF),
-        _env("MEMBER_PEER_URL", f"http://{own_host}:{PEER_PORT}"),
-        _env("MEMBER_CLIENT_URL", f"http://{own_host}:{CLIENT_PORT}"),
+        env_var("MEMBER_NAME", POD_NAME_REF),
+        env_var("MEMBER_PEER_URL", f"http://{own_host}:{PEER_PORT}"),
+        env_var("MEMBER_CLIENT_URL", f"http://{own_host}:{CLIENT_PORT}"),
         *_common_env(),
     ]
 
 
-def _cluster_mounts() -> list[dict[str, object]]:
+def cluster_mounts() -> list[dict[str, object]]:
     return [
         {"name": CLUSTER_VOLUME, "mountPath": CLUSTER_DIR, "readOnly": True},
         {"name": MARKER_VOLUME, "mountPath": MARKER_DIR, "readOnly": True},
     ]
 
 
-def _tools_container(settings: EtcdSettings, name: str, task: str) -> dict[str, object]:
+def tools_container(settings: EtcdSettings, name: str, task: str) -> dict[str, object]:
     return {
         "name": name,
         "image": settings.etcdctl_image,
@@ -169,20 +170,29 @@ def _tools_container(settings: EtcdSettings, name: str, task: str) -> dict[str, 
     }
 
 
-def join_container(settings: EtcdSettings, names: EtcdNames, data_volume: str) -> dict[str, object]:
-    """The init container that writes etcd's config file."""
+def join_container(
+    settings: EtcdSettings,
+    names: EtcdNames,
+    data_volume: str,
+    lost_cluster_env: Sequence[dict[str, object]] = (),
+    lost_cluster_mounts: Sequence[dict[str, object]] = (),
+) -> dict[str, object]:
+    """The init container that writes etcd's config file (restore.py adds what it needs to ask
+    for a restore: `lost_cluster_env` and `lost_cluster_mounts`)."""
     return {
-        **_tools_container(settings, "member-join", "join"),
+        **tools_container(settings, "member-join", "join"),
         "env": [
-            *_member_env(names),
-            _env("DATA_DIR", DATA_DIR),
-            _env("CONFIG_FILE", CONFIG_FILE),
-            _env("ETCD_CONFIG", etcd_config_text(settings, names)),
+            *member_env(names),
+            env_var("DATA_DIR", DATA_DIR),
+            env_var("CONFIG_FILE", CONFIG_FILE),
+            env_var("ETCD_CONFIG", etcd_config_text(settings, names)),
+            *lost_cluster_env,
         ],
         "volumeMounts": [
             {"name": data_volume, "mountPath": DATA_DIR},
             {"name": CONFIG_VOLUME, "mountPath": CONFIG_DIR},
-            *_cluster_mounts(),
+            *lost_cluster_mounts,
+            *cluster_mounts(),
         ],
     }
 
@@ -193,9 +203,9 @@ def promote_container(settings: EtcdSettings, names: EtcdNames) -> dict[str, obj
     3.4.23 and 3.5.1) yet refuses linearizable requests, so without this gate the client Service
     would send brokers to it and a rolling update would move on before it counts for quorum."""
     container: dict[str, object] = {
-        **_tools_container(settings, "member-promote", "promote"),
-        "env": [*_member_env(names), _env("VOTING_FILE", VOTING_FILE)],
-        "volumeMounts": [*_cluster_mounts(), {"name": STATE_VOLUME, "mountPath": STATE_DIR}],
+        **tools_container(settings, "member-promote", "promote"),
+        "env": [*member_env(names), env_var("VOTING_FILE", VOTING_FILE)],
+        "volumeMounts": [*cluster_mounts(), {"name": STATE_VOLUME, "mountPath": STATE_DIR}],
         # An idle shell: the smallest request a scheduler honours.
         "resources": {"requests": {"cpu": "5m", "memory": "16Mi"}, "limits": {"memory": "64Mi"}},
     }
@@ -233,17 +243,17 @@ def scale_down_job(settings: EtcdSettings, names: EtcdNames) -> dict[str, object
     replaced (so run again) whenever its spec changes."""
     task_labels = {"app.kubernetes.io/component": COMPONENT_LABEL}
     container = {
-        **_tools_container(settings, "member-shrink", "shrink"),
+        **tools_container(settings, "member-shrink", "shrink"),
         "env": [
             *_common_env(),
-            _env("TARGET_REPLICAS", str(settings.replicas)),
+            env_var("TARGET_REPLICAS", str(settings.replicas)),
             # Every member there may be, those about to go included (the members ConfigMap
             # already lists only those that stay).
-            _env("CLIENT_URLS", ",".join(names.member_client_urls(MAX_REPLICAS))),
-            _env("MEMBER_PREFIX", names.statefulset),
-            _env("SHRINK_TIMEOUT_S", str(SHRINK_TIMEOUT_S)),
+            env_var("CLIENT_URLS", ",".join(names.member_client_urls(MAX_REPLICAS))),
+            env_var("MEMBER_PREFIX", names.statefulset),
+            env_var("SHRINK_TIMEOUT_S", str(SHRINK_TIMEOUT_S)),
         ],
-        "volumeMounts": _cluster_mounts(),
+        "volumeMounts": cluster_mounts(),
     }
     return {
         "apiVersion": "batch/v1",

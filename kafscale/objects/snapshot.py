@@ -15,7 +15,7 @@ from kafscale.objects.task_pod import task_cronjob, task_pod_template
 from kafscale.settings import EtcdSettings
 
 SAVE_SCRIPT_NAME = "etcd-snapshot-save.sh"
-UPLOAD_SCRIPT_NAME = "etcd-snapshot-upload.sh"
+S3_SCRIPT_NAME = "etcd-snapshot-s3.sh"
 # A snapshot of a full 8 GiB backend, saved and uploaded, well within the hourly schedule.
 ACTIVE_DEADLINE_SECONDS = 3000
 COMPONENT_LABEL = "etcd-snapshot"
@@ -41,8 +41,13 @@ def save_script() -> str:
     return _script(SAVE_SCRIPT_NAME)
 
 
-def upload_script() -> str:
-    return _script(UPLOAD_SCRIPT_NAME)
+def s3_script() -> str:
+    return _script(S3_SCRIPT_NAME)
+
+
+def s3_command(task: str) -> list[str]:
+    """The snapshot image's command for one task of the S3 script (`upload` or `fetch`)."""
+    return ["/bin/sh", "-c", s3_script(), S3_SCRIPT_NAME, task]
 
 
 def _flag(value: bool) -> str:
@@ -50,13 +55,20 @@ def _flag(value: bool) -> str:
 
 
 def upload_env(settings: EtcdSettings) -> list[dict[str, object]]:
-    env: list[dict[str, object]] = [
+    return [
         {"name": "SNAPSHOT_DIR", "value": SNAPSHOT_DIR},
-        {"name": "SNAPSHOT_BUCKET", "value": settings.snapshot_bucket},
-        {"name": "SNAPSHOT_PREFIX", "value": settings.snapshot_prefix},
+        *s3_env(settings),
         {"name": "SNAPSHOT_KEEP", "value": str(settings.snapshot_keep)},
         {"name": "SNAPSHOT_CREATE_BUCKET", "value": _flag(settings.snapshot_create_bucket)},
         {"name": "SNAPSHOT_PROTECT_BUCKET", "value": _flag(settings.snapshot_protect_bucket)},
+    ]
+
+
+def s3_env(settings: EtcdSettings) -> list[dict[str, object]]:
+    """Where the snapshots are and how to reach them: the same for upload and fetch."""
+    env: list[dict[str, object]] = [
+        {"name": "SNAPSHOT_BUCKET", "value": settings.snapshot_bucket},
+        {"name": "SNAPSHOT_PREFIX", "value": settings.snapshot_prefix},
         # The AWS CLI keeps its cache and config under HOME: a writable emptyDir, not the image's
         # read-only root.
         {"name": "HOME", "value": TMP_DIR},
@@ -104,7 +116,7 @@ def snapshot_cronjob(settings: EtcdSettings, names: EtcdNames) -> dict[str, obje
     upload = {
         "name": "upload",
         "image": settings.snapshot_image,
-        "command": ["/bin/sh", "-c", upload_script()],
+        "command": s3_command("upload"),
         "env": upload_env(settings),
         "volumeMounts": [{**snapshot_mount, "readOnly": True}, {"name": TMP_VOLUME, "mountPath": TMP_DIR}],
         "securityContext": container_security_context(settings),

@@ -14,6 +14,12 @@ from kafscale.objects.metadata import label_selector, object_metadata
 from kafscale.objects.placement import pod_placement
 from kafscale.objects.pod_security import container_security_context, pod_security_context
 from kafscale.objects.probes import etcd_probes
+from kafscale.objects.restore import (
+    join_restore_env,
+    join_restore_mounts,
+    restore_init_containers,
+    restore_volumes,
+)
 from kafscale.quantities import format_binary_si
 from kafscale.settings import EtcdSettings
 
@@ -55,6 +61,7 @@ def pod_volumes(settings: EtcdSettings, names: EtcdNames) -> list[dict[str, obje
     volumes: list[dict[str, object]] = [
         {"name": SNAPSHOTS_VOLUME, "emptyDir": {}},
         *membership_volumes(names),
+        *restore_volumes(settings),
     ]
     if settings.storage_memory:
         # Beyond the operator: the tmpfs can never outgrow the container's memory limit.
@@ -91,7 +98,16 @@ def statefulset(settings: EtcdSettings, names: EtcdNames) -> dict[str, object]:
                 **pod_placement(settings, names),
                 "automountServiceAccountToken": False,
                 "securityContext": pod_security_context(settings),
-                "initContainers": [join_container(settings, names, DATA_VOLUME)],
+                "initContainers": [
+                    join_container(
+                        settings,
+                        names,
+                        DATA_VOLUME,
+                        join_restore_env(settings),
+                        join_restore_mounts(settings),
+                    ),
+                    *restore_init_containers(settings, names, DATA_VOLUME),
+                ],
                 "containers": [etcd_container(settings, names), promote_container(settings, names)],
                 "volumes": pod_volumes(settings, names),
             },

@@ -3,6 +3,8 @@
 # POSIX sh: runs under BusyBox ash and dash. Needs etcdctl (v3 API).
 #
 #   join     init container: decide how this member starts and write etcd's config file.
+#   restore  init container after join (and etcd-snapshot-s3.sh fetch), when backups are on:
+#            restore the fetched snapshot into the data dir, if join asked for a restore.
 #   promote  beside etcd: promote this member from learner to voter once it has caught up.
 #   shrink   a Job before a scale-down: remove the members at or above TARGET_REPLICAS.
 #
@@ -15,13 +17,24 @@
 #   - no member has quorum and the cluster never bootstrapped (no BOOTSTRAP_MARKER): `new`, with
 #     the full initial cluster.
 #   - no member has quorum and the cluster bootstrapped before: wait, never `new` (a fresh empty
-#     cluster would serve in place of the lost one). The way back is a restore.
+#     cluster would serve in place of the lost one), unless the whole cluster is gone: no member
+#     answers at all (not even `endpoint status`, which a running member answers without quorum)
+#     for LOST_AFTER_S. Then, with backups on (RESTORE_DIR set), join asks for a restore and
+#     `restore` brings back the snapshot that the fetch step took: the newest whose checksum
+#     matches, the same object for every member. Each member restores it under the cluster token
+#     `<token>-restore-<snapshot name>`, so members that restored different snapshots can never
+#     form one cluster (their cluster IDs differ). Without backups, a lost cluster waits, unless
+#     START_EMPTY_WHEN_LOST=1 (then, as when no snapshot is usable, every member starts a new
+#     empty cluster under `<token>-empty`). A member restored without quorum serves no client, so
+#     its peers see no answer either and restore too; a member that finds quorum back joins it.
 # A member with data starts from it (etcd then ignores the initial-cluster settings), unless a
 # member with quorum says it is no longer in the cluster: that data is cleared and it joins.
 #
 # Env (all): CLUSTER_DIR (files `initial-cluster` and `client-urls`), BOOTSTRAP_MARKER (a file that
 # exists once the cluster bootstrapped). join: MEMBER_NAME, MEMBER_PEER_URL, MEMBER_CLIENT_URL,
-# DATA_DIR, CONFIG_FILE, ETCD_CONFIG (every other setting, YAML). promote: MEMBER_PEER_URL,
+# DATA_DIR, CONFIG_FILE, ETCD_CONFIG (every other setting, YAML; its initial-cluster-token is the
+# cluster's), optional RESTORE_DIR (backups on), START_EMPTY_WHEN_LOST (0), LOST_AFTER_S (15);
+# restore: as join, and etcdutl (or, etcd 3.4, etcdctl) for the restore. promote: MEMBER_PEER_URL,
 # MEMBER_CLIENT_URL, VOTING_FILE (optional: created once this member votes, for the readiness
 # probe). shrink: TARGET_REPLICAS, MEMBER_PREFIX (members are named <prefix>-<ordinal>),
 # CLIENT_URLS (every member there may be, comma-separated), SHRINK_TIMEOUT_S (default 300).
@@ -33,6 +46,10 @@ ETCDCTL="${ETCDCTL:-etcdctl}"
 RETRY_INTERVAL_S="${RETRY_INTERVAL_S:-2}"
 WAIT_LOG_INTERVAL_S="${WAIT_LOG_INTERVAL_S:-30}"
 BOOTSTRAP_MARKER="${BOOTSTRAP_MARKER:-}"
+RESTORE_DIR="${RESTORE_DIR:-}"
+START_EMPTY_WHEN_LOST="${START_EMPTY_WHEN_LOST:-0}"
+LOST_AFTER_S="${LOST_AFTER_S:-15}"
+ETCDUTL="${ETCDUTL:-etcdutl}"
 export ETCDCTL_API=3
 
 log() {
@@ -88,6 +105,19 @@ healthy_endpoints() {
     printf '%s' "$healthy"
 }
 
+# answering URLS: those of the comma-separated URLS whose member answers at all (`endpoint status`
+# needs no quorum; a member restarted without quorum does not answer it), comma-separated.
+answering() {
+    up=
+    for url in $(printf '%s' "$1" | tr ',' ' '); do
+        if "$ETCDCTL" --endpoints="$url" --dial-timeout=1s --command-timeout=3s \
+            endpoint status </dev/null >/dev/null 2>&1; then
+            up="${up:+$up,}$url"
+        fi
+    done
+    printf '%s' "$up"
+}
+
 # member_list ENDPOINTS: `id, status, name, peer URLs, client URLs, is learner` per line.
 member_list() {
     ctl --endpoints="$1" member list -w simple
@@ -118,15 +148,32 @@ wait_log() {
     fi
 }
 
-# write_config STATE INITIAL_CLUSTER: etcd's config file, replaced in one rename.
+# The cluster's token, as ETCD_CONFIG sets it.
+cluster_token() {
+    printf '%s\n' "$ETCD_CONFIG" | sed -n 's/^initial-cluster-token: *"\(.*\)" *$/\1/p'
+}
+
+# write_config STATE INITIAL_CLUSTER [TOKEN]: etcd's config file, replaced in one rename; TOKEN
+# (a restored or new empty cluster's) in place of the cluster's.
 write_config() {
     {
-        printf '%s\n' "$ETCD_CONFIG"
+        if [ -n "${3:-}" ]; then
+            printf '%s\n' "$ETCD_CONFIG" | sed '/^initial-cluster-token:/d'
+            printf 'initial-cluster-token: "%s"\n' "$3"
+        else
+            printf '%s\n' "$ETCD_CONFIG"
+        fi
         printf 'initial-cluster-state: %s\n' "$1"
         printf 'initial-cluster: "%s"\n' "$2"
     } >"$CONFIG_FILE.tmp"
     mv "$CONFIG_FILE.tmp" "$CONFIG_FILE"
     log "$MEMBER_NAME starts as '$1' with initial cluster $2"
+}
+
+# start_empty: a new empty cluster after a loss, the same token for every member.
+start_empty() {
+    log "starting a NEW EMPTY cluster in place of the lost one (START_EMPTY_WHEN_LOST)"
+    write_config new "$initial_cluster" "$(cluster_token)-empty"
 }
 
 join() {
@@ -144,13 +191,31 @@ join() {
             return 0
         fi
     fi
+    quiet_since=
     while :; do
         healthy=$(healthy_endpoints "$(client_urls)")
+        [ -z "$healthy" ] || quiet_since=
         if [ -z "$healthy" ]; then
             if ! bootstrapped; then
                 log "no member has quorum and the cluster never bootstrapped: bootstrapping it"
                 write_config new "$initial_cluster"
                 return 0
+            fi
+            if [ -n "$(answering "$(client_urls)")" ]; then
+                quiet_since=
+            elif [ -z "${quiet_since:-}" ]; then
+                quiet_since=$(date +%s)
+            elif [ $(($(date +%s) - quiet_since)) -ge "$LOST_AFTER_S" ]; then
+                if [ -n "$RESTORE_DIR" ]; then
+                    log "no member has answered for ${LOST_AFTER_S}s: the whole cluster is gone;" \
+                        "asking for a restore of the newest snapshot"
+                    : >"$RESTORE_DIR/requested"
+                    return 0
+                fi
+                if [ "$START_EMPTY_WHEN_LOST" = 1 ]; then
+                    start_empty
+                    return 0
+                fi
             fi
             wait_log "waiting: the cluster bootstrapped before ($BOOTSTRAP_MARKER) and no member has" \
                 "quorum; refusing to bootstrap a new empty cluster over it (restore from a backup)"
@@ -187,6 +252,53 @@ join() {
         fi
         nap
     done
+}
+
+# restore: after join asked for a restore and the fetch step ran.
+restore() {
+    require MEMBER_NAME MEMBER_PEER_URL DATA_DIR CONFIG_FILE ETCD_CONFIG CLUSTER_DIR RESTORE_DIR
+    if [ ! -f "$RESTORE_DIR/requested" ]; then
+        log "no restore requested: etcd starts as join decided"
+        return 0
+    fi
+    initial_cluster=$(tr -d ' \n' <"$CLUSTER_DIR/initial-cluster")
+    healthy=$(healthy_endpoints "$(client_urls)")
+    if [ -n "$healthy" ]; then
+        log "a member has quorum again ($healthy): joining it instead of restoring"
+        rm -f "$RESTORE_DIR/requested"
+        join
+        if [ ! -f "$RESTORE_DIR/requested" ]; then
+            rm -f "$RESTORE_DIR/snapshot.db"
+            return 0
+        fi
+    fi
+    if [ -f "$RESTORE_DIR/start-empty" ]; then
+        start_empty
+        return 0
+    fi
+    [ -f "$RESTORE_DIR/snapshot.db" ] && [ -f "$RESTORE_DIR/snapshot.name" ] ||
+        fail "a restore was requested but no snapshot was fetched into $RESTORE_DIR"
+    name=$(cat "$RESTORE_DIR/snapshot.name")
+    token="$(cluster_token)-restore-$name"
+    if command -v "$ETCDUTL" >/dev/null 2>&1; then
+        tool=$ETCDUTL
+    else
+        tool=$ETCDCTL
+    fi
+    staging="$DATA_DIR/restore.tmp"
+    rm -rf "$staging"
+    if ! out=$("$tool" snapshot restore "$RESTORE_DIR/snapshot.db" --name "$MEMBER_NAME" \
+        --initial-cluster "$initial_cluster" --initial-cluster-token "$token" \
+        --initial-advertise-peer-urls "$MEMBER_PEER_URL" --data-dir "$staging" </dev/null 2>&1); then
+        printf '%s\n' "$out"
+        rm -rf "$staging"
+        fail "$(basename "$tool") snapshot restore of $name failed"
+    fi
+    # The data appears whole or not at all: a restore cut short leaves no member/ behind.
+    mv "$staging/member" "$DATA_DIR/member"
+    rm -rf "$staging" "$RESTORE_DIR/snapshot.db"
+    log "restored snapshot $name into $DATA_DIR with $(basename "$tool"), cluster token $token"
+    write_config new "$initial_cluster" "$token"
 }
 
 idle() {
@@ -321,9 +433,18 @@ EOF
 
 is_number "$RETRY_INTERVAL_S" || fail "RETRY_INTERVAL_S is not a number: '$RETRY_INTERVAL_S'"
 is_number "$WAIT_LOG_INTERVAL_S" || fail "WAIT_LOG_INTERVAL_S is not a number: '$WAIT_LOG_INTERVAL_S'"
+is_number "$LOST_AFTER_S" || fail "LOST_AFTER_S is not a number: '$LOST_AFTER_S'"
 case "${1:-}" in
-    join) join ;;
+    join)
+        # What an earlier run of this pod left: a restore is decided afresh.
+        if [ -n "$RESTORE_DIR" ]; then
+            rm -f "$RESTORE_DIR/requested" "$RESTORE_DIR/start-empty" "$RESTORE_DIR/snapshot.db" \
+                "$RESTORE_DIR/snapshot.name"
+        fi
+        join
+        ;;
+    restore) restore ;;
     promote) promote ;;
     shrink) shrink ;;
-    *) fail "usage: etcd-member.sh join|promote|shrink" ;;
+    *) fail "usage: etcd-member.sh join|restore|promote|shrink" ;;
 esac

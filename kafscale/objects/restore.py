@@ -1,0 +1,106 @@
+"""Restore of a lost cluster, with backups on: two init containers after `member-join`.
+
+- `snapshot-fetch` (the snapshot image, scripts/etcd-snapshot-s3.sh `fetch`): when `member-join`
+  found the whole cluster gone and asked for a restore, downloads the newest snapshot whose
+  checksum matches; no usable snapshot or no bucket is a failure (the kubelet retries) unless
+  `etcdStartEmptyWhenLost` is on.
+- `member-restore` (the tools image, scripts/etcd-member.sh `restore`): restores that snapshot
+  into the data dir under a cluster token naming the snapshot, then writes etcd's config file; a
+  member that finds quorum back in the meantime joins it instead.
+
+A member whose data is gone while any other member answers never restores: it rejoins
+(membership.py). Nothing runs when no restore was asked for, beyond two short-lived containers.
+"""
+
+from __future__ import annotations
+
+from kafscale.naming import DATA_DIR, EtcdNames
+from kafscale.objects.membership import (
+    CONFIG_DIR,
+    CONFIG_FILE,
+    CONFIG_VOLUME,
+    cluster_mounts,
+    env_var,
+    etcd_config_text,
+    member_env,
+    tools_container,
+)
+from kafscale.objects.pod_security import container_security_context
+from kafscale.objects.snapshot import TMP_DIR, TMP_VOLUME, s3_command, s3_env
+from kafscale.settings import EtcdSettings
+
+RESTORE_VOLUME = "restore"
+RESTORE_DIR = "/var/lib/etcd-restore"
+# How long no member may answer at all before a member takes the cluster for lost.
+LOST_AFTER_S = 15
+
+
+def _flag(value: bool) -> str:
+    return "1" if value else "0"
+
+
+def join_restore_env(settings: EtcdSettings) -> list[dict[str, object]]:
+    """What `member-join` needs to decide on a lost cluster."""
+    env = [
+        env_var("START_EMPTY_WHEN_LOST", _flag(settings.start_empty_when_lost)),
+        env_var("LOST_AFTER_S", str(LOST_AFTER_S)),
+    ]
+    if settings.snapshot_enabled:
+        env.append(env_var("RESTORE_DIR", RESTORE_DIR))
+    return env
+
+
+def restore_mount() -> dict[str, object]:
+    return {"name": RESTORE_VOLUME, "mountPath": RESTORE_DIR}
+
+
+def join_restore_mounts(settings: EtcdSettings) -> list[dict[str, object]]:
+    return [restore_mount()] if settings.snapshot_enabled else []
+
+
+def fetch_container(settings: EtcdSettings) -> dict[str, object]:
+    return {
+        "name": "snapshot-fetch",
+        "image": settings.snapshot_image,
+        "command": s3_command("fetch"),
+        "env": [
+            env_var("RESTORE_DIR", RESTORE_DIR),
+            env_var("START_EMPTY_WHEN_LOST", _flag(settings.start_empty_when_lost)),
+            *s3_env(settings),
+        ],
+        "volumeMounts": [restore_mount(), {"name": TMP_VOLUME, "mountPath": TMP_DIR}],
+        "securityContext": container_security_context(settings),
+    }
+
+
+def restore_container(settings: EtcdSettings, names: EtcdNames, data_volume: str) -> dict[str, object]:
+    return {
+        **tools_container(settings, "member-restore", "restore"),
+        "env": [
+            *member_env(names),
+            env_var("DATA_DIR", DATA_DIR),
+            env_var("CONFIG_FILE", CONFIG_FILE),
+            env_var("ETCD_CONFIG", etcd_config_text(settings, names)),
+            *join_restore_env(settings),
+        ],
+        "volumeMounts": [
+            {"name": data_volume, "mountPath": DATA_DIR},
+            {"name": CONFIG_VOLUME, "mountPath": CONFIG_DIR},
+            restore_mount(),
+            *cluster_mounts(),
+        ],
+    }
+
+
+def restore_init_containers(
+    settings: EtcdSettings, names: EtcdNames, data_volume: str
+) -> list[dict[str, object]]:
+    if not settings.snapshot_enabled:
+        return []
+    return [fetch_container(settings), restore_container(settings, names, data_volume)]
+
+
+def restore_volumes(settings: EtcdSettings) -> list[dict[str, object]]:
+    if not settings.snapshot_enabled:
+        return []
+    return [{"name": RESTORE_VOLUME, "emptyDir": {}}, {"name": TMP_VOLUME, "emptyDir": {}}]

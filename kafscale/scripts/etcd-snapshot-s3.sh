@@ -1,0 +1,232 @@
+#!/bin/sh
+# etcd snapshots in S3, for KafScale's managed etcd. POSIX sh (the AWS CLI image's sh is bash; the
+# tests also run it under BusyBox ash and dash). Uses only `aws s3api` and `aws s3` subcommands
+# that behave alike in AWS CLI v1 and v2.
+#
+#   upload  the snapshot CronJob's main container, after etcd-snapshot-save.sh.
+#   fetch   an etcd pod's init container, after `etcd-member.sh join` asked for a restore.
+#
+# upload takes the one <name>.db and <name>.db.sha256 that etcd-snapshot-save.sh left in
+# SNAPSHOT_DIR, verifies the checksum, optionally creates the bucket (a LocationConstraint outside
+# us-east-1) and protects it (versioning and the public access block; an endpoint without them is
+# logged and tolerated), uploads <prefix>/<name>.db and then <prefix>/<name>.db.sha256, and, when
+# SNAPSHOT_KEEP is above 0, deletes all but the newest SNAPSHOT_KEEP snapshots (each .db with its
+# .sha256). A .sha256 object therefore only ever sits beside a complete .db.
+#
+# fetch does nothing unless RESTORE_DIR/requested exists (the whole cluster is gone). It then
+# downloads the newest snapshot whose .sha256 matches into RESTORE_DIR/snapshot.db (its name in
+# RESTORE_DIR/snapshot.name), skipping, with a log line each, snapshots without a checksum or whose
+# checksum does not match. Every member of a lost cluster thus takes the same object. No usable
+# snapshot, or the bucket unreachable: one log line, then a failure (the kubelet retries the
+# container), unless START_EMPTY_WHEN_LOST=1: then RESTORE_DIR/start-empty.
+#
+# Env: SNAPSHOT_BUCKET, SNAPSHOT_PREFIX (no leading or trailing '/'). upload: SNAPSHOT_DIR,
+# SNAPSHOT_KEEP (0: keep all), SNAPSHOT_CREATE_BUCKET and SNAPSHOT_PROTECT_BUCKET (1 or 0). fetch:
+# RESTORE_DIR, START_EMPTY_WHEN_LOST (1 or 0).
+# Optional: AWS_ENDPOINT_URL (empty: AWS S3; passed as --endpoint-url, which every CLI version
+# reads), AWS_REGION / AWS_DEFAULT_REGION, and the AWS CLI's own credential variables.
+set -eu
+
+SNAPSHOT_KEEP="${SNAPSHOT_KEEP:-0}"
+SNAPSHOT_CREATE_BUCKET="${SNAPSHOT_CREATE_BUCKET:-0}"
+SNAPSHOT_PROTECT_BUCKET="${SNAPSHOT_PROTECT_BUCKET:-0}"
+START_EMPTY_WHEN_LOST="${START_EMPTY_WHEN_LOST:-0}"
+
+log() {
+    printf '%s etcd-snapshot-s3: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"
+}
+
+fail() {
+    log "FAILED: $*"
+    exit 1
+}
+
+# The first line of a command's error output, for a log line.
+first_line() {
+    printf '%s\n' "$1" | sed -n '/./{p;q;}'
+}
+
+s3() {
+    if [ -n "${AWS_ENDPOINT_URL:-}" ]; then
+        aws --endpoint-url "$AWS_ENDPOINT_URL" "$@"
+    else
+        aws "$@"
+    fi
+}
+
+# The snapshot keys directly under the prefix in a listing (tab- or line-separated), oldest first.
+snapshot_keys() {
+    printf '%s\n' "$1" | tr '\t' '\n' | while IFS= read -r key; do
+        case "${key#"$prefix"/}" in
+            "$key") ;; # not under the prefix
+            [0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9].db) printf '%s\n' "$key" ;;
+        esac
+    done | sort
+}
+
+# list_snapshots: `snapshots` = the snapshot keys, oldest first; on failure, `listing` = the error.
+list_snapshots() {
+    listing=$(s3 s3api list-objects-v2 --bucket "$bucket" --prefix "$prefix/" \
+        --query 'Contents[].Key' --output text 2>&1) || return 1
+    snapshots=$(snapshot_keys "$listing")
+}
+
+upload() {
+    case "$SNAPSHOT_KEEP" in
+        '' | *[!0-9]*) fail "SNAPSHOT_KEEP is not a whole number: '$SNAPSHOT_KEEP'" ;;
+    esac
+    [ -n "${SNAPSHOT_DIR:-}" ] || fail "SNAPSHOT_DIR is empty"
+    region="${AWS_REGION:-${AWS_DEFAULT_REGION:-us-east-1}}"
+
+    # 1. The snapshot the init container left, and its checksum.
+    set -- "$SNAPSHOT_DIR"/*.db
+    [ "$#" -eq 1 ] && [ -f "$1" ] || fail "expected one .db in $SNAPSHOT_DIR, found: $*"
+    name=$(basename "$1")
+    [ -f "$1.sha256" ] || fail "$name.sha256 is missing in $SNAPSHOT_DIR"
+    if ! output=$(cd "$SNAPSHOT_DIR" && sha256sum -c "$name.sha256" 2>&1); then
+        printf '%s\n' "$output"
+        fail "$name does not match $name.sha256: nothing uploaded"
+    fi
+    log "found $name, its checksum matches"
+
+    # 2. The bucket.
+    if [ "$SNAPSHOT_CREATE_BUCKET" = 1 ]; then
+        if s3 s3api head-bucket --bucket "$bucket" >/dev/null 2>&1; then
+            log "bucket $bucket exists"
+        else
+            if [ "$region" = us-east-1 ]; then
+                set -- s3api create-bucket --bucket "$bucket"
+            else
+                set -- s3api create-bucket --bucket "$bucket" \
+                    --create-bucket-configuration "LocationConstraint=$region"
+            fi
+            if output=$(s3 "$@" 2>&1 >/dev/null); then
+                log "created bucket $bucket in $region"
+            elif s3 s3api head-bucket --bucket "$bucket" >/dev/null 2>&1; then
+                log "bucket $bucket exists (created meanwhile)"
+            else
+                printf '%s\n' "$output"
+                fail "could not create bucket $bucket in $region: $(first_line "$output")"
+            fi
+        fi
+    fi
+    if [ "$SNAPSHOT_PROTECT_BUCKET" = 1 ]; then
+        if output=$(s3 s3api put-bucket-versioning --bucket "$bucket" \
+            --versioning-configuration Status=Enabled 2>&1 >/dev/null); then
+            log "versioning enabled on $bucket"
+        else
+            log "versioning not enabled on $bucket (the endpoint may not support it): $(first_line "$output")"
+        fi
+        if output=$(s3 s3api put-public-access-block --bucket "$bucket" --public-access-block-configuration \
+            BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true \
+            2>&1 >/dev/null); then
+            log "public access blocked on $bucket"
+        else
+            log "public access block not set on $bucket (the endpoint may not support it): $(first_line "$output")"
+        fi
+    fi
+
+    # 3. Upload: the snapshot first, then its checksum.
+    for file in "$name" "$name.sha256"; do
+        if ! output=$(s3 s3 cp --only-show-errors "$SNAPSHOT_DIR/$file" "$target/$file" 2>&1); then
+            printf '%s\n' "$output"
+            fail "upload of $target/$file failed: $(first_line "$output")"
+        fi
+        log "uploaded $target/$file"
+    done
+
+    # 4. Prune: keep the newest SNAPSHOT_KEEP snapshots (names are UTC times: lexical = age order).
+    if [ "$SNAPSHOT_KEEP" -eq 0 ]; then
+        log "done: $target/$name (keeping every snapshot)"
+        return 0
+    fi
+    if ! list_snapshots; then
+        printf '%s\n' "$listing"
+        fail "could not list $target/ to prune: $(first_line "$listing")"
+    fi
+    count=$(printf '%s\n' "$snapshots" | sed '/^$/d' | wc -l | tr -d ' ')
+    excess=$((count - SNAPSHOT_KEEP))
+    if [ "$excess" -le 0 ]; then
+        log "done: $target/$name ($count snapshot(s), keeping up to $SNAPSHOT_KEEP)"
+        return 0
+    fi
+    set -f # the keys are not globs
+    for key in $(printf '%s\n' "$snapshots" | sed -n "1,${excess}p"); do
+        for object in "$key.sha256" "$key"; do
+            if ! output=$(s3 s3api delete-object --bucket "$bucket" --key "$object" 2>&1 >/dev/null); then
+                printf '%s\n' "$output"
+                fail "could not delete s3://$bucket/$object: $(first_line "$output")"
+            fi
+        done
+        log "pruned s3://$bucket/$key and its .sha256"
+    done
+    log "done: $target/$name (kept the newest $SNAPSHOT_KEEP of $count)"
+}
+
+# give_up REASON: nothing to restore. Start empty when allowed, else fail (the kubelet retries).
+give_up() {
+    if [ "$START_EMPTY_WHEN_LOST" = 1 ]; then
+        log "$1: START_EMPTY_WHEN_LOST is on, so this member starts a new EMPTY cluster"
+        : >"$RESTORE_DIR/start-empty"
+        exit 0
+    fi
+    fail "$1: refusing to start an empty cluster over the lost one (etcdStartEmptyWhenLost allows it)"
+}
+
+# download KEY FILE: one object into FILE, written whole or not at all.
+download() {
+    rm -f "$2.part"
+    s3 s3 cp --only-show-errors "s3://$bucket/$1" "$2.part" >/dev/null 2>&1 && mv "$2.part" "$2"
+}
+
+fetch() {
+    [ -n "${RESTORE_DIR:-}" ] || fail "RESTORE_DIR is empty"
+    if [ ! -f "$RESTORE_DIR/requested" ]; then
+        log "no restore requested: nothing to fetch"
+        return 0
+    fi
+    rm -f "$RESTORE_DIR/snapshot.db" "$RESTORE_DIR/snapshot.name" "$RESTORE_DIR/start-empty"
+    if ! list_snapshots; then
+        give_up "cannot list $target/: $(first_line "$listing")"
+    fi
+    checked=0
+    set -f # the keys are not globs
+    # Newest first: names are UTC times, so the reverse lexical order.
+    for key in $(printf '%s\n' "$snapshots" | sed '/^$/d' | sort -r); do
+        checked=$((checked + 1))
+        name=$(basename "$key" .db)
+        sum="$RESTORE_DIR/$name.db.sha256"
+        if ! download "$key.sha256" "$sum"; then
+            log "skipped $name: no readable $key.sha256"
+            continue
+        fi
+        if ! download "$key" "$RESTORE_DIR/$name.db"; then
+            rm -f "$sum"
+            fail "could not download s3://$bucket/$key (the kubelet retries)"
+        fi
+        if (cd "$RESTORE_DIR" && sha256sum -c "$name.db.sha256") >/dev/null 2>&1; then
+            mv "$RESTORE_DIR/$name.db" "$RESTORE_DIR/snapshot.db"
+            rm -f "$sum"
+            printf '%s\n' "$name" >"$RESTORE_DIR/snapshot.name"
+            log "fetched s3://$bucket/$key, its checksum matches"
+            return 0
+        fi
+        rm -f "$RESTORE_DIR/$name.db" "$sum"
+        log "skipped $name: its checksum does not match $key.sha256"
+    done
+    if [ "$checked" -eq 0 ]; then
+        give_up "no snapshot in $target/"
+    fi
+    give_up "no usable snapshot in $target/ ($checked checked)"
+}
+
+[ -n "${SNAPSHOT_BUCKET:-}" ] || fail "SNAPSHOT_BUCKET is empty"
+[ -n "${SNAPSHOT_PREFIX:-}" ] || fail "SNAPSHOT_PREFIX is empty"
+bucket=$SNAPSHOT_BUCKET
+prefix=$SNAPSHOT_PREFIX
+target="s3://$bucket/$prefix"
+case "${1:-}" in
+    upload) upload ;;
+    fetch) fetch ;;
+    *) fail "usage: etcd-snapshot-s3.sh upload|fetch" ;;
+esac
