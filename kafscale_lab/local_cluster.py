@@ -32,7 +32,7 @@ from typing import IO, Any
 from kafscale.naming import CLIENT_PORT, PEER_PORT
 from kafscale.objects.membership import MARKER_COMPONENT_LABEL
 from kafscale.rules import MAX_REPLICAS
-from kafscale_lab.etcd_binaries import tools_image_path
+from kafscale_lab.etcd_binaries import aws_image_path, tools_image_path
 from kafscale_lab.etcd_http import EtcdHttpClient, MemberStatus
 from kafscale_lab.manifests import Manifest, etcd_container, only, pod_spec
 from kafscale_lab.pod_runner import (
@@ -42,6 +42,7 @@ from kafscale_lab.pod_runner import (
     can_run_pods,
     container_run,
     hosts_file,
+    tool_path,
 )
 from kafscale_lab.pod_runner import pod_identity as container_identity
 
@@ -350,13 +351,14 @@ class LocalCluster:
         etcd_binary: str = "etcd",
         init_deadline_s: float = INIT_DEADLINE_S,
         tools_shell: str | None = None,
-        image_env: Mapping[str, Mapping[str, str]] | None = None,
+        aws_cli_image: str | None = None,
         secrets: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         """`tools_shell`: what runs the tools image's scripts in place of BusyBox sh (such as
-        /usr/bin/dash); BusyBox's applets stay on PATH either way. `image_env`: for other images
-        (the AWS CLI's), the env the image sets, by image reference. `secrets`: the namespace's
-        Secrets (name -> data) the pods' env refers to."""
+        /usr/bin/dash); BusyBox's applets stay on PATH either way. `aws_cli_image`: the image whose
+        containers get BusyBox's applets and Debian's `aws` on PATH (and no etcdctl), as the AWS
+        CLI image has them. `secrets`: the namespace's Secrets (name -> data) the pods' env refers
+        to."""
         resolved = shutil.which(etcd_binary)
         if resolved is None:
             raise LocalClusterError(
@@ -376,9 +378,10 @@ class LocalCluster:
         for directory in (self._work_dir, self._tmpfs_dir):
             directory.chmod(0o711)  # the pod's user reaches its volumes and the stand-in tools
         tools_bin = Path(tools_image_path(self._work_dir / "tools-bin", resolved))
-        self._stand_ins = StandIns(
-            resolved, tools_bin, tools_shell, dict(image_env or {}), dict(secrets or {})
-        )
+        image_env = {}
+        if aws_cli_image is not None:
+            image_env[aws_cli_image] = {"PATH": aws_image_path(self._work_dir / "aws-bin")}
+        self._stand_ins = StandIns(resolved, tools_bin, tools_shell, image_env, dict(secrets or {}))
         self.config_maps: dict[str, dict[str, str]] = {}
         self._held_back: list[Manifest] = []
         self._pods: dict[str, _PodRun] = {}
@@ -488,20 +491,24 @@ class LocalCluster:
                 path.write_text(value)
                 path.chmod(0o644)
 
+    def _make_volumes(self, plan: MemberPlan) -> None:
+        """A pod's volumes as the kubelet makes them, handed to the pod's fsGroup."""
+        for volume, directory in plan.volume_dirs.items():
+            directory.mkdir(parents=True, exist_ok=True, mode=0o755)
+            if volume in plan.empty_dir_volumes:
+                directory.chmod(0o777)  # as the kubelet makes every emptyDir (pkg/volume/emptydir)
+        self._fill_config_map_volumes(plan)
+        if self._fs_group is not None:
+            for directory in plan.volume_dirs.values():
+                apply_fs_group(directory, self._fs_group)
+
     def start_member(self, pod_name: str) -> None:
         """Start a pod: its volumes made and handed to fsGroup, then (on its own thread) its init
         containers to completion in order, then its containers."""
         if pod_name in self._pods:
             raise LocalClusterError(f"{pod_name} is already running")
         member = self._member(pod_name)
-        for volume, directory in member.volume_dirs.items():
-            directory.mkdir(parents=True, exist_ok=True, mode=0o755)
-            if volume in member.empty_dir_volumes:
-                directory.chmod(0o777)  # as the kubelet makes every emptyDir (pkg/volume/emptydir)
-        self._fill_config_map_volumes(member)
-        if self._fs_group is not None:
-            for directory in member.volume_dirs.values():
-                apply_fs_group(directory, self._fs_group)
+        self._make_volumes(member)
         run = _PodRun(member, self._work_dir, self.init_deadline_s)
         self._pods[pod_name] = run
         run.start()
@@ -521,6 +528,33 @@ class LocalCluster:
         member = self._member(pod_name)
         for volume in member.empty_dir_volumes:
             shutil.rmtree(member.volume_dirs[volume], ignore_errors=True)
+
+    def run_as_in_a_pod(
+        self, argv: Sequence[str], timeout_s: float = 60.0
+    ) -> subprocess.CompletedProcess[str]:
+        """Run `argv` (as root) with the pods' /etc/hosts, so that it resolves the members' DNS
+        names as a container would: what a tool run inside a pod sees of the cluster."""
+        return subprocess.run(
+            [
+                tool_path("unshare"),
+                "--mount",
+                "--propagation=private",
+                "--",
+                "/bin/sh",
+                "-c",
+                'mount --bind "$0" /etc/hosts && exec "$@"',
+                str(self._work_dir / "hosts"),
+                *argv,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+        )
+
+    def etcd_returncode(self, pod_name: str) -> int | None:
+        """The exit code of a pod's etcd, None while it runs (or before it started)."""
+        etcd = self._pods[pod_name].etcd
+        return None if etcd is None else etcd.poll()
 
     def process_ids(self) -> dict[str, int]:
         """The pid of every running etcd."""
@@ -561,8 +595,18 @@ class LocalCluster:
         self.wait_until_serving(deadline_s)
         self.apply_held_back()
 
+    def run_cronjob(self, cronjob: Manifest) -> str:
+        """Run one Job of a CronJob now, as its schedule would; the Job's log."""
+        job = {
+            "kind": "Job",
+            "metadata": cronjob["metadata"],
+            "spec": cronjob["spec"]["jobTemplate"]["spec"],
+        }
+        return self.run_job(job)
+
     def run_job(self, job: Manifest) -> str:
-        """Run a Job's pod to completion, the kubelet's way; its log, or LocalClusterError."""
+        """Run a Job's pod to completion, the kubelet's way (init containers in order, then its
+        container); the log of all its containers in order, or LocalClusterError."""
         name = job["metadata"]["name"]
         pod = job["spec"]["template"]["spec"]
         work = self._work_dir / "jobs"
@@ -577,19 +621,22 @@ class LocalCluster:
             self._work_dir / "hosts",
             self._stand_ins,
         )
-        self._fill_config_map_volumes(plan)
+        self._make_volumes(plan)
         run = _PodRun(plan, work, JOB_DEADLINE_S)
-        finished = [*plan.containers]
-        for container in finished:
+        log = ""
+        for container in [*plan.init_containers, *plan.containers]:
+            run.log_path(container.name).unlink(missing_ok=True)  # a Job run before this one
+        for container in [*plan.init_containers, *plan.containers]:
             process = run._popen(container)
             try:
                 code = process.wait(JOB_DEADLINE_S)
             except subprocess.TimeoutExpired:
                 _kill(process)
                 raise LocalClusterError(f"Job {name} did not finish in {JOB_DEADLINE_S:.0f}s") from None
-            log = run.log_path(container.name).read_text(errors="replace")
+            output = run.log_path(container.name).read_text(errors="replace")
+            log += output
             if code != 0:
-                lines = log.strip().splitlines()
+                lines = output.strip().splitlines()
                 raise LocalClusterError(f"Job {name} failed (exit code {code}): {lines[-1] if lines else ''}")
         shutil.rmtree(work / f"{name}-job", ignore_errors=True)
         self.last_job_log = log

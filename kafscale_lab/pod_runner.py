@@ -162,7 +162,7 @@ def container_run(
     if identity is not None:
         groups = "" if identity.fs_group is None else str(identity.fs_group)
         as_user = [
-            _tool("setpriv"),
+            tool_path("setpriv"),
             f"--reuid={identity.user}",
             f"--regid={identity.group}",
             f"--groups={groups}" if groups else "--clear-groups",
@@ -172,7 +172,7 @@ def container_run(
             "--",
         ]
     argv = (
-        _tool("unshare"),
+        tool_path("unshare"),
         "--mount",
         "--propagation=private",
         "--",
@@ -207,7 +207,7 @@ def _bound_to(address: str, arg: str) -> str:
     return arg.replace("0.0.0.0", address) if arg.startswith("--listen-") else arg
 
 
-def _tool(name: str) -> str:
+def tool_path(name: str) -> str:
     found = shutil.which(name)
     if found is None:
         raise PodError(f"{name} is missing (util-linux)")

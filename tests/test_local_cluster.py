@@ -34,10 +34,16 @@ def test_plan_gives_each_pod_its_volumes_and_binds_the_config_listeners_to_its_a
     plans = plan_pods(statefulset, addresses, tmp_path / "disk", tmp_path / "mem", stand_ins)
     member = plans[1]
     assert member.pod_name == "kafscale-etcd-1"
-    assert [c.name for c in member.init_containers] == ["member-join", "snapshot-fetch", "member-restore"]
+    assert [c.name for c in member.init_containers] == [
+        "snapshot-list",
+        "member-join",
+        "snapshot-fetch",
+        "member-restore",
+    ]
     assert [c.name for c in member.containers] == ["etcd", "member-promote"]
     assert member.argv[-2:] == ("/bin/etcd", "--config-file=/etc/etcd/etcd.conf.yml")
-    config = yaml.safe_load(member.init_containers[0].env["ETCD_CONFIG"])
+    join = next(c for c in member.init_containers if c.name == "member-join")
+    config = yaml.safe_load(join.env["ETCD_CONFIG"])
     assert config["name"] == "kafscale-etcd-1"
     assert config["listen-client-urls"] == "http://127.9.9.2:2379"
     assert config["listen-peer-urls"] == "http://127.9.9.2:2380"

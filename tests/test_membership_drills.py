@@ -196,7 +196,8 @@ def test_two_members_emptied_at_once_wait_and_never_bootstrap_a_second_cluster(e
     """Memory mode, two of three pods made again at once: quorum is gone for good (the backup
     issue's restore is the way back). The emptied members wait, also after the survivor restarts
     with its data (what its liveness probe does), and none starts a new cluster."""
-    manifests = _logging_every_wait(rendered_manifests())
+    # Without backups (tests/test_restore_drills.py has this with them: no restore either).
+    manifests = _logging_every_wait(rendered_manifests("etcdSnapshotEnabled=false"))
     with LocalCluster(manifests, etcd_binary, tools_shell=_dash()) as cluster:
         with cluster.client(0) as client:
             client.put("/kafscale/topics/t/partitions/0/next_offset", "41")
@@ -228,8 +229,10 @@ def test_two_members_emptied_at_once_wait_and_never_bootstrap_a_second_cluster(e
 
 def test_a_pushed_rolling_restart_never_serves_a_fresh_empty_cluster(etcd_binary):
     """Every member emptied in turn without waiting for the last to serve (a rollout pushed
-    through): whatever serves afterwards holds the data; nothing bootstraps anew."""
-    with LocalCluster(rendered_manifests(), etcd_binary) as cluster:
+    through): whatever serves afterwards holds the data; nothing bootstraps anew. Without
+    backups: the members that find the whole cluster gone wait (with backups they restore, as
+    tests/test_restore_drills.py shows)."""
+    with LocalCluster(rendered_manifests("etcdSnapshotEnabled=false"), etcd_binary) as cluster:
         with cluster.client(0) as client:
             client.put("/kafscale/topics/t/partitions/0/next_offset", "41")
         for pod in reversed(_pods(3)):

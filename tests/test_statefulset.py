@@ -198,7 +198,12 @@ def test_etcd_starts_from_the_config_file_the_init_container_writes():
 def test_membership_containers_run_the_member_script_in_the_tools_image(container_name, task):
     objects = render_objects()
     pod = _pod_spec(objects)
-    assert [c["name"] for c in pod["initContainers"]] == ["member-join", "snapshot-fetch", "member-restore"]
+    assert [c["name"] for c in pod["initContainers"]] == [
+        "snapshot-list",
+        "member-join",
+        "snapshot-fetch",
+        "member-restore",
+    ]
     assert [c["name"] for c in pod["containers"]] == ["etcd", "member-promote"]
     container = next(c for c in pod["initContainers"] + pod["containers"] if c["name"] == container_name)
     assert container["image"] == TOOLS_IMAGE

@@ -1,5 +1,9 @@
-"""Restore of a lost cluster, with backups on: two init containers after `member-join`.
+"""Restore of a lost cluster, with backups on: one init container before `member-join`, two after.
 
+- `snapshot-list` (the snapshot image, scripts/etcd-snapshot-s3.sh `list`): for a member with no
+  data, the snapshot names in the bucket, newest first, so that `member-join` can tell members
+  restored from one of them (which it joins in restoring) from members that may hold data (over
+  which nothing is ever restored).
 - `snapshot-fetch` (the snapshot image, scripts/etcd-snapshot-s3.sh `fetch`): when `member-join`
   found the whole cluster gone and asked for a restore, downloads the newest snapshot whose
   checksum matches; no usable snapshot or no bucket is a failure (the kubelet retries) unless
@@ -58,19 +62,41 @@ def join_restore_mounts(settings: EtcdSettings) -> list[dict[str, object]]:
     return [restore_mount()] if settings.snapshot_enabled else []
 
 
-def fetch_container(settings: EtcdSettings) -> dict[str, object]:
+def _s3_container(
+    settings: EtcdSettings,
+    name: str,
+    task: str,
+    data_env: list[dict[str, object]],
+    data_mounts: list[dict[str, object]],
+) -> dict[str, object]:
     return {
-        "name": "snapshot-fetch",
+        "name": name,
         "image": settings.snapshot_image,
-        "command": s3_command("fetch"),
+        "command": s3_command(task),
         "env": [
+            *data_env,
             env_var("RESTORE_DIR", RESTORE_DIR),
             env_var("START_EMPTY_WHEN_LOST", _flag(settings.start_empty_when_lost)),
             *s3_env(settings),
         ],
-        "volumeMounts": [restore_mount(), {"name": TMP_VOLUME, "mountPath": TMP_DIR}],
+        "volumeMounts": [*data_mounts, restore_mount(), {"name": TMP_VOLUME, "mountPath": TMP_DIR}],
         "securityContext": container_security_context(settings),
     }
+
+
+def list_container(settings: EtcdSettings, data_volume: str) -> dict[str, object]:
+    """Reads the data dir only to skip the listing when this member has data."""
+    return _s3_container(
+        settings,
+        "snapshot-list",
+        "list",
+        [env_var("DATA_DIR", DATA_DIR)],
+        [{"name": data_volume, "mountPath": DATA_DIR, "readOnly": True}],
+    )
+
+
+def fetch_container(settings: EtcdSettings) -> dict[str, object]:
+    return _s3_container(settings, "snapshot-fetch", "fetch", [], [])
 
 
 def restore_container(settings: EtcdSettings, names: EtcdNames, data_volume: str) -> dict[str, object]:
@@ -92,9 +118,15 @@ def restore_container(settings: EtcdSettings, names: EtcdNames, data_volume: str
     }
 
 
+def list_init_containers(settings: EtcdSettings, data_volume: str) -> list[dict[str, object]]:
+    """Before `member-join`."""
+    return [list_container(settings, data_volume)] if settings.snapshot_enabled else []
+
+
 def restore_init_containers(
     settings: EtcdSettings, names: EtcdNames, data_volume: str
 ) -> list[dict[str, object]]:
+    """After `member-join`."""
     if not settings.snapshot_enabled:
         return []
     return [fetch_container(settings), restore_container(settings, names, data_volume)]

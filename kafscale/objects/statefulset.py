@@ -17,6 +17,7 @@ from kafscale.objects.probes import etcd_probes
 from kafscale.objects.restore import (
     join_restore_env,
     join_restore_mounts,
+    list_init_containers,
     restore_init_containers,
     restore_volumes,
 )
@@ -99,6 +100,7 @@ def statefulset(settings: EtcdSettings, names: EtcdNames) -> dict[str, object]:
                 "automountServiceAccountToken": False,
                 "securityContext": pod_security_context(settings),
                 "initContainers": [
+                    *list_init_containers(settings, DATA_VOLUME),
                     join_container(
                         settings,
                         names,

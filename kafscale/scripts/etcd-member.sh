@@ -49,6 +49,7 @@ BOOTSTRAP_MARKER="${BOOTSTRAP_MARKER:-}"
 RESTORE_DIR="${RESTORE_DIR:-}"
 START_EMPTY_WHEN_LOST="${START_EMPTY_WHEN_LOST:-0}"
 LOST_AFTER_S="${LOST_AFTER_S:-15}"
+RESTORE_CANDIDATES="${RESTORE_CANDIDATES:-24}"
 ETCDUTL="${ETCDUTL:-etcdutl}"
 export ETCDCTL_API=3
 
@@ -105,17 +106,105 @@ healthy_endpoints() {
     printf '%s' "$healthy"
 }
 
-# answering URLS: those of the comma-separated URLS whose member answers at all (`endpoint status`
-# needs no quorum; a member restarted without quorum does not answer it), comma-separated.
-answering() {
-    up=
-    for url in $(printf '%s' "$1" | tr ',' ' '); do
-        if "$ETCDCTL" --endpoints="$url" --dial-timeout=1s --command-timeout=3s \
-            endpoint status </dev/null >/dev/null 2>&1; then
-            up="${up:+$up,}$url"
+# peer_urls: every member's peer URL in the initial-cluster file; without_own: this one's left out.
+peer_urls() {
+    tr -d ' \n' <"$CLUSTER_DIR/initial-cluster" | tr ',' '\n' | sed -n 's/^[^=]*=//p'
+}
+
+without_own() {
+    awk -v own="$MEMBER_PEER_URL" '$0 != "" && $0 != own'
+}
+
+# cluster_of PEER_URL: the cluster ID a member reports on its peer port, lower-case hex without
+# leading zeros; empty when nothing answers. The peer port answers as soon as etcd runs, quorum
+# or not: a member restarted on its data without quorum serves no client, yet it answers here.
+# (`timeout`, not wget's -T, which crashes BusyBox 1.35's wget.)
+cluster_of() {
+    timeout 3 wget -S -q -O /dev/null "$1/members" 2>&1 </dev/null | tr -d '\r' |
+        sed -n 's/^ *[Xx]-[Ee][Tt][Cc][Dd]-[Cc][Ll][Uu][Ss][Tt][Ee][Rr]-[Ii][Dd]: *\([0-9a-fA-F]*\).*$/\1/p' |
+        tr 'A-F' 'a-f' | sed 's/^0*//' | head -n 1
+}
+
+# cluster_id TOKEN: the ID etcd gives the cluster that every member in the initial-cluster file
+# bootstraps (or restores) with TOKEN: member ID = the first 8 bytes of sha1(peer URL + token),
+# cluster ID = the first 8 bytes of sha1(the member IDs in ascending order, 8 bytes each).
+cluster_id() {
+    ids=$(for url in $(peer_urls); do
+        printf '%s%s' "$url" "$1" | sha1sum | cut -c1-16
+    done | LC_ALL=C sort | tr -d '\n')
+    escapes=$(printf '%s\n' "$ids" | awk '{
+        digits = "0123456789abcdef"
+        for (i = 1; i < length($0); i += 2) {
+            byte = (index(digits, substr($0, i, 1)) - 1) * 16 + index(digits, substr($0, i + 1, 1)) - 1
+            printf "\\%03o", byte
+        }
+    }')
+    # shellcheck disable=SC2059 # the octal escapes are the format
+    printf "$escapes" | sha1sum | cut -c1-16 | sed 's/^0*//'
+}
+
+# restored_as CLUSTER_ID: the snapshot name (or `empty`) whose restore under this cluster's token
+# gives CLUSTER_ID, among the newest RESTORE_CANDIDATES snapshots listed; empty when none does.
+restored_as() {
+    names=
+    if [ -n "$RESTORE_DIR" ] && [ -f "$RESTORE_DIR/snapshots" ]; then
+        names=$(sed -n "1,${RESTORE_CANDIDATES}p" "$RESTORE_DIR/snapshots")
+    fi
+    [ "$START_EMPTY_WHEN_LOST" = 1 ] && names="$names empty"
+    for name in $names; do
+        case "$name" in
+            empty) token="$(cluster_token)-empty" ;;
+            *) token="$(cluster_token)-restore-$name" ;;
+        esac
+        if [ "$(cluster_id "$token")" = "$1" ]; then
+            printf '%s' "$name"
+            return 0
         fi
     done
-    printf '%s' "$up"
+}
+
+# lost_cluster: no member has quorum and the cluster bootstrapped before. Decides whether this
+# member restores (a request written for the fetch step: `newest` or the snapshot name that the
+# members already restored took), starts a new empty cluster, or waits (returns 1, `why` set).
+lost_cluster() {
+    alive=
+    for url in $(peer_urls | without_own); do
+        id=$(cluster_of "$url")
+        [ -z "$id" ] || alive="$alive $url=$id"
+    done
+    choice=
+    if [ -z "$alive" ]; then
+        now=$(date +%s)
+        [ -n "$quiet_since" ] || quiet_since=$now
+        if [ $((now - quiet_since)) -lt "$LOST_AFTER_S" ]; then
+            why="no member answers, even on its peer port; the cluster counts as lost after ${LOST_AFTER_S}s of that"
+            return 1
+        fi
+        log "no member has answered for ${LOST_AFTER_S}s: the whole cluster is gone"
+        choice=newest
+    else
+        quiet_since=
+        for entry in $alive; do
+            id=${entry#*=}
+            match=$(restored_as "$id")
+            if [ -z "$match" ] || { [ -n "$choice" ] && [ "$choice" != "$match" ]; }; then
+                why="${entry%=*} answers as cluster $id, not one restored from a snapshot: it may hold data, so nothing is restored over it"
+                return 1
+            fi
+            choice=$match
+        done
+        log "every member that answers ($alive) was restored from '$choice': doing the same"
+    fi
+    if [ "$choice" = empty ] || [ -z "$RESTORE_DIR" ]; then
+        if [ "$START_EMPTY_WHEN_LOST" = 1 ]; then
+            start_empty
+            return 0
+        fi
+        why="the whole cluster is gone and there are no backups (etcdSnapshotEnabled is off); etcdStartEmptyWhenLost would start it empty"
+        return 1
+    fi
+    printf '%s\n' "$choice" >"$RESTORE_DIR/requested"
+    log "asking for a restore of the $([ "$choice" = newest ] && echo 'newest snapshot' || echo "snapshot $choice")"
 }
 
 # member_list ENDPOINTS: `id, status, name, peer URLs, client URLs, is learner` per line.
@@ -201,24 +290,11 @@ join() {
                 write_config new "$initial_cluster"
                 return 0
             fi
-            if [ -n "$(answering "$(client_urls)")" ]; then
-                quiet_since=
-            elif [ -z "${quiet_since:-}" ]; then
-                quiet_since=$(date +%s)
-            elif [ $(($(date +%s) - quiet_since)) -ge "$LOST_AFTER_S" ]; then
-                if [ -n "$RESTORE_DIR" ]; then
-                    log "no member has answered for ${LOST_AFTER_S}s: the whole cluster is gone;" \
-                        "asking for a restore of the newest snapshot"
-                    : >"$RESTORE_DIR/requested"
-                    return 0
-                fi
-                if [ "$START_EMPTY_WHEN_LOST" = 1 ]; then
-                    start_empty
-                    return 0
-                fi
+            if lost_cluster; then
+                return 0
             fi
             wait_log "waiting: the cluster bootstrapped before ($BOOTSTRAP_MARKER) and no member has" \
-                "quorum; refusing to bootstrap a new empty cluster over it (restore from a backup)"
+                "quorum; refusing to bootstrap a new empty cluster over it: $why"
         elif ! list=$(member_list "$healthy" 2>&1); then
             wait_log "waiting: member list failed: $list"
         else
@@ -439,7 +515,7 @@ case "${1:-}" in
         # What an earlier run of this pod left: a restore is decided afresh.
         if [ -n "$RESTORE_DIR" ]; then
             rm -f "$RESTORE_DIR/requested" "$RESTORE_DIR/start-empty" "$RESTORE_DIR/snapshot.db" \
-                "$RESTORE_DIR/snapshot.name"
+                "$RESTORE_DIR/snapshot.name"  # not `snapshots`: the list step wrote it just now
         fi
         join
         ;;

@@ -4,6 +4,7 @@
 # that behave alike in AWS CLI v1 and v2.
 #
 #   upload  the snapshot CronJob's main container, after etcd-snapshot-save.sh.
+#   list    an etcd pod's first init container: which snapshots there are, for `etcd-member.sh join`.
 #   fetch   an etcd pod's init container, after `etcd-member.sh join` asked for a restore.
 #
 # upload takes the one <name>.db and <name>.db.sha256 that etcd-snapshot-save.sh left in
@@ -13,16 +14,22 @@
 # SNAPSHOT_KEEP is above 0, deletes all but the newest SNAPSHOT_KEEP snapshots (each .db with its
 # .sha256). A .sha256 object therefore only ever sits beside a complete .db.
 #
-# fetch does nothing unless RESTORE_DIR/requested exists (the whole cluster is gone). It then
-# downloads the newest snapshot whose .sha256 matches into RESTORE_DIR/snapshot.db (its name in
-# RESTORE_DIR/snapshot.name), skipping, with a log line each, snapshots without a checksum or whose
-# checksum does not match. Every member of a lost cluster thus takes the same object. No usable
-# snapshot, or the bucket unreachable: one log line, then a failure (the kubelet retries the
-# container), unless START_EMPTY_WHEN_LOST=1: then RESTORE_DIR/start-empty.
+# list does nothing when DATA_DIR holds a member's data. Otherwise it writes the snapshot names,
+# newest first, to RESTORE_DIR/snapshots (join recognises members restored from one of them); an
+# unreachable bucket is logged and leaves the list empty. It never fails.
+#
+# fetch does nothing unless RESTORE_DIR/requested exists (the whole cluster is gone). It holds
+# `newest` or a snapshot name. For `newest` it downloads the newest snapshot whose .sha256 matches
+# into RESTORE_DIR/snapshot.db (its name in RESTORE_DIR/snapshot.name), skipping, with a log line
+# each, snapshots without a checksum or whose checksum does not match: every member of a lost
+# cluster thus takes the same object. For a name (the snapshot the members already restored took)
+# it takes that one or fails. No usable snapshot, or the bucket unreachable: one log line, then a
+# failure (the kubelet retries the container), unless START_EMPTY_WHEN_LOST=1: then
+# RESTORE_DIR/start-empty.
 #
 # Env: SNAPSHOT_BUCKET, SNAPSHOT_PREFIX (no leading or trailing '/'). upload: SNAPSHOT_DIR,
 # SNAPSHOT_KEEP (0: keep all), SNAPSHOT_CREATE_BUCKET and SNAPSHOT_PROTECT_BUCKET (1 or 0). fetch:
-# RESTORE_DIR, START_EMPTY_WHEN_LOST (1 or 0).
+# RESTORE_DIR, START_EMPTY_WHEN_LOST (1 or 0). list: RESTORE_DIR, DATA_DIR.
 # Optional: AWS_ENDPOINT_URL (empty: AWS S3; passed as --endpoint-url, which every CLI version
 # reads), AWS_REGION / AWS_DEFAULT_REGION, and the AWS CLI's own credential variables.
 set -eu
@@ -191,8 +198,15 @@ fetch() {
     fi
     checked=0
     set -f # the keys are not globs
-    # Newest first: names are UTC times, so the reverse lexical order.
-    for key in $(printf '%s\n' "$snapshots" | sed '/^$/d' | sort -r); do
+    read -r wanted <"$RESTORE_DIR/requested" || wanted=newest
+    if [ "$wanted" = newest ]; then
+        # Newest first: names are UTC times, so the reverse lexical order.
+        keys=$(printf '%s\n' "$snapshots" | sed '/^$/d' | sort -r)
+    else
+        keys="$prefix/$wanted.db"
+        printf '%s\n' "$snapshots" | grep -qxF "$keys" || fail "snapshot $wanted, which the members restored, is not in $target/"
+    fi
+    for key in $keys; do
         checked=$((checked + 1))
         name=$(basename "$key" .db)
         sum="$RESTORE_DIR/$name.db.sha256"
@@ -214,10 +228,29 @@ fetch() {
         rm -f "$RESTORE_DIR/$name.db" "$sum"
         log "skipped $name: its checksum does not match $key.sha256"
     done
+    [ "$wanted" = newest ] || fail "snapshot $wanted could not be fetched whole (the kubelet retries)"
     if [ "$checked" -eq 0 ]; then
         give_up "no snapshot in $target/"
     fi
     give_up "no usable snapshot in $target/ ($checked checked)"
+}
+
+list() {
+    [ -n "${RESTORE_DIR:-}" ] || fail "RESTORE_DIR is empty"
+    [ -n "${DATA_DIR:-}" ] || fail "DATA_DIR is empty"
+    rm -f "$RESTORE_DIR/snapshots"
+    if [ -d "$DATA_DIR/member" ]; then
+        log "this member has data: no restore can be needed"
+        return 0
+    fi
+    if ! list_snapshots; then
+        log "cannot list $target/ (a lost cluster could not be restored now): $(first_line "$listing")"
+        return 0
+    fi
+    printf '%s\n' "$snapshots" | sed '/^$/d' | sort -r | while IFS= read -r key; do
+        basename "$key" .db
+    done >"$RESTORE_DIR/snapshots"
+    log "$(wc -l <"$RESTORE_DIR/snapshots" | tr -d ' ') snapshot(s) in $target/"
 }
 
 [ -n "${SNAPSHOT_BUCKET:-}" ] || fail "SNAPSHOT_BUCKET is empty"
@@ -227,6 +260,7 @@ prefix=$SNAPSHOT_PREFIX
 target="s3://$bucket/$prefix"
 case "${1:-}" in
     upload) upload ;;
+    list) list ;;
     fetch) fetch ;;
-    *) fail "usage: etcd-snapshot-s3.sh upload|fetch" ;;
+    *) fail "usage: etcd-snapshot-s3.sh upload|list|fetch" ;;
 esac

