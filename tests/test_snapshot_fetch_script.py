@@ -1,0 +1,204 @@
+"""The etcd pods' S3 steps (`snapshot-list` and `snapshot-fetch`), taken verbatim from the rendered
+StatefulSet and run with its env under BusyBox sh and dash, with only BusyBox applets and Debian's
+`aws` on PATH, against a real S3 API (moto's server on a loopback address). What join and restore
+do with their results runs on real etcd in tests/test_restore_drills.py."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kafscale_lab.etcd_binaries import AWS_CLI, aws_image_path
+from kafscale_lab.manifests import init_container, only
+from kafscale_lab.pod_runner import container_env
+from tests.s3_server import ACCESS_KEY, SECRET_KEY, s3_client, unique_bucket, unreachable_endpoint
+from tests.support import SHELLS, missing, rendered_manifests
+
+pytestmark = pytest.mark.etcd  # real parts, slow: not in the fast target
+
+PREFIX = "etcd-snapshots"
+SECRET = {"KAFSCALE_S3_ACCESS_KEY": ACCESS_KEY, "KAFSCALE_S3_SECRET_KEY": SECRET_KEY}
+TIMEOUT_S = 120
+
+
+# Each test runs once, under one of the two shells; between them, every step runs under both.
+BUSYBOX_SH = pytest.mark.parametrize("shell", ["busybox-sh"], indirect=True)
+DASH = pytest.mark.parametrize("shell", ["dash"], indirect=True)
+
+
+@pytest.fixture
+def shell(request: pytest.FixtureRequest) -> list[str]:
+    command = SHELLS[request.param]
+    if not Path(command[0]).exists():
+        missing(f"{command[0]} is missing (make setup installs busybox and dash)")
+    if not AWS_CLI.exists():
+        missing(f"{AWS_CLI} is missing (make setup installs Debian's awscli)")
+    return command
+
+
+class Pod:
+    """One pod's S3 init containers, their emptyDirs (and data dir) on local directories."""
+
+    def __init__(self, endpoint: str, bucket: str, shell: list[str], work: Path, *overrides: str):
+        manifests = rendered_manifests(
+            f"etcdSnapshotS3Endpoint={endpoint}",
+            f"etcdSnapshotBucket={bucket}",
+            "etcdSnapshotCredentialsSecret=s3-creds",
+            *overrides,
+        )
+        self.statefulset = only(manifests, "StatefulSet")
+        self.shell = shell
+        self.dirs = {name: work / name for name in ("restore", "data", "home")}
+        for directory in self.dirs.values():
+            directory.mkdir(parents=True)
+        self.path = aws_image_path(work / "aws-bin")
+
+    @property
+    def restore_dir(self) -> Path:
+        return self.dirs["restore"]
+
+    def run(self, container_name: str) -> subprocess.CompletedProcess[str]:
+        container = init_container(self.statefulset, container_name)
+        env = container_env(container, "kafscale-etcd-0", "kafscale-dev", {"s3-creds": SECRET})
+        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+        local = {"restore": self.dirs["restore"], "data": self.dirs["data"], "tmp": self.dirs["home"]}
+        for variable, value in list(env.items()):
+            if value in mounts:  # a directory the container mounts: its local stand-in
+                env[variable] = str(local[mounts[value]])
+        env["PATH"] = self.path
+        assert container["command"][:2] == ["/bin/sh", "-c"]
+        return subprocess.run(
+            [*self.shell, *container["command"][2:]],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+        )
+
+    def request(self, what: str = "newest") -> None:
+        (self.restore_dir / "requested").write_text(f"{what}\n")
+
+
+def _upload(s3: Any, bucket: str, name: str, body: bytes, checksum_of: bytes | None = None) -> None:
+    digest = hashlib.sha256(body if checksum_of is None else checksum_of).hexdigest()
+    s3.put_object(Bucket=bucket, Key=f"{PREFIX}/{name}.db", Body=body)
+    s3.put_object(Bucket=bucket, Key=f"{PREFIX}/{name}.db.sha256", Body=f"{digest}  {name}.db\n".encode())
+
+
+def _failed_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
+    return [line for line in result.stdout.splitlines() if "FAILED" in line]
+
+
+@pytest.fixture
+def bucket(s3_endpoint: str) -> str:
+    name = unique_bucket()
+    s3_client(s3_endpoint).create_bucket(Bucket=name)
+    return name
+
+
+@BUSYBOX_SH
+def test_the_newest_snapshot_whose_checksum_matches_is_fetched_a_torn_one_skipped(
+    shell, tmp_path, s3_endpoint, bucket
+):
+    s3 = s3_client(s3_endpoint)
+    _upload(s3, bucket, "20260101000000", b"oldest")
+    _upload(s3, bucket, "20260101010000", b"good")
+    _upload(s3, bucket, "20260101020000", b"torn", checksum_of=b"the whole upload")
+    s3.put_object(Bucket=bucket, Key=f"{PREFIX}/20260101030000.db", Body=b"no checksum yet")
+    pod = Pod(s3_endpoint, bucket, shell, tmp_path)
+    pod.request()
+    result = pod.run("snapshot-fetch")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (pod.restore_dir / "snapshot.db").read_bytes() == b"good"
+    assert (pod.restore_dir / "snapshot.name").read_text() == "20260101010000\n"
+    assert "skipped 20260101030000: no readable" in result.stdout
+    assert "skipped 20260101020000: its checksum does not match" in result.stdout
+    assert sorted(p.name for p in pod.restore_dir.iterdir()) == ["requested", "snapshot.db", "snapshot.name"]
+
+
+@DASH
+def test_the_snapshot_the_members_restored_is_fetched_even_beside_a_newer_one(
+    shell, tmp_path, s3_endpoint, bucket
+):
+    s3 = s3_client(s3_endpoint)
+    _upload(s3, bucket, "20260101000000", b"what the others restored")
+    _upload(s3, bucket, "20260101010000", b"newer")
+    pod = Pod(s3_endpoint, bucket, shell, tmp_path)
+    pod.request("20260101000000")
+    result = pod.run("snapshot-fetch")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (pod.restore_dir / "snapshot.db").read_bytes() == b"what the others restored"
+    pod.request("20251231000000")  # not in the bucket (pruned meanwhile): no other will do
+    missing_one = pod.run("snapshot-fetch")
+    assert missing_one.returncode != 0
+    assert _failed_lines(missing_one) == [
+        next(
+            line
+            for line in missing_one.stdout.splitlines()
+            if "snapshot 20251231000000, which the members" in line
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("shell", "bucket_state"), [("dash", "empty"), ("busybox-sh", "unreachable")], indirect=["shell"]
+)
+def test_nothing_to_restore_refuses_to_start_empty_unless_allowed(
+    shell, tmp_path, s3_endpoint, bucket, bucket_state
+):
+    endpoint = s3_endpoint if bucket_state == "empty" else unreachable_endpoint()
+    refused = Pod(endpoint, bucket, shell, tmp_path / "default")
+    refused.request()
+    result = refused.run("snapshot-fetch")
+    assert result.returncode != 0
+    (failed,) = _failed_lines(result)
+    reason = f"no snapshot in s3://{bucket}/{PREFIX}/" if bucket_state == "empty" else "cannot list"
+    assert reason in failed
+    assert "refusing to start an empty cluster over the lost one (etcdStartEmptyWhenLost allows it)" in failed
+    assert not (refused.restore_dir / "start-empty").exists()
+
+    allowed = Pod(endpoint, bucket, shell, tmp_path / "allowed", "etcdStartEmptyWhenLost=true")
+    allowed.request()
+    result = allowed.run("snapshot-fetch")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "this member starts a new EMPTY cluster" in result.stdout
+    assert (allowed.restore_dir / "start-empty").exists()
+
+
+@BUSYBOX_SH
+def test_without_a_request_nothing_is_fetched(shell, tmp_path, s3_endpoint, bucket):
+    _upload(s3_client(s3_endpoint), bucket, "20260101000000", b"snapshot")
+    pod = Pod(s3_endpoint, bucket, shell, tmp_path)
+    result = pod.run("snapshot-fetch")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no restore requested" in result.stdout
+    assert list(pod.restore_dir.iterdir()) == []
+
+
+@DASH
+def test_the_list_names_the_snapshots_newest_first_and_never_fails(shell, tmp_path, s3_endpoint, bucket):
+    s3 = s3_client(s3_endpoint)
+    for name in ("20260101000000", "20260102000000", "20251231000000"):
+        _upload(s3, bucket, name, b"x")
+    for key in (f"{PREFIX}/notes.txt", f"{PREFIX}/old/20200101000000.db", "elsewhere/20200101000000.db"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    pod = Pod(s3_endpoint, bucket, shell, tmp_path / "empty")
+    result = pod.run("snapshot-list")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (pod.restore_dir / "snapshots").read_text() == "20260102000000\n20260101000000\n20251231000000\n"
+
+    with_data = Pod(s3_endpoint, bucket, shell, tmp_path / "with-data")
+    (with_data.dirs["data"] / "member").mkdir()
+    result = with_data.run("snapshot-list")
+    assert result.returncode == 0 and "this member has data" in result.stdout
+    assert not (with_data.restore_dir / "snapshots").exists()
+
+    unreachable = Pod(unreachable_endpoint(), bucket, shell, tmp_path / "unreachable")
+    result = unreachable.run("snapshot-list")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "cannot list" in result.stdout and not _failed_lines(result)
+    assert not (unreachable.restore_dir / "snapshots").exists()
