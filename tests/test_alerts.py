@@ -12,7 +12,14 @@ import pytest
 import yaml
 
 from kafscale.naming import EtcdNames
-from kafscale.objects.monitoring import DB_SIZE, RULE_METRICS, alert_rules, compaction_stuck_window_minutes
+from kafscale.objects.monitoring import (
+    DB_SIZE,
+    KUBE_STATE_METRICS,
+    RULE_METRICS,
+    alert_rules,
+    all_rules,
+    compaction_stuck_window_minutes,
+)
 from kafscale.settings import parse_settings
 from kafscale_lab.local_cluster import LocalCluster
 from tests.support import missing, rendered_manifests
@@ -30,7 +37,7 @@ def _promtool() -> str:
 
 
 def _rules(**raw: str) -> list[dict[str, Any]]:
-    return alert_rules(parse_settings(raw).settings, NAMES)
+    return all_rules(parse_settings(raw).settings, NAMES)
 
 
 def _write_rules(directory: Path, rules: list[dict[str, Any]], annotations: bool) -> None:
@@ -57,6 +64,18 @@ def _fires(labels: dict[str, str], severity: str) -> list[dict[str, Any]]:
 
 
 MEMBER0 = {"namespace": "kafscale", "pod": "kafscale-etcd-0"}
+SNAPSHOT_CRONJOB = {"namespace": "kafscale", "cronjob": "kafscale-etcd-snapshot"}
+
+
+def _cronjob(metric: str, values: str) -> dict[str, str]:
+    """A kube-state-metrics series of the snapshot CronJob (values: Unix seconds; promtool's
+    clock starts at 0)."""
+    labels = 'job="kube-state-metrics",namespace="kafscale",cronjob="kafscale-etcd-snapshot"'
+    return {"series": f"{metric}{{{labels}}}", "values": values}
+
+
+LAST_SUCCESS = "kube_cronjob_status_last_successful_time"
+CREATED = "kube_cronjob_created"
 RESOURCE_EXHAUSTED = {
     "grpc_service": "etcdserverpb.KV",
     "grpc_method": "Put",
@@ -121,6 +140,20 @@ CASES = [
      [_member("etcd_mvcc_db_total_size_in_use_in_bytes", "_x20 1000000+10000x20")], "30m", []),
     ("KafscaleEtcdCompactionStuck", {"etcdAutoCompactionRetention": "1h"},  # window 3h: not yet
      [_member("etcd_mvcc_db_total_size_in_use_in_bytes", "1000000+10000x40")], "30m", []),
+    # Snapshots: 7200 s stale-after; at 3h (10800 s) a success at 0 is 3h old.
+    ("KafscaleEtcdSnapshotStale", {},
+     [_cronjob(CREATED, "0x180"), _cronjob(LAST_SUCCESS, "0x180")],
+     "3h", _fires(SNAPSHOT_CRONJOB, "warning")),
+    ("KafscaleEtcdSnapshotStale", {},  # the hourly success: at most an hour old
+     [_cronjob(CREATED, "0x180"),
+      _cronjob(LAST_SUCCESS, " ".join(str(3600 * (minute // 60)) for minute in range(181)))],
+     "3h", []),
+    ("KafscaleEtcdSnapshotStale", {},  # never succeeded, created 3h ago
+     [_cronjob(CREATED, "0x180")], "3h", _fires(SNAPSHOT_CRONJOB, "warning")),
+    ("KafscaleEtcdSnapshotStale", {},  # never succeeded yet, created 1h ago
+     [_cronjob(CREATED, "_x120 7200x60")], "3h", []),
+    ("KafscaleEtcdSnapshotStale", {"etcdSnapshotStaleAfterSec": "86400"},  # a daily schedule
+     [_cronjob(CREATED, "0x180"), _cronjob(LAST_SUCCESS, "0x180")], "3h", []),
 ]  # fmt: skip
 
 
@@ -183,7 +216,7 @@ def test_rules_and_templates_pass_promtool_check_and_annotations_render(tmp_path
         timeout=60,
     )
     assert check.returncode == 0, check.stdout + check.stderr
-    assert "SUCCESS: 5 rules found" in check.stdout
+    assert "SUCCESS: 6 rules found" in check.stdout
     result = _promtool_test(
         tmp_path,
         [
@@ -232,9 +265,16 @@ def _metric_names(expression: str) -> set[str]:
     return set(re.findall(r"\b([a-z_:][a-z0-9_:]*)\{", expression))
 
 
-def test_the_rules_read_only_the_metrics_checked_against_real_etcd():
-    used = set().union(*(_metric_names(str(rule["expr"])) for rule in _rules()))
-    assert used == set(RULE_METRICS)
+def test_the_rules_read_only_the_metrics_checked_against_real_etcd_and_kube_state_metrics():
+    settings = parse_settings({}).settings
+    etcd = set().union(*(_metric_names(str(rule["expr"])) for rule in alert_rules(settings, NAMES)))
+    assert etcd == set(RULE_METRICS)
+    every = set().union(*(_metric_names(str(rule["expr"])) for rule in _rules()))
+    assert every == set(RULE_METRICS) | set(KUBE_STATE_METRICS)
+
+
+def test_without_backups_there_is_no_snapshot_alert():
+    assert "KafscaleEtcdSnapshotStale" not in {rule["alert"] for rule in _rules(etcdSnapshotEnabled="false")}
 
 
 @pytest.mark.etcd

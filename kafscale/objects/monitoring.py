@@ -1,8 +1,10 @@
 """Monitoring on etcd's own metrics: a metrics Service, a ServiceMonitor and a PrometheusRule.
 
-The alerts need nothing but what etcd exports on its client port (`/metrics`); every metric they
-use is checked against real etcd 3.4 and 3.5 in the tests, and every alert is unit-tested with
-`promtool test rules`. Thresholds are the rendered quota and maintenance threshold.
+etcd's alerts need nothing but what etcd exports on its client port (`/metrics`); every metric
+they use is checked against real etcd 3.4 and 3.5 in the tests. The snapshot alert reads the
+snapshot CronJob's state from kube-state-metrics (what Prometheus stacks scrape already). Every
+alert is unit-tested with `promtool test rules`. Thresholds are the rendered quota, maintenance
+threshold and `etcdSnapshotStaleAfterSec`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ HAS_LEADER = "etcd_server_has_leader"
 LEADER_CHANGES = "etcd_server_leader_changes_seen_total"
 GRPC_HANDLED = "grpc_server_handled_total"
 RULE_METRICS = (DB_SIZE, DB_SIZE_IN_USE, HAS_LEADER, LEADER_CHANGES, GRPC_HANDLED)
+# kube-state-metrics (docs/cronjob-metrics.md, v2.x, labels namespace and cronjob): the snapshot
+# CronJob's last success, absent until a run succeeds, and its creation time.
+CRONJOB_LAST_SUCCESS = "kube_cronjob_status_last_successful_time"
+CRONJOB_CREATED = "kube_cronjob_created"
+KUBE_STATE_METRICS = (CRONJOB_LAST_SUCCESS, CRONJOB_CREATED)
 
 
 def metrics_service(names: EtcdNames) -> dict[str, object]:
@@ -151,12 +158,43 @@ def alert_rules(settings: EtcdSettings, names: EtcdNames) -> list[dict[str, obje
     ]
 
 
+def all_rules(settings: EtcdSettings, names: EtcdNames) -> list[dict[str, object]]:
+    """etcd's alerts and, with backups on, the snapshot's (read from kube-state-metrics)."""
+    snapshot = [snapshot_stale_rule(settings, names)] if settings.snapshot_enabled else []
+    return [*alert_rules(settings, names), *snapshot]
+
+
+def snapshot_stale_rule(settings: EtcdSettings, names: EtcdNames) -> dict[str, object]:
+    """The snapshot CronJob's last success is older than `etcdSnapshotStaleAfterSec`, or it has
+    never succeeded in that long since it was created (a first run that keeps failing)."""
+    cronjob = f'namespace="{names.namespace}",cronjob="{names.snapshot_cronjob}"'
+    stale = settings.snapshot_stale_after_sec
+    by = "max by (namespace, cronjob)"
+    return {
+        "alert": "KafscaleEtcdSnapshotStale",
+        "expr": (
+            f"time() - {by} ({CRONJOB_LAST_SUCCESS}{{{cronjob}}}) > {stale}"
+            f" or (time() - {by} ({CRONJOB_CREATED}{{{cronjob}}}) > {stale}"
+            f" unless on (namespace, cronjob) {CRONJOB_LAST_SUCCESS}{{{cronjob}}})"
+        ),
+        "labels": {"severity": "warning"},
+        "annotations": {
+            "summary": "etcd snapshot to S3 is stale",
+            "description": (
+                f"CronJob {{{{ $labels.cronjob }}}} has not succeeded for more than {stale}s: a "
+                "restore would lose the offsets written since its last success (or there is no "
+                "snapshot at all). Check its last Job's logs (`FAILED:` lines)."
+            ),
+        },
+    }
+
+
 def prometheus_rule(settings: EtcdSettings, names: EtcdNames) -> dict[str, object]:
     return {
         "apiVersion": MONITORING_API,
         "kind": "PrometheusRule",
         "metadata": object_metadata(names, names.prometheus_rule, settings.monitoring_labels),
-        "spec": {"groups": [{"name": f"{names.statefulset}.rules", "rules": alert_rules(settings, names)}]},
+        "spec": {"groups": [{"name": f"{names.statefulset}.rules", "rules": all_rules(settings, names)}]},
     }
 
 
