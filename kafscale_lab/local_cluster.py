@@ -42,7 +42,7 @@ from kafscale_lab.pod_runner import (
     can_run_pods,
     container_run,
     hosts_file,
-    tool_path,
+    private_mounts,
 )
 from kafscale_lab.pod_runner import pod_identity as container_identity
 
@@ -524,6 +524,14 @@ class LocalCluster:
         self.empty_pod_volumes(pod_name)
         self.start_member(pod_name)
 
+    def lose_pods(self, pod_names: Sequence[str]) -> None:
+        """What a node outage does to memory-mode pods: etcd killed, the pods gone with every
+        emptyDir (the tmpfs data dir among them); nothing is started again."""
+        for pod_name in pod_names:
+            self.kill_member(pod_name)
+            self.stop_member(pod_name)
+            self.empty_pod_volumes(pod_name)
+
     def empty_pod_volumes(self, pod_name: str) -> None:
         member = self._member(pod_name)
         for volume in member.empty_dir_volumes:
@@ -536,13 +544,7 @@ class LocalCluster:
         names as a container would: what a tool run inside a pod sees of the cluster."""
         return subprocess.run(
             [
-                tool_path("unshare"),
-                "--mount",
-                "--propagation=private",
-                "--",
-                "/bin/sh",
-                "-c",
-                'mount --bind "$0" /etc/hosts && exec "$@"',
+                *private_mounts('mount --bind "$0" /etc/hosts && exec "$@"'),
                 str(self._work_dir / "hosts"),
                 *argv,
             ],

@@ -172,13 +172,7 @@ def container_run(
             "--",
         ]
     argv = (
-        tool_path("unshare"),
-        "--mount",
-        "--propagation=private",
-        "--",
-        "/bin/sh",
-        "-c",
-        _MOUNT_AND_EXEC,
+        *private_mounts(_MOUNT_AND_EXEC),
         "mount-and-exec",
         str(hosts_path),
         *mounts,
@@ -205,6 +199,12 @@ def _bound_to(address: str, arg: str) -> str:
     """A `--listen-...=http://0.0.0.0:port` flag bound to the pod's own address (pods here share one
     network); every other argument, scripts included, stays as rendered."""
     return arg.replace("0.0.0.0", address) if arg.startswith("--listen-") else arg
+
+
+def private_mounts(script: str) -> tuple[str, ...]:
+    """The argv that runs the sh `script` as root in a new, private mount namespace (its args
+    follow): its bind mounts are seen by what it execs, and by nothing else."""
+    return (tool_path("unshare"), "--mount", "--propagation=private", "--", "/bin/sh", "-c", script)
 
 
 def tool_path(name: str) -> str:

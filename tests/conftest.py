@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from tests.s3_server import moto_s3
+from kafscale_lab.s3_server import MOTO_SERVER, moto_s3
 from tests.support import ETCD_BUILD_LABELS, SHELLS, missing, require_etcd_binary
 
 # Property tests explore new inputs on a developer's machine; under CI they replay a fixed set, so
@@ -40,6 +40,8 @@ def shell(request: pytest.FixtureRequest) -> list[str]:
 @pytest.fixture(scope="module")
 def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real S3 API (moto's server) on a loopback address, one per test module."""
+    if not MOTO_SERVER.exists():
+        missing(f"{MOTO_SERVER} is missing (requirements-dev.txt installs moto[server])")
     with moto_s3(tmp_path_factory.mktemp("moto") / "moto.log") as url:
         yield url
 

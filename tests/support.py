@@ -121,3 +121,15 @@ def raise_alarm_on_every_member(cluster: Any, kind: str) -> None:
                 "/v3/maintenance/alarm",
                 {"action": "ACTIVATE", "memberID": str(status.member_id), "alarm": kind},
             )
+
+
+def put_offsets(cluster: Any, tag: str, count: int) -> dict[str, str]:
+    """`count` offset keys under /kafscale/topics/<tag>/, written through member 0; what was
+    acknowledged (key -> value)."""
+    acked = {}
+    with cluster.client(0) as client:
+        for index in range(count):
+            key = f"/kafscale/topics/{tag}/partitions/{index}/next_offset"
+            client.put(key, f"{tag}-{index}")
+            acked[key] = f"{tag}-{index}"
+    return acked

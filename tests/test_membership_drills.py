@@ -202,10 +202,7 @@ def test_two_members_emptied_at_once_wait_and_never_bootstrap_a_second_cluster(e
         with cluster.client(0) as client:
             client.put("/kafscale/topics/t/partitions/0/next_offset", "41")
         survivor, *emptied = _pods(3)
-        for pod in emptied:
-            cluster.kill_member(pod)
-            cluster.stop_member(pod)
-            cluster.empty_pod_volumes(pod)
+        cluster.lose_pods(emptied)
         for pod in emptied:
             cluster.start_member(pod)
         for pod in emptied:

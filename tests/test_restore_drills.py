@@ -30,8 +30,8 @@ from kafscale_lab.drills import membership, wait_for
 from kafscale_lab.etcd_binaries import AWS_CLI, etcdctl_beside
 from kafscale_lab.local_cluster import LocalCluster, pod_identity
 from kafscale_lab.manifests import Manifest, init_container, only
-from tests.s3_server import ACCESS_KEY, SECRET_KEY, bucket_keys, s3_client, unique_bucket
-from tests.support import missing, rendered_manifests
+from kafscale_lab.s3_server import ACCESS_KEY, SECRET_KEY, bucket_keys, s3_client, unique_bucket
+from tests.support import missing, put_offsets, rendered_manifests
 
 pytestmark = pytest.mark.etcd
 
@@ -93,16 +93,6 @@ def _log_marks(cluster: LocalCluster) -> dict[str, int]:
     }
 
 
-def _put(cluster: LocalCluster, tag: str, count: int) -> dict[str, str]:
-    acked = {}
-    with cluster.client(0) as client:
-        for index in range(count):
-            key = f"/kafscale/topics/{tag}/partitions/{index}/next_offset"
-            client.put(key, f"{tag}-{index}")
-            acked[key] = f"{tag}-{index}"
-    return acked
-
-
 def _held_by_every_member(cluster: LocalCluster, prefix: str) -> list[dict[str, str]]:
     held = []
     for index, _ in enumerate(_pods()):
@@ -139,13 +129,13 @@ def test_a_lost_cluster_restores_one_snapshot_on_every_member_and_an_emptied_mem
     s3.create_bucket(Bucket=bucket)
     manifests = _rendered(s3_endpoint, bucket)
     with _cluster(manifests, etcd_binary, tmp_path) as cluster:
-        before = _put(cluster, "before", 100)
+        before = put_offsets(cluster, "before", 100)
         job_log = cluster.run_cronjob(_snapshot_cronjob(manifests))
         assert "etcd-snapshot-s3: uploaded" in job_log, job_log
         snapshot_at = time.monotonic()
         good = _newest_snapshot(s3, bucket)
         corrupt = _put_corrupt_newer_snapshot(s3, bucket, good)
-        after = _put(cluster, "after", 20)
+        after = put_offsets(cluster, "after", 20)
 
         # One member loses its data while the others run: it rejoins, nothing is restored.
         emptied = _pods()[1]
@@ -162,10 +152,7 @@ def test_a_lost_cluster_restores_one_snapshot_on_every_member_and_an_emptied_mem
             assert {key: held.get(key) for key in {**before, **after}} == {**before, **after}
 
         # Every member lost at once (a memory-mode node outage): all come back together.
-        for pod in _pods():
-            cluster.kill_member(pod)
-            cluster.stop_member(pod)
-            cluster.empty_pod_volumes(pod)
+        cluster.lose_pods(_pods())
         lost_at = time.monotonic()
         mark = _log_marks(cluster)
         for pod in _pods():
@@ -219,13 +206,10 @@ def test_members_that_lost_their_data_never_restore_beside_a_member_that_still_r
     manifests = _rendered(s3_endpoint, bucket)
     with _cluster(manifests, etcd_binary, tmp_path) as cluster:
         cluster.run_cronjob(_snapshot_cronjob(manifests))
-        _put(cluster, "after", 5)
+        put_offsets(cluster, "after", 5)
         survivor, *emptied = _pods()
         mark = _log_marks(cluster)
-        for pod in emptied:
-            cluster.kill_member(pod)
-            cluster.stop_member(pod)
-            cluster.empty_pod_volumes(pod)
+        cluster.lose_pods(emptied)
         for pod in emptied:
             cluster.start_member(pod)
         cluster.stop_member(survivor)  # a container restart: the tmpfs keeps its data
@@ -253,7 +237,7 @@ def test_the_operators_restore_of_one_emptied_member_into_a_live_cluster_crashes
     container never restores again: it crash-loops, the cluster one failure from losing quorum."""
     manifests = rendered_manifests()
     with LocalCluster(manifests, etcd_binary) as cluster:
-        _put(cluster, "before", 50)
+        put_offsets(cluster, "before", 50)
         snapshot = tmp_path / "snapshot.db"
         subprocess.run(
             [
@@ -268,7 +252,7 @@ def test_the_operators_restore_of_one_emptied_member_into_a_live_cluster_crashes
             capture_output=True,
             timeout=60,
         )
-        after = _put(cluster, "after", 100)
+        after = put_offsets(cluster, "after", 100)
         pod = _pods()[2]
         cluster.kill_member(pod)
         cluster.stop_member(pod)

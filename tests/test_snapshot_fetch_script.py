@@ -15,7 +15,7 @@ import pytest
 from kafscale_lab.etcd_binaries import AWS_CLI, aws_image_path
 from kafscale_lab.manifests import init_container, only
 from kafscale_lab.pod_runner import container_env
-from tests.s3_server import ACCESS_KEY, SECRET_KEY, s3_client, unique_bucket, unreachable_endpoint
+from kafscale_lab.s3_server import ACCESS_KEY, SECRET_KEY, s3_client, unique_bucket, unreachable_endpoint
 from tests.support import SHELLS, missing, rendered_manifests
 
 pytestmark = pytest.mark.etcd  # real parts, slow: not in the fast target

@@ -26,7 +26,7 @@ from kafscale_lab.etcd_binaries import AWS_CLI, aws_image_path, etcdctl_beside, 
 from kafscale_lab.etcd_http import EtcdHttpClient
 from kafscale_lab.local_cluster import LocalCluster
 from kafscale_lab.manifests import container, pod_spec
-from tests.s3_server import (
+from kafscale_lab.s3_server import (
     ACCESS_KEY,
     SECRET_KEY,
     bucket_keys,
@@ -36,7 +36,7 @@ from tests.s3_server import (
     unique_bucket,
     unreachable_endpoint,
 )
-from tests.support import missing, rendered_manifests
+from tests.support import missing, put_offsets, rendered_manifests
 
 pytestmark = pytest.mark.etcd
 
@@ -150,16 +150,6 @@ def _ok(result: subprocess.CompletedProcess[str]) -> str:
     return result.stdout
 
 
-def _put_keys(cluster: LocalCluster, count: int, tag: str) -> dict[str, str]:
-    acked = {}
-    with cluster.client(0) as client:
-        for index in range(count):
-            key = f"/kafscale/topics/{tag}/partitions/{index}/next_offset"
-            client.put(key, f"{tag}-{index}")
-            acked[key] = f"{tag}-{index}"
-    return acked
-
-
 def _wait_for_the_next_second(after: str) -> None:
     """Snapshots are named by the UTC second: the next run must start in a later one."""
     deadline = time.monotonic() + DEADLINE_S
@@ -231,11 +221,11 @@ def test_a_snapshot_and_its_checksum_are_uploaded_and_restore_every_acknowledged
     s3.create_bucket(Bucket=bucket)
     manifests, cronjob = _rendered(s3_endpoint, bucket)
     with LocalCluster(manifests, etcd_binary, secrets={"s3-creds": SECRET}) as cluster:
-        acked = _put_keys(cluster, 200, "before")
+        acked = put_offsets(cluster, "before", 200)
         job = SnapshotJob(cronjob, cluster, shell, tmp_path, etcd_binary)
         saved, snapshot_dir = job.save()
         log = _ok(saved)
-        _put_keys(cluster, 20, "after")  # written after the snapshot: not in it
+        put_offsets(cluster, "after", 20)  # written after the snapshot: not in it
         uploaded = job.upload(snapshot_dir)
     upload_log = _ok(uploaded)
 

@@ -179,19 +179,35 @@ def join_container(
 ) -> dict[str, object]:
     """The init container that writes etcd's config file (restore.py adds what it needs to ask
     for a restore: `lost_cluster_env` and `lost_cluster_mounts`)."""
+    return config_writer_container(
+        settings, names, data_volume, "member-join", "join", lost_cluster_env, lost_cluster_mounts
+    )
+
+
+def config_writer_container(
+    settings: EtcdSettings,
+    names: EtcdNames,
+    data_volume: str,
+    name: str,
+    task: str,
+    extra_env: Sequence[dict[str, object]],
+    extra_mounts: Sequence[dict[str, object]],
+) -> dict[str, object]:
+    """A tools-image container running a member script task that may write etcd's config file
+    into the data volume's member: `join`, or restore.py's `restore`."""
     return {
-        **tools_container(settings, "member-join", "join"),
+        **tools_container(settings, name, task),
         "env": [
             *member_env(names),
             env_var("DATA_DIR", DATA_DIR),
             env_var("CONFIG_FILE", CONFIG_FILE),
             env_var("ETCD_CONFIG", etcd_config_text(settings, names)),
-            *lost_cluster_env,
+            *extra_env,
         ],
         "volumeMounts": [
             {"name": data_volume, "mountPath": DATA_DIR},
             {"name": CONFIG_VOLUME, "mountPath": CONFIG_DIR},
-            *lost_cluster_mounts,
+            *extra_mounts,
             *cluster_mounts(),
         ],
     }

@@ -19,16 +19,7 @@ A member whose data is gone while any other member answers never restores: it re
 from __future__ import annotations
 
 from kafscale.naming import DATA_DIR, EtcdNames
-from kafscale.objects.membership import (
-    CONFIG_DIR,
-    CONFIG_FILE,
-    CONFIG_VOLUME,
-    cluster_mounts,
-    env_var,
-    etcd_config_text,
-    member_env,
-    tools_container,
-)
+from kafscale.objects.membership import config_writer_container, env_var
 from kafscale.objects.pod_security import container_security_context
 from kafscale.objects.snapshot import TMP_DIR, TMP_VOLUME, s3_command, s3_env
 from kafscale.settings import EtcdSettings
@@ -100,22 +91,15 @@ def fetch_container(settings: EtcdSettings) -> dict[str, object]:
 
 
 def restore_container(settings: EtcdSettings, names: EtcdNames, data_volume: str) -> dict[str, object]:
-    return {
-        **tools_container(settings, "member-restore", "restore"),
-        "env": [
-            *member_env(names),
-            env_var("DATA_DIR", DATA_DIR),
-            env_var("CONFIG_FILE", CONFIG_FILE),
-            env_var("ETCD_CONFIG", etcd_config_text(settings, names)),
-            *join_restore_env(settings),
-        ],
-        "volumeMounts": [
-            {"name": data_volume, "mountPath": DATA_DIR},
-            {"name": CONFIG_VOLUME, "mountPath": CONFIG_DIR},
-            restore_mount(),
-            *cluster_mounts(),
-        ],
-    }
+    return config_writer_container(
+        settings,
+        names,
+        data_volume,
+        "member-restore",
+        "restore",
+        join_restore_env(settings),
+        [restore_mount()],
+    )
 
 
 def list_init_containers(settings: EtcdSettings, data_volume: str) -> list[dict[str, object]]:

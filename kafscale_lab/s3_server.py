@@ -1,4 +1,5 @@
-"""A real S3 API for the tests: moto's server (PyPI's moto[server]) on a random loopback address."""
+"""A real S3 API for drills and benchmarks: moto's server (PyPI's moto[server], a development
+requirement) on a random loopback address."""
 
 from __future__ import annotations
 
@@ -12,8 +13,6 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-from tests.support import missing
 
 MOTO_SERVER = Path(sys.executable).parent / "moto_server"
 ACCESS_KEY = "kafscale-test"  # moto accepts any credentials; the CLI needs some to sign
@@ -42,7 +41,7 @@ def moto_s3(log_path: Path) -> Iterator[str]:
     """moto's S3 server on a random port of a random 127.x.y.z address, polled until it answers;
     yields its URL."""
     if not MOTO_SERVER.exists():
-        missing(f"{MOTO_SERVER} is missing (requirements-dev.txt installs moto[server])")
+        raise FileNotFoundError(f"{MOTO_SERVER} is missing (requirements-dev.txt installs moto[server])")
     address = random_loopback()
     port = free_port(address)
     url = f"http://{address}:{port}"
