@@ -7,7 +7,7 @@ import yaml
 
 from kafscale.objects.membership import CONFIG_VOLUME
 from kafscale_lab.local_cluster import LocalCluster, LocalClusterError, StandIns, plan_pods
-from kafscale_lab.manifests import only, pod_spec
+from kafscale_lab.manifests import init_container, only
 from kafscale_lab.pod_runner import expand_kubernetes_refs
 from tests.support import rendered_manifests
 
@@ -98,7 +98,7 @@ def test_rendered_objects_boot_elect_a_leader_and_serve_writes(etcd_binary, over
 @pytest.mark.etcd
 def test_a_flag_etcd_rejects_fails_startup_with_etcds_own_message(etcd_binary):
     manifests = rendered_manifests("etcdReplicas=1")
-    join = pod_spec(only(manifests, "StatefulSet"))["initContainers"][0]
+    join = init_container(only(manifests, "StatefulSet"), "member-join")
     config = next(e for e in join["env"] if e["name"] == "ETCD_CONFIG")
     # What the operator would pass for a typo: the raw, unvalidated retention.
     config["value"] = config["value"].replace('"5m"', '"5 minutes"')
@@ -111,7 +111,7 @@ def test_a_flag_etcd_rejects_fails_startup_with_etcds_own_message(etcd_binary):
 @pytest.mark.etcd
 def test_a_bad_retention_in_config_never_reaches_etcd(etcd_binary):
     manifests = rendered_manifests("etcdReplicas=1", "etcdAutoCompactionRetention=5 minutes")
-    join = pod_spec(only(manifests, "StatefulSet"))["initContainers"][0]
+    join = init_container(only(manifests, "StatefulSet"), "member-join")
     config = yaml.safe_load(next(e["value"] for e in join["env"] if e["name"] == "ETCD_CONFIG"))
     assert config["auto-compaction-retention"] == "5m"
     with LocalCluster(manifests, etcd_binary) as cluster:

@@ -13,10 +13,11 @@ import pytest
 import yaml
 
 from kafscale.objects.membership import CONFIG_FILE_DEFAULTS, MEMBERSHIP_FLAGS, etcd_flags
+from kafscale.rules import MAX_REPLICAS
 from kafscale.settings import parse_settings
 from kafscale_lab.etcd_binaries import tools_image_path
 from kafscale_lab.manifests import init_container, only, pod_spec
-from kafscale_lab.pod_runner import container_env
+from kafscale_lab.pod_runner import can_run_pods, container_env, hosts_file, private_mounts
 from tests.support import SHELLS, missing, render_objects, require_etcd_binary
 
 pytestmark = pytest.mark.etcd
@@ -41,7 +42,7 @@ class Pod:
         self.script = container["command"][2]
         self.args = container["command"][3:]
         self.env = container_env(container, POD, NAMESPACE)
-        for key in ("DATA_DIR", "CONFIG_FILE", "CLUSTER_DIR", "BOOTSTRAP_MARKER"):
+        for key in ("DATA_DIR", "CONFIG_FILE", "CLUSTER_DIR", "BOOTSTRAP_MARKER", "RESTORE_DIR"):
             if key in self.env:
                 self.env[key] = str(root / self.env[key].lstrip("/"))
         cluster_dir = Path(self.env["CLUSTER_DIR"])
@@ -49,18 +50,31 @@ class Pod:
         for key, value in config_maps["kafscale-etcd-members"].items():
             (cluster_dir / key).write_text(value)
         Path(self.env["BOOTSTRAP_MARKER"]).parent.mkdir(parents=True)
-        for key in ("DATA_DIR", "CONFIG_FILE"):
+        for key in ("DATA_DIR", "CONFIG_FILE", "RESTORE_DIR"):
             if key in self.env:
-                (Path(self.env[key]) if key == "DATA_DIR" else Path(self.env[key]).parent).mkdir(
+                (Path(self.env[key]) if key != "CONFIG_FILE" else Path(self.env[key]).parent).mkdir(
                     parents=True, exist_ok=True
                 )
 
     def mark_bootstrapped(self) -> None:
         Path(self.env["BOOTSTRAP_MARKER"]).write_text("bootstrapped")
 
+    def argv(self, shell: list[str]) -> list[str]:
+        """The script under `shell`; as root, with an /etc/hosts that names every member at a
+        loopback address where nothing listens, so that each probe is refused at once instead of
+        waiting on a DNS server that does not know the cluster's names."""
+        command = [*shell, self.script, *self.args]
+        if not can_run_pods():
+            return command
+        hosts = self.root / "hosts"
+        if not hosts.exists():
+            addresses = {f"kafscale-etcd-{i}": f"127.254.254.{i + 1}" for i in range(MAX_REPLICAS)}
+            hosts.write_text(hosts_file(addresses, "kafscale-etcd", NAMESPACE))
+        return [*private_mounts('mount --bind "$0" /etc/hosts && exec "$@"'), str(hosts), *command]
+
     def start(self, shell: list[str], path: str, **env: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            [*shell, self.script, *self.args],
+            self.argv(shell),
             env={**self.env, "PATH": path, **env},
             stdout=subprocess.PIPE,
             text=True,
@@ -70,7 +84,7 @@ class Pod:
         self, shell: list[str], path: str, timeout_s: float = 60, **env: str
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [*shell, self.script, *self.args],
+            self.argv(shell),
             env={**self.env, "PATH": path, **env},
             capture_output=True,
             text=True,
@@ -204,4 +218,63 @@ def test_an_unknown_task_is_refused(tmp_path, shell, tools_path):
     pod.args = ["resize"]
     finished = pod.run(shell, tools_path)
     assert finished.returncode == 1
-    assert "usage: etcd-member.sh join|promote|shrink" in finished.stdout
+    assert "usage: etcd-member.sh join|restore|promote|shrink" in finished.stdout
+
+
+# A lost cluster: bootstrapped (the marker), no data, and no member answering, even on its peer
+# port (the members' names resolve nowhere here), for LOST_AFTER_S.
+
+
+@pytest.mark.parametrize("shell", ["busybox-sh"], indirect=True)  # one shell each: they wait
+def test_a_lost_cluster_with_backups_asks_for_the_newest_snapshot_and_writes_no_config(
+    tmp_path, shell, tools_path
+):
+    pod = _join_pod(tmp_path)
+    pod.mark_bootstrapped()
+    finished = pod.run(shell, tools_path, LOST_AFTER_S="1", RETRY_INTERVAL_S="1")
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert "no member has answered for 1s: the whole cluster is gone" in finished.stdout
+    assert (Path(pod.env["RESTORE_DIR"]) / "requested").read_text() == "newest\n"
+    assert not Path(pod.env["CONFIG_FILE"]).exists()  # member-restore writes it
+
+
+@pytest.mark.parametrize("shell", ["dash"], indirect=True)
+def test_a_lost_cluster_without_backups_starts_empty_only_when_allowed(tmp_path, shell, tools_path):
+    allowed = _join_pod(tmp_path / "allowed", "etcdSnapshotEnabled=false", "etcdStartEmptyWhenLost=true")
+    allowed.mark_bootstrapped()
+    finished = allowed.run(shell, tools_path, LOST_AFTER_S="1", RETRY_INTERVAL_S="1")
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    config = yaml.safe_load(Path(allowed.env["CONFIG_FILE"]).read_text())
+    assert config["initial-cluster-state"] == "new"
+    assert config["initial-cluster-token"] == "kafscale-etcd-empty"  # never the lost cluster's own
+
+    refused = _join_pod(tmp_path / "refused", "etcdSnapshotEnabled=false")
+    refused.mark_bootstrapped()
+    line = _first_wait_line(refused.start(shell, tools_path, LOST_AFTER_S="0", RETRY_INTERVAL_S="1"))
+    assert "there are no backups (etcdSnapshotEnabled is off)" in line
+    assert not Path(refused.env["CONFIG_FILE"]).exists()
+
+
+@pytest.mark.parametrize("shell", ["dash"], indirect=True)
+def test_without_wget_a_member_never_restores_blind(tmp_path, shell, tools_path):
+    bin_dir = Path(tools_path)
+    (bin_dir / "wget").unlink()
+    pod = _join_pod(tmp_path)
+    pod.mark_bootstrapped()
+    line = _first_wait_line(pod.start(shell, tools_path, LOST_AFTER_S="0", RETRY_INTERVAL_S="1"))
+    assert "this image has no wget, so the peers cannot be checked: never restoring blind" in line
+    assert not (Path(pod.env["RESTORE_DIR"]) / "requested").exists()
+
+
+def _first_wait_line(process: subprocess.Popen[str]) -> str:
+    """The first `waiting` line of a join that must keep waiting; the process is stopped."""
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        while "waiting" not in line and line:
+            line = process.stdout.readline()
+        assert process.poll() is None, line  # still waiting
+        return line
+    finally:
+        process.kill()
+        process.wait()

@@ -132,6 +132,8 @@ def test_a_lost_cluster_restores_one_snapshot_on_every_member_and_an_emptied_mem
         before = put_offsets(cluster, "before", 100)
         job_log = cluster.run_cronjob(_snapshot_cronjob(manifests))
         assert "etcd-snapshot-s3: uploaded" in job_log, job_log
+        checker = "etcdutl" if (Path(etcd_binary).parent / "etcdutl").is_file() else "etcdctl"
+        assert f" with {checker} (hash, revision, keys, size): " in job_log  # checked before upload
         snapshot_at = time.monotonic()
         good = _newest_snapshot(s3, bucket)
         corrupt = _put_corrupt_newer_snapshot(s3, bucket, good)
@@ -253,7 +255,8 @@ def test_the_operators_restore_of_one_emptied_member_into_a_live_cluster_crashes
             timeout=60,
         )
         after = put_offsets(cluster, "after", 100)
-        pod = _pods()[2]
+        leader = cluster.wait_for_leader()
+        pod = next(p for p in reversed(_pods()) if p != leader)  # a follower: the leader stays
         cluster.kill_member(pod)
         cluster.stop_member(pod)
         cluster.empty_pod_volumes(pod)
@@ -268,7 +271,17 @@ def test_the_operators_restore_of_one_emptied_member_into_a_live_cluster_crashes
             for name in [*dirs, *files]:
                 os.chown(Path(root) / name, identity.user, identity.group)
         cluster.start_member(pod)
-        wait_for(lambda: cluster.etcd_returncode(pod) not in (None, 0), f"{pod}'s etcd exiting", 60)
+        try:
+            wait_for(
+                lambda: cluster.etcd_returncode(pod) not in (None, 0),
+                f"{pod}'s etcd exiting",
+                SERVE_DEADLINE_S,
+            )
+        except AssertionError as error:
+            logs = {c: _log(cluster, pod, c) for c in INIT_CONTAINERS}
+            raise AssertionError(
+                f"{error}: {logs}, etcd: {cluster.log_path(pod).read_text()[-3000:]}"
+            ) from None
         assert "out of range" in cluster.log_path(pod).read_text()
         for index in (0, 1):
             with cluster.client(index) as client:

@@ -213,6 +213,7 @@ def _restored_etcd(db: Path, etcd_binary: str, work: Path) -> Iterator[str]:
         log.close()
 
 
+@S3_SIDE_ONLY  # both builds save, check, upload and restore in tests/test_restore_drills.py
 def test_a_snapshot_and_its_checksum_are_uploaded_and_restore_every_acknowledged_key(
     etcd_binary, shell, tmp_path, s3_endpoint
 ):

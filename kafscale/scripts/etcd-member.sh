@@ -167,6 +167,12 @@ restored_as() {
 # member restores (a request written for the fetch step: `newest` or the snapshot name that the
 # members already restored took), starts a new empty cluster, or waits (returns 1, `why` set).
 lost_cluster() {
+    for tool in wget timeout sha1sum; do
+        if ! command -v "$tool" >/dev/null 2>&1; then
+            why="this image has no $tool, so the peers cannot be checked: never restoring blind"
+            return 1
+        fi
+    done
     alive=
     for url in $(peer_urls | without_own); do
         id=$(cluster_of "$url")
@@ -205,6 +211,24 @@ lost_cluster() {
     fi
     printf '%s\n' "$choice" >"$RESTORE_DIR/requested"
     log "asking for a restore of the $([ "$choice" = newest ] && echo 'newest snapshot' || echo "snapshot $choice")"
+}
+
+# listening URLS: those of the comma-separated URLS where something answers HTTP (`wget` of
+# /version is refused at once where etcdctl waits out its timeouts: seven URLs, most of them
+# members that do not exist, cost 21 s a round). Every URL when the image has no wget, so that
+# etcdctl decides. Only the shrink uses it: what decides a member's own start asks etcdctl alone.
+listening() {
+    if ! command -v wget >/dev/null 2>&1 || ! command -v timeout >/dev/null 2>&1; then
+        printf '%s' "$1"
+        return 0
+    fi
+    up=
+    for url in $(printf '%s' "$1" | tr ',' ' '); do
+        if timeout 3 wget -q -O /dev/null "$url/version" </dev/null >/dev/null 2>&1; then
+            up="${up:+$up,}$url"
+        fi
+    done
+    printf '%s' "$up"
 }
 
 # member_list ENDPOINTS: `id, status, name, peer URLs, client URLs, is learner` per line.
@@ -433,7 +457,7 @@ ordinal() {
 }
 
 count_healthy() {
-    healthy=$(healthy_endpoints "$1")
+    healthy=$(healthy_endpoints "$(listening "$1")")
     [ -n "$healthy" ] || { echo 0; return 0; }
     printf '%s\n' "$healthy" | tr ',' '\n' | wc -l | tr -d ' '
 }
@@ -447,7 +471,7 @@ shrink() {
     started=$(date +%s)
     while :; do
         problem=
-        healthy=$(healthy_endpoints "${CLIENT_URLS:-$(client_urls)}")
+        healthy=$(healthy_endpoints "$(listening "${CLIENT_URLS:-$(client_urls)}")")
         if [ -z "$healthy" ]; then
             if ! bootstrapped; then
                 log "no member answers and the cluster never bootstrapped: nothing to remove"
@@ -471,7 +495,7 @@ shrink() {
                 # Members that are down go first, then the highest ordinal.
                 url=$(field "$entry" 5)
                 rank=$((n + 1000))
-                [ -n "$url" ] && [ -n "$(healthy_endpoints "$url")" ] || rank=$((n + 2000))
+                [ -n "$url" ] && [ -n "$(healthy_endpoints "$(listening "$url")")" ] || rank=$((n + 2000))
                 if [ -z "$victim" ] || [ "$rank" -gt "$victim_rank" ]; then
                     victim=$entry
                     victim_rank=$rank
