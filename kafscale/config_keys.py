@@ -229,6 +229,8 @@ SNAPSHOT_ENABLED = _boolean("etcdSnapshotEnabled", "true")
 # start again empty (KafScale's offsets gone) rather than wait for a backup or a person.
 START_EMPTY_WHEN_LOST = _boolean("etcdStartEmptyWhenLost", "false")
 PROBES = _boolean("etcdProbes", "true")
+# etcd's initial and periodic corruption checks (kafscale/corruption_checks.py).
+CORRUPTION_CHECKS = _boolean("etcdCorruptionChecks", "true")
 RUN_AS_USER = ConfigKey(
     "etcdRunAsUser",
     "65532",
@@ -307,6 +309,7 @@ CONFIG_KEYS: tuple[ConfigKey[object], ...] = (
     SNAPSHOT_ENABLED,
     START_EMPTY_WHEN_LOST,
     PROBES,
+    CORRUPTION_CHECKS,
     RUN_AS_USER,
     READ_ONLY_ROOT_FILESYSTEM,
     NETWORK_POLICY,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 EtcdVersion = tuple[int, int, int]
 
@@ -17,6 +18,42 @@ NOSPACE_EXCLUSION_FIXED: tuple[EtcdVersion, ...] = ((3, 4, 19), (3, 5, 2))
 # that was removed later (etcd-io/etcd#20340, fixed in 3.6.4): the very sequence a rejoin and a
 # scale-down produce (kafscale/scripts/etcd-member.sh).
 LEARNER_REPLAY_BROKEN: tuple[EtcdVersion, EtcdVersion] = ((3, 6, 0), (3, 6, 4))
+
+
+@dataclass(frozen=True)
+class KnownDefect:
+    """An etcd build range with a defect that loses or diverges data, from etcd's changelogs."""
+
+    first: EtcdVersion  # the first affected version
+    fixed: EtcdVersion  # the first version with the fix
+    link: str
+    what: str
+
+    def affects(self, version: EtcdVersion) -> bool:
+        return self.first <= version < self.fixed
+
+
+# etcd's own changelogs (CHANGELOG/README.md: "minimum recommended ... in production are v3.4.22+
+# and v3.5.6+"). Both reproduce as a member whose revision and hash part from the others'.
+DATA_DEFECTS: tuple[KnownDefect, ...] = (
+    KnownDefect(
+        (3, 5, 0),
+        (3, 5, 3),
+        "https://github.com/etcd-io/etcd/issues/13766",
+        "a member killed under load can miss committed writes for good (data inconsistency)",
+    ),
+    KnownDefect(
+        (3, 5, 0),
+        (3, 5, 6),
+        "https://github.com/etcd-io/etcd/issues/14685",
+        "a member killed during a defragmentation (the maintenance CronJob's) can part from the "
+        "others' revision and data for good",
+    ),
+)
+
+
+def data_defects(version: EtcdVersion) -> list[KnownDefect]:
+    return [defect for defect in DATA_DEFECTS if defect.affects(version)]
 
 
 def learner_replay_broken(version: EtcdVersion) -> bool:

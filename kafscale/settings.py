@@ -17,8 +17,10 @@ from typing import TypeVar
 
 from kafscale import config_keys as keys
 from kafscale import rules
+from kafscale.corruption_checks import UNVERSIONED_CAVEAT
 from kafscale.durations import periodic_retention_nanos
 from kafscale.etcd_versions import (
+    data_defects,
     excludes_every_nospace_alarm,
     format_version,
     image_etcd_version,
@@ -82,6 +84,7 @@ class EtcdSettings:
     start_empty_when_lost: bool
     expected_write_rate: float | None
     probes: bool
+    corruption_checks: bool
     run_as_user: int
     read_only_root_filesystem: bool
     network_policy: bool
@@ -142,6 +145,7 @@ class EtcdSettings:
             keys.SNAPSHOT_ENABLED.name: self.snapshot_enabled,
             keys.START_EMPTY_WHEN_LOST.name: self.start_empty_when_lost,
             keys.PROBES.name: self.probes,
+            keys.CORRUPTION_CHECKS.name: self.corruption_checks,
             keys.RUN_AS_USER.name: self.run_as_user,
             keys.READ_ONLY_ROOT_FILESYSTEM.name: self.read_only_root_filesystem,
             keys.NETWORK_POLICY.name: self.network_policy,
@@ -246,8 +250,9 @@ def parse_settings(raw: Mapping[str, object]) -> ParsedSettings:
     cluster_name = _identity(parser, keys.CLUSTER_NAME)
     namespace = _identity(parser, keys.K8S_NAMESPACE)
     endpoints = _endpoints(parser)
+    corruption_checks = parser.value(keys.CORRUPTION_CHECKS)
     if not endpoints:
-        _warn_of_known_membership_defects(parser, image)
+        _warn_of_known_defects(parser, image, corruption_checks)
     snapshot_enabled = parser.value(keys.SNAPSHOT_ENABLED)
     settings = EtcdSettings(
         cluster_name=cluster_name,
@@ -281,6 +286,7 @@ def parse_settings(raw: Mapping[str, object]) -> ParsedSettings:
         start_empty_when_lost=parser.value(keys.START_EMPTY_WHEN_LOST),
         expected_write_rate=parser.value(keys.EXPECTED_WRITE_RATE),
         probes=_probes(parser, image),
+        corruption_checks=corruption_checks,
         run_as_user=parser.value(keys.RUN_AS_USER),
         read_only_root_filesystem=parser.value(keys.READ_ONLY_ROOT_FILESYSTEM),
         network_policy=parser.value(keys.NETWORK_POLICY),
@@ -375,10 +381,22 @@ def _probes(parser: _Parser, image: str) -> bool:
     return probes
 
 
-def _warn_of_known_membership_defects(parser: _Parser, image: str) -> None:
+def _warn_of_known_defects(parser: _Parser, image: str, corruption_checks: bool) -> None:
     """The image stands (it is what the user runs); preview says what it risks."""
     version = image_etcd_version(image)
-    if version is not None and learner_replay_broken(version):
+    if version is None:
+        if corruption_checks:
+            parser.warn(keys.IMAGE, image, image, UNVERSIONED_CAVEAT)
+        return
+    for defect in data_defects(version):
+        parser.warn(
+            keys.IMAGE,
+            image,
+            image,
+            f"runs etcd {format_version(version)}: {defect.what} ({defect.link}, fixed in "
+            f"{format_version(defect.fixed)}): use {format_version(defect.fixed)} or later",
+        )
+    if learner_replay_broken(version):
         parser.warn(
             keys.IMAGE,
             image,

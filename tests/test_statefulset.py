@@ -82,10 +82,18 @@ def _config_file(objects, statefulset_name="kafscale-etcd"):
     return yaml.safe_load(_env(_join_container(objects, statefulset_name), "ETCD_CONFIG"))
 
 
+# The default image, kubesphere/etcd:3.6.4-0: 3.6's names for the corruption checks.
+CORRUPTION_CHECKS_3_6 = {
+    "feature-gates": "InitialCorruptCheck=true,CompactHashCheck=true",
+    "corrupt-check-time": 900_000_000_000,
+}
+
+
 def _expected_config(flags):
     return {
         **{key: value for key, value in flags.items() if key not in MEMBERSHIP_FLAGS},
         "enable-grpc-gateway": True,
+        **CORRUPTION_CHECKS_3_6,
     }
 
 

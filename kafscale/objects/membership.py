@@ -20,6 +20,8 @@ import json
 from collections.abc import Sequence
 from importlib import resources
 
+from kafscale.corruption_checks import corruption_check_config
+from kafscale.etcd_versions import image_etcd_version
 from kafscale.naming import CLIENT_PORT, DATA_DIR, PEER_PORT, POD_NAME_REF, POD_NAMESPACE_REF, EtcdNames
 from kafscale.objects.metadata import object_metadata
 from kafscale.objects.pod_security import container_security_context
@@ -95,6 +97,8 @@ def etcd_config_text(settings: EtcdSettings, names: EtcdNames) -> str:
     typed fields want). `$(POD_NAME)` and `$(POD_NAMESPACE)` are expanded by the kubelet."""
     fixed = {k: v for k, v in etcd_flags(settings, names).items() if k not in MEMBERSHIP_FLAGS}
     fixed.update(CONFIG_FILE_DEFAULTS)
+    if settings.corruption_checks:  # ours, beyond the operator's flags
+        fixed.update(corruption_check_config(image_etcd_version(settings.image)))
     return "\n".join(f"{key}: {json.dumps(value)}" for key, value in fixed.items())
 
 
