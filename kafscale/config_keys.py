@@ -231,6 +231,14 @@ START_EMPTY_WHEN_LOST = _boolean("etcdStartEmptyWhenLost", "false")
 PROBES = _boolean("etcdProbes", "true")
 # etcd's initial and periodic corruption checks (kafscale/corruption_checks.py).
 CORRUPTION_CHECKS = _boolean("etcdCorruptionChecks", "true")
+CORRUPT_CHECK_INTERVAL = ConfigKey(
+    "etcdCorruptCheckInterval",
+    "15m",
+    rules.corrupt_check_interval,
+    "is not a whole number of seconds from 10s to 24h as a Go duration (such as 15m or 1h)",
+    mirrors_operator_env=False,
+    default_shown="15m",
+)
 RUN_AS_USER = ConfigKey(
     "etcdRunAsUser",
     "65532",
@@ -310,6 +318,7 @@ CONFIG_KEYS: tuple[ConfigKey[object], ...] = (
     START_EMPTY_WHEN_LOST,
     PROBES,
     CORRUPTION_CHECKS,
+    CORRUPT_CHECK_INTERVAL,
     RUN_AS_USER,
     READ_ONLY_ROOT_FILESYSTEM,
     NETWORK_POLICY,

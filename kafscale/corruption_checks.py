@@ -22,10 +22,6 @@ from __future__ import annotations
 
 from kafscale.etcd_versions import EtcdVersion
 
-# The leader's periodic full-hash check: every member's HashKV at the leader's revision. It scans
-# the whole backend, which for KafScale's compacted offsets is small; a divergence is found within
-# this interval plus a check's own time.
-CORRUPT_CHECK_INTERVAL_S = 15 * 60
 FEATURE_GATES_SINCE: EtcdVersion = (3, 6, 0)
 COMPACT_HASH_CHECK_SINCE: EtcdVersion = (3, 5, 5)
 
@@ -38,10 +34,12 @@ def _nanoseconds(seconds: int) -> int:
     return seconds * 1_000_000_000
 
 
-def corruption_check_config(version: EtcdVersion | None) -> dict[str, ConfigValue]:
+def corruption_check_config(version: EtcdVersion | None, interval_s: int) -> dict[str, ConfigValue]:
     """The config-file keys that turn the checks on for `version` (None: the tag names no
-    version; the names 3.4 to 3.6 all read, see `unversioned_caveat`)."""
-    interval = _nanoseconds(CORRUPT_CHECK_INTERVAL_S)
+    version; the names 3.4 to 3.6 all read, see `UNVERSIONED_CAVEAT`), the leader's periodic
+    full-hash check every `interval_s` (it scans every member's backend at the leader's revision:
+    small for KafScale's compacted offsets; a divergence is seen within one interval)."""
+    interval = _nanoseconds(interval_s)
     if version is not None and version >= FEATURE_GATES_SINCE:
         return {
             "feature-gates": "InitialCorruptCheck=true,CompactHashCheck=true",

@@ -22,19 +22,23 @@ MAX_DURATION_CHARS = 64  # longer is never a real retention, and stays cheap to 
 _GO_DURATION_PART = re.compile(r"([0-9]*\.?[0-9]*)(ns|us|µs|μs|ms|s|m|h)")
 
 
+def go_duration_nanos(text: str) -> int | None:
+    """Nanoseconds of an unsigned Go duration (`90s`, `1h30m`); None for anything else."""
+    if len(text) > MAX_DURATION_CHARS or not _GO_DURATION.match(text):
+        return None
+    parts = _GO_DURATION_PART.findall(text)
+    nanos = sum(int(Decimal(number) * NANOS_PER_UNIT[unit]) for number, unit in parts)
+    return nanos if nanos <= INT64_MAX else None
+
+
 def periodic_retention_nanos(text: str) -> int | None:
     """Nanoseconds of a periodic retention: bare whole hours, or an unsigned Go duration."""
     if len(text) > MAX_DURATION_CHARS:
         return None
     if re.fullmatch(r"[0-9]+", text):
         nanos = int(text) * NANOS_PER_UNIT["h"]
-    elif _GO_DURATION.match(text):
-        nanos = sum(
-            int(Decimal(number) * NANOS_PER_UNIT[unit]) for number, unit in _GO_DURATION_PART.findall(text)
-        )
-    else:
-        return None
-    return nanos if nanos <= INT64_MAX else None
+        return nanos if nanos <= INT64_MAX else None
+    return go_duration_nanos(text)
 
 
 def format_duration(nanos: int) -> str:

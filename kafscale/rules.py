@@ -15,7 +15,7 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from kafscale.cron import is_valid_schedule
-from kafscale.durations import NANOS_PER_UNIT, periodic_retention_nanos
+from kafscale.durations import NANOS_PER_UNIT, go_duration_nanos, periodic_retention_nanos
 from kafscale.naming import CLUSTER_NAME_MAX_LENGTH
 from kafscale.quantities import INT64_MAX, parse_byte_count, parse_quantity
 
@@ -39,6 +39,10 @@ MAX_WRITE_RATE = 1_000_000.0
 # and compact thousands of times a second below a millisecond: a second is the shortest window
 # that makes sense for KafScale's offsets. 0 (compaction off) is allowed, with a warning.
 MIN_PERIODIC_RETENTION_NANOS = NANOS_PER_UNIT["s"]
+# The leader's periodic hash check: more often than 10 s is a scan in a loop, less than daily
+# leaves a divergence unseen for days.
+CORRUPT_CHECK_MIN_S = 10
+CORRUPT_CHECK_MAX_S = 24 * 3600
 # More snapshots than anyone keeps (a year of hourly ones is 8,760): a larger count is a typo.
 MAX_SNAPSHOTS_KEPT = 100_000
 # An S3 key holds at most 1024 bytes: the prefix leaves room for `/<14 digits>.db.sha256`.
@@ -254,6 +258,15 @@ def periodic_retention(text: str) -> str | None:
     if nanos is None or 0 < nanos < MIN_PERIODIC_RETENTION_NANOS:
         return None
     return text
+
+
+def corrupt_check_interval(text: str) -> int | None:
+    """Whole seconds of a Go duration from 10 s to 24 h: how often the leader compares hashes."""
+    nanos = go_duration_nanos(text)
+    if nanos is None or nanos % 10**9:
+        return None
+    seconds = nanos // 10**9
+    return seconds if CORRUPT_CHECK_MIN_S <= seconds <= CORRUPT_CHECK_MAX_S else None
 
 
 def cron_schedule(text: str) -> str | None:

@@ -85,6 +85,7 @@ class EtcdSettings:
     expected_write_rate: float | None
     probes: bool
     corruption_checks: bool
+    corrupt_check_interval_s: int
     run_as_user: int
     read_only_root_filesystem: bool
     network_policy: bool
@@ -146,6 +147,7 @@ class EtcdSettings:
             keys.START_EMPTY_WHEN_LOST.name: self.start_empty_when_lost,
             keys.PROBES.name: self.probes,
             keys.CORRUPTION_CHECKS.name: self.corruption_checks,
+            keys.CORRUPT_CHECK_INTERVAL.name: self.corrupt_check_interval_s,
             keys.RUN_AS_USER.name: self.run_as_user,
             keys.READ_ONLY_ROOT_FILESYSTEM.name: self.read_only_root_filesystem,
             keys.NETWORK_POLICY.name: self.network_policy,
@@ -287,6 +289,7 @@ def parse_settings(raw: Mapping[str, object]) -> ParsedSettings:
         expected_write_rate=parser.value(keys.EXPECTED_WRITE_RATE),
         probes=_probes(parser, image),
         corruption_checks=corruption_checks,
+        corrupt_check_interval_s=parser.value(keys.CORRUPT_CHECK_INTERVAL),
         run_as_user=parser.value(keys.RUN_AS_USER),
         read_only_root_filesystem=parser.value(keys.READ_ONLY_ROOT_FILESYSTEM),
         network_policy=parser.value(keys.NETWORK_POLICY),

@@ -75,7 +75,7 @@ def test_an_unversioned_tag_is_warned_about_unless_the_checks_are_off():
     ],
 )
 def test_each_version_gets_the_names_it_reads(version, expected):
-    config = corruption_check_config(version)
+    config = corruption_check_config(version, 900)
     assert config == expected
     assert {k: type(v) for k, v in config.items()} == {k: type(v) for k, v in expected.items()}  # 1 != True
 
@@ -94,7 +94,7 @@ def _config_file(**raw):
 def test_the_config_file_carries_the_checks_for_the_image_and_none_when_off(image):
     config = _config_file(etcdImage=image)
     assert {k: config[k] for k in EXPERIMENTAL} == EXPERIMENTAL
-    assert corruption_check_config(image_etcd_version(image)).items() <= config.items()
+    assert corruption_check_config(image_etcd_version(image), 900).items() <= config.items()
     off = _config_file(etcdImage=image, etcdCorruptionChecks="false")
     assert not {k for k in off if "corrupt" in k or k == "feature-gates"}
 
@@ -104,3 +104,29 @@ def test_a_corruption_checks_value_that_is_not_a_boolean_is_true_with_a_warning(
     assert parsed.settings.corruption_checks is True
     (warning,) = [w.message for w in parsed.warnings if w.key == "etcdCorruptionChecks"]
     assert '"maybe"' in warning and warning.endswith("using true")
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds", "warned"),
+    [
+        ("15m", 900, False),
+        ("30s", 30, False),
+        ("10s", 10, False),
+        ("24h", 86400, False),
+        ("1h30m", 5400, False),
+        ("9s", 900, True),
+        ("25h", 900, True),
+        ("1.5s", 900, True),
+        ("15", 900, True),
+        ("soon", 900, True),
+    ],
+)
+def test_the_periodic_check_interval_is_a_go_duration_of_whole_seconds(value, seconds, warned):
+    parsed = parse_settings({"etcdCorruptCheckInterval": value})
+    assert parsed.settings.corrupt_check_interval_s == seconds
+    warnings = [w.message for w in parsed.warnings if w.key == "etcdCorruptCheckInterval"]
+    assert bool(warnings) is warned
+    if warned:
+        assert warnings[0].endswith("using 15m")
+    config = _config_file(etcdImage="quay.io/coreos/etcd:v3.5.1", etcdCorruptCheckInterval=value)
+    assert config["experimental-corrupt-check-time"] == seconds * 10**9

@@ -98,7 +98,8 @@ def etcd_config_text(settings: EtcdSettings, names: EtcdNames) -> str:
     fixed = {k: v for k, v in etcd_flags(settings, names).items() if k not in MEMBERSHIP_FLAGS}
     fixed.update(CONFIG_FILE_DEFAULTS)
     if settings.corruption_checks:  # ours, beyond the operator's flags
-        fixed.update(corruption_check_config(image_etcd_version(settings.image)))
+        version = image_etcd_version(settings.image)
+        fixed.update(corruption_check_config(version, settings.corrupt_check_interval_s))
     return "\n".join(f"{key}: {json.dumps(value)}" for key, value in fixed.items())
 
 
