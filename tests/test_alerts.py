@@ -75,6 +75,7 @@ def _cronjob(metric: str, values: str) -> dict[str, str]:
 
 
 LAST_SUCCESS = "kube_cronjob_status_last_successful_time"
+CORRUPT_PUT = {"grpc_service": "etcdserverpb.KV", "grpc_method": "Put", "grpc_code": "DataLoss"}
 CREATED = "kube_cronjob_created"
 RESOURCE_EXHAUSTED = {
     "grpc_service": "etcdserverpb.KV",
@@ -140,6 +141,12 @@ CASES = [
      [_member("etcd_mvcc_db_total_size_in_use_in_bytes", "_x20 1000000+10000x20")], "30m", []),
     ("KafscaleEtcdCompactionStuck", {"etcdAutoCompactionRetention": "1h"},  # window 3h: not yet
      [_member("etcd_mvcc_db_total_size_in_use_in_bytes", "1000000+10000x40")], "30m", []),
+    # A CORRUPT alarm: etcd answers writes `corrupt cluster`, gRPC code DataLoss.
+    ("KafscaleEtcdCorrupt", {},
+     [_member("grpc_server_handled_total", "0 0 0 0 1 3 5 8 9 9 9", **CORRUPT_PUT)],
+     "8m", _fires(MEMBER0, "critical")),
+    ("KafscaleEtcdCorrupt", {},  # a refusal long ago, none in the last 5 minutes
+     [_member("grpc_server_handled_total", "0 1 1 1 1 1 1 1 1 1 1 1 1 1 1", **CORRUPT_PUT)], "14m", []),
     # Snapshots: 7200 s stale-after; at 3h (10800 s) a success at 0 is 3h old.
     ("KafscaleEtcdSnapshotStale", {},
      [_cronjob(CREATED, "0x180"), _cronjob(LAST_SUCCESS, "0x180")],
@@ -216,7 +223,7 @@ def test_rules_and_templates_pass_promtool_check_and_annotations_render(tmp_path
         timeout=60,
     )
     assert check.returncode == 0, check.stdout + check.stderr
-    assert "SUCCESS: 6 rules found" in check.stdout
+    assert "SUCCESS: 7 rules found" in check.stdout
     result = _promtool_test(
         tmp_path,
         [
@@ -290,3 +297,29 @@ def test_real_etcd_exports_every_metric_the_rules_read(etcd_binary):
         text,
         re.MULTILINE,
     )
+
+
+@pytest.mark.etcd
+def test_real_etcd_refuses_writes_under_corrupt_with_the_code_the_alert_counts(etcd_binary):
+    """CORRUPT raised on every member (as the leader's check raises it): a write is refused with
+    `corrupt cluster`, reads still answer, and the refusal is counted as gRPC DataLoss."""
+    from kafscale_lab.etcd_http import EtcdError
+    from tests.support import raise_alarm_on_every_member
+
+    with LocalCluster(rendered_manifests("etcdReplicas=1"), etcd_binary) as cluster:
+        with cluster.client(0) as client:
+            client.put("/kafscale/topics/t/partitions/0/next_offset", "41")
+        raise_alarm_on_every_member(cluster, "CORRUPT")
+        with cluster.client(0) as client:
+            with pytest.raises(EtcdError, match="corrupt cluster"):
+                client.put("/kafscale/topics/t/partitions/0/next_offset", "42")
+            assert client.get("/kafscale/topics/t/partitions/0/next_offset") == "41"
+        with urllib.request.urlopen(f"{cluster.members[0].client_url}/metrics", timeout=10) as response:
+            text = response.read().decode()
+    refused = re.search(
+        r'^grpc_server_handled_total\{grpc_code="DataLoss",grpc_method="Put",'
+        r'grpc_service="etcdserverpb.KV",grpc_type="unary"\} (\d+)',
+        text,
+        re.MULTILINE,
+    )
+    assert refused is not None and int(refused.group(1)) >= 1

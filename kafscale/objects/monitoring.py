@@ -115,6 +115,23 @@ def alert_rules(settings: EtcdSettings, names: EtcdNames) -> list[dict[str, obje
             },
         },
         {
+            "alert": "KafscaleEtcdCorrupt",
+            "expr": (
+                f"{per_member} (increase("
+                f'{GRPC_HANDLED}{{{series},grpc_service="etcdserverpb.KV",grpc_code="DataLoss"}}'
+                "[5m])) > 0"
+            ),
+            "labels": {"severity": "critical"},
+            "annotations": {
+                "summary": "etcd CORRUPT alarm: members hold different data",
+                "description": (
+                    "Member {{ $labels.pod }} refused requests with `corrupt cluster` (gRPC DataLoss) "
+                    "in the last 5 minutes: a corruption check found members that differ, and etcd "
+                    "refuses every write until the diverged member is replaced (docs/maintenance.md)."
+                ),
+            },
+        },
+        {
             "alert": "KafscaleEtcdNoLeader",
             "expr": f"{per_member} ({HAS_LEADER}{{{series}}}) == 0",
             "for": "1m",
