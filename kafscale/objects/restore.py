@@ -13,7 +13,7 @@
   member that finds quorum back in the meantime joins it instead.
 
 A member whose data is gone while any other member answers never restores: it rejoins
-(membership.py). Nothing runs when no restore was asked for, beyond two short-lived containers.
+(membership.py). When no restore is asked for, the three steps only look and exit.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from __future__ import annotations
 from kafscale.naming import DATA_DIR, EtcdNames
 from kafscale.objects.membership import config_writer_container, env_var
 from kafscale.objects.pod_security import container_security_context
-from kafscale.objects.snapshot import TMP_DIR, TMP_VOLUME, s3_command, s3_env
+from kafscale.objects.snapshot import TMP_DIR, TMP_VOLUME, s3_command, s3_env, shell_flag
 from kafscale.settings import EtcdSettings
 
 RESTORE_VOLUME = "restore"
@@ -30,14 +30,10 @@ RESTORE_DIR = "/var/lib/etcd-restore"
 LOST_AFTER_S = 15
 
 
-def _flag(value: bool) -> str:
-    return "1" if value else "0"
-
-
 def join_restore_env(settings: EtcdSettings) -> list[dict[str, object]]:
     """What `member-join` needs to decide on a lost cluster."""
     env = [
-        env_var("START_EMPTY_WHEN_LOST", _flag(settings.start_empty_when_lost)),
+        env_var("START_EMPTY_WHEN_LOST", shell_flag(settings.start_empty_when_lost)),
         env_var("LOST_AFTER_S", str(LOST_AFTER_S)),
     ]
     if settings.snapshot_enabled:
@@ -67,7 +63,7 @@ def _s3_container(
         "env": [
             *data_env,
             env_var("RESTORE_DIR", RESTORE_DIR),
-            env_var("START_EMPTY_WHEN_LOST", _flag(settings.start_empty_when_lost)),
+            env_var("START_EMPTY_WHEN_LOST", shell_flag(settings.start_empty_when_lost)),
             *s3_env(settings),
         ],
         "volumeMounts": [*data_mounts, restore_mount(), {"name": TMP_VOLUME, "mountPath": TMP_DIR}],

@@ -50,7 +50,8 @@ def s3_command(task: str) -> list[str]:
     return ["/bin/sh", "-c", s3_script(), S3_SCRIPT_NAME, task]
 
 
-def _flag(value: bool) -> str:
+def shell_flag(value: bool) -> str:
+    """A boolean for a script's env: 1 or 0."""
     return "1" if value else "0"
 
 
@@ -59,8 +60,8 @@ def upload_env(settings: EtcdSettings) -> list[dict[str, object]]:
         {"name": "SNAPSHOT_DIR", "value": SNAPSHOT_DIR},
         *s3_env(settings),
         {"name": "SNAPSHOT_KEEP", "value": str(settings.snapshot_keep)},
-        {"name": "SNAPSHOT_CREATE_BUCKET", "value": _flag(settings.snapshot_create_bucket)},
-        {"name": "SNAPSHOT_PROTECT_BUCKET", "value": _flag(settings.snapshot_protect_bucket)},
+        {"name": "SNAPSHOT_CREATE_BUCKET", "value": shell_flag(settings.snapshot_create_bucket)},
+        {"name": "SNAPSHOT_PROTECT_BUCKET", "value": shell_flag(settings.snapshot_protect_bucket)},
     ]
 
 
