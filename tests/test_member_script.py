@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
+from kafscale.corruption_checks import corruption_check_config
+from kafscale.etcd_versions import image_etcd_version
 from kafscale.objects.membership import CONFIG_FILE_DEFAULTS, MEMBERSHIP_FLAGS, etcd_flags
 from kafscale.rules import MAX_REPLICAS
 from kafscale.settings import parse_settings
@@ -116,7 +118,7 @@ def tools_path(tmp_path: Path) -> str:
 
 def _expected_bootstrap_config(*overrides: str) -> dict[str, Any]:
     """The operator's flags for this pod, as a config file: `$(POD_NAME)` and `$(POD_NAMESPACE)`
-    expanded, plus the flag defaults a config file needs spelled out."""
+    expanded, plus the flag defaults a config file needs spelled out and the corruption checks."""
     settings = parse_settings(dict(o.split("=", 1) for o in ("namespace=" + NAMESPACE, *overrides))).settings
     flags = {
         key: value.replace("$(POD_NAME)", POD).replace("$(POD_NAMESPACE)", NAMESPACE)
@@ -124,7 +126,8 @@ def _expected_bootstrap_config(*overrides: str) -> dict[str, Any]:
         else value
         for key, value in etcd_flags(settings, settings.names).items()
     }
-    return {**flags, **CONFIG_FILE_DEFAULTS}
+    checks = corruption_check_config(image_etcd_version(settings.image), settings.corrupt_check_interval_s)
+    return {**flags, **CONFIG_FILE_DEFAULTS, **checks}  # the operator's, then ours
 
 
 @pytest.mark.parametrize(
