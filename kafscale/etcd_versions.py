@@ -14,15 +14,10 @@ _TAG_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:[-+._].*)?$")
 NOSPACE_EXCLUSION_FIXED: tuple[EtcdVersion, ...] = ((3, 4, 19), (3, 5, 2))
 
 
-# etcd 3.6.0 to 3.6.3 can fail to start again after replaying a learner's promotion for a member
-# that was removed later (etcd-io/etcd#20340, fixed in 3.6.4): the very sequence a rejoin and a
-# scale-down produce (kafscale/scripts/etcd-member.sh).
-LEARNER_REPLAY_BROKEN: tuple[EtcdVersion, EtcdVersion] = ((3, 6, 0), (3, 6, 4))
-
-
 @dataclass(frozen=True)
 class KnownDefect:
-    """An etcd build range with a defect that loses or diverges data, from etcd's changelogs."""
+    """An etcd build range with a defect that loses data, diverges members or stops a member
+    from starting, from etcd's changelogs."""
 
     first: EtcdVersion  # the first affected version
     fixed: EtcdVersion  # the first version with the fix
@@ -33,9 +28,11 @@ class KnownDefect:
         return self.first <= version < self.fixed
 
 
-# etcd's own changelogs (CHANGELOG/README.md: "minimum recommended ... in production are v3.4.22+
-# and v3.5.6+"). Both reproduce as a member whose revision and hash part from the others'.
-DATA_DEFECTS: tuple[KnownDefect, ...] = (
+# From etcd's own changelogs (CHANGELOG/README.md: "minimum recommended ... in production are
+# v3.4.22+ and v3.5.6+"). The first two reproduce as a member whose revision and hash part from
+# the others' (tests/test_divergence_drill.py); the third is the sequence a rejoin and a
+# scale-down produce (kafscale/scripts/etcd-member.sh).
+KNOWN_DEFECTS: tuple[KnownDefect, ...] = (
     KnownDefect(
         (3, 5, 0),
         (3, 5, 3),
@@ -49,16 +46,17 @@ DATA_DEFECTS: tuple[KnownDefect, ...] = (
         "a member killed during a defragmentation (the maintenance CronJob's) can part from the "
         "others' revision and data for good",
     ),
+    KnownDefect(
+        (3, 6, 0),
+        (3, 6, 4),
+        "https://github.com/etcd-io/etcd/issues/20340",
+        "a member can fail to start again after a member rejoined as a learner and another was removed",
+    ),
 )
 
 
-def data_defects(version: EtcdVersion) -> list[KnownDefect]:
-    return [defect for defect in DATA_DEFECTS if defect.affects(version)]
-
-
-def learner_replay_broken(version: EtcdVersion) -> bool:
-    first, fixed = LEARNER_REPLAY_BROKEN
-    return first <= version < fixed
+def known_defects(version: EtcdVersion) -> list[KnownDefect]:
+    return [defect for defect in KNOWN_DEFECTS if defect.affects(version)]
 
 
 def image_etcd_version(image: str) -> EtcdVersion | None:

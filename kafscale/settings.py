@@ -20,11 +20,10 @@ from kafscale import rules
 from kafscale.corruption_checks import UNVERSIONED_CAVEAT
 from kafscale.durations import periodic_retention_nanos
 from kafscale.etcd_versions import (
-    data_defects,
     excludes_every_nospace_alarm,
     format_version,
     image_etcd_version,
-    learner_replay_broken,
+    known_defects,
 )
 from kafscale.naming import SELECTOR_LABEL_NAMES, EtcdNames
 from kafscale.quantities import INT64_MAX, format_binary_si, parse_byte_count
@@ -391,22 +390,13 @@ def _warn_of_known_defects(parser: _Parser, image: str, corruption_checks: bool)
         if corruption_checks:
             parser.warn(keys.IMAGE, image, image, UNVERSIONED_CAVEAT)
         return
-    for defect in data_defects(version):
+    for defect in known_defects(version):
         parser.warn(
             keys.IMAGE,
             image,
             image,
             f"runs etcd {format_version(version)}: {defect.what} ({defect.link}, fixed in "
             f"{format_version(defect.fixed)}): use {format_version(defect.fixed)} or later",
-        )
-    if learner_replay_broken(version):
-        parser.warn(
-            keys.IMAGE,
-            image,
-            image,
-            f"runs etcd {format_version(version)}, which can fail to start again after a member "
-            "rejoined as a learner and another was removed (etcd-io/etcd#20340, fixed in 3.6.4): "
-            "use 3.6.4 or later",
         )
 
 

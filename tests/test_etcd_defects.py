@@ -4,7 +4,7 @@ version gets (proven by effect on real etcd in tests/test_corruption_checks_real
 import pytest
 
 from kafscale.corruption_checks import corruption_check_config
-from kafscale.etcd_versions import DATA_DEFECTS, image_etcd_version
+from kafscale.etcd_versions import KNOWN_DEFECTS, image_etcd_version
 from kafscale.settings import parse_settings
 from tests.support import render_objects
 
@@ -36,7 +36,7 @@ def test_builds_with_a_known_data_defect_are_warned_about_with_the_issue_and_the
     messages = [m for m in _image_warnings(etcdImage=image) if "fixed in" in m and "20340" not in m]
     assert len(messages) == len(links)
     for message, link in zip(messages, links, strict=True):
-        defect = next(d for d in DATA_DEFECTS if d.link.endswith(link.split("etcd-io/etcd/")[1]))
+        defect = next(d for d in KNOWN_DEFECTS if d.link.endswith(link.split("etcd-io/etcd/")[1]))
         assert f"https://github.com/{link}" in message
         fixed = ".".join(map(str, defect.fixed))
         assert f"fixed in {fixed}): use {fixed} or later" in message

@@ -315,4 +315,4 @@ def test_an_image_with_the_learner_replay_defect_is_warned_about(image, warned):
     assert parsed.settings.image == image
     assert bool(messages) is warned
     if warned:
-        assert "etcd-io/etcd#20340, fixed in 3.6.4" in messages[0]
+        assert "etcd-io/etcd/issues/20340, fixed in 3.6.4): use 3.6.4 or later" in messages[0]

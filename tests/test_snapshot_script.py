@@ -335,8 +335,7 @@ def test_an_unreachable_endpoint_fails_the_upload_with_its_failed_line(etcd_bina
     failed = [line for line in result.stdout.splitlines() if "FAILED" in line]
     assert len(failed) == 1, result.stdout
     assert (
-        f"etcd-snapshot-s3: FAILED: upload of s3://kafscale-unreachable/{PREFIX}/{name} failed"
-        in failed[0]
+        f"etcd-snapshot-s3: FAILED: upload of s3://kafscale-unreachable/{PREFIX}/{name} failed" in failed[0]
     )
     assert endpoint in result.stdout  # the CLI's own error names the endpoint
 
