@@ -42,7 +42,7 @@ test: setup lint
 
 # The mock tests alone are CPU-bound: one worker per core.
 test-fast: $(BIN)/.installed
-	$(BIN)/python -m pytest -m "not etcd" -n auto
+	$(BIN)/python -m pytest -m "not etcd and not package" -n auto
 
 clean:
 	rm -rf $(VENV) $(RUNTIME_VENV) .pytest_cache .ruff_cache .hypothesis

@@ -3,9 +3,9 @@
 import pulumi
 
 from kafscale.component import ManagedEtcd
-from kafscale.pulumi_config import read_settings
+from kafscale.pulumi_config import read_args
 
-etcd = ManagedEtcd("etcd", read_settings())
+etcd = ManagedEtcd("etcd", read_args())
 
 pulumi.export("clientEndpoints", etcd.client_endpoints)
 pulumi.export("memberEndpoints", etcd.member_endpoints)

@@ -1,16 +1,34 @@
-"""The Pulumi component: one Kubernetes resource per built manifest, parented to it."""
+"""The Pulumi component: one Kubernetes resource per built manifest, parented to it.
 
-from __future__ import annotations
+Also the component a multi-language package hosts (provider/__main__.py): Pulumi's analyzer reads
+the annotations and docstrings of `ManagedEtcd` (outputs) and `ManagedEtcdArgs` (inputs).
+"""
 
-from collections.abc import Callable
+# No `from __future__ import annotations`: the analyzer reads these annotations as types.
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from kafscale.change_safety import replacement_problems
+from kafscale.component_args import (
+    LAST_DEPLOYED_SETTINGS,
+    ManagedEtcdArgs,
+    config_values,
+    field_name,
+    takes_outputs,
+)
+from kafscale.config_keys import NAMESPACE
 from kafscale.objects import Manifest, ObjectKey, apply_after, managed_etcd_manifests
-from kafscale.settings import EtcdSettings
+from kafscale.settings import EtcdSettings, SettingsError, parse_settings
+from kafscale.sizing import quota_warning, tmpfs_warning
 
-COMPONENT_TYPE = "kafscale:etcd:ManagedEtcd"
+PACKAGE_NAME = "kafscale-etcd"
+COMPONENT_TYPE = f"{PACKAGE_NAME}:index:ManagedEtcd"
+# The type (and child names: the Kubernetes object names) of the component before it was a
+# package: aliases keep the resources of stacks deployed then.
+LEGACY_COMPONENT_TYPE = "kafscale:etcd:ManagedEtcd"
 
 _RESOURCE_CLASSES: dict[tuple[str, str], Callable[..., pulumi.CustomResource]] = {
     ("v1", "ConfigMap"): k8s.core.v1.ConfigMap,
@@ -24,40 +42,64 @@ _RESOURCE_CLASSES: dict[tuple[str, str], Callable[..., pulumi.CustomResource]] =
 
 
 class ManagedEtcd(pulumi.ComponentResource):
-    """KafScale's etcd: provisioned in-cluster, or only named when external endpoints are given.
+    """The etcd behind one KafScale cluster: provisioned in-cluster (Services, StatefulSet, PodDisruptionBudget, NetworkPolicy, maintenance and snapshot CronJobs, monitoring), or only named when external endpoints are given."""
 
-    Outputs: `client_endpoints` (what brokers use), `member_endpoints` (one URL per member),
-    `stateful_set_name` (None when external), `managed`, `settings` (effective values).
-    """
+    client_endpoints: pulumi.Output[list[str]]
+    """What KafScale's brokers use: the client Service's URL, or the external endpoints."""
+    member_endpoints: pulumi.Output[list[str]]
+    """One client URL per member, through the headless Service (the external endpoints when given)."""
+    stateful_set_name: pulumi.Output[str | None]
+    """The StatefulSet's name; none when external endpoints are given."""
+    managed: pulumi.Output[bool]
+    """True when this component provisions etcd, false when external endpoints are given."""
+    settings: pulumi.Output[dict[str, Any]]
+    """The effective value of every setting, keyed by its stack config key; secret when any input is."""
 
-    client_endpoints: list[str]
-    member_endpoints: list[str]
-    stateful_set_name: pulumi.Output[str] | None
-    managed: bool
-    settings: dict[str, object]
+    def __init__(self, name: str, args: ManagedEtcdArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        legacy = pulumi.Alias(type_=LEGACY_COMPONENT_TYPE)
+        super().__init__(COMPONENT_TYPE, name, None, _with_aliases(opts, [legacy]))
+        given = config_values(args)
+        later = {key: value for key, value in given.items() if _is_output(value)}
+        for key in later:
+            if not takes_outputs(field_name(key)):
+                raise pulumi.RunError(
+                    f"{NAMESPACE}:{key} decides which objects exist and how they are named or kept: "
+                    "it must be a plain value, not an output (or a secret)"
+                )
+        now = {key: value for key, value in given.items() if key not in later}
+        # The shape (which objects, their names, protect and timeouts) comes from the plain values.
+        shape = _parsed(now, report=not later)
+        settings: pulumi.Output[EtcdSettings] = (
+            pulumi.Output.all(**later).apply(lambda resolved: _parsed({**now, **resolved}, report=True))
+            if later
+            else pulumi.Output.from_input(shape)  # type: ignore[arg-type]
+        )
+        deployed = args.get(LAST_DEPLOYED_SETTINGS)
+        checked = (
+            pulumi.Output.all(pulumi.Output.from_input(deployed), settings).apply(
+                lambda pair: _refuse_replacement(pair[0], pair[1])
+            )
+            if deployed is not None
+            else None
+        )
 
-    def __init__(self, name: str, settings: EtcdSettings, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(COMPONENT_TYPE, name, None, opts)
-        created: dict[ObjectKey, pulumi.CustomResource] = {}
-        order = apply_after(settings) if settings.managed else {}
-        for manifest in managed_etcd_manifests(settings):
-            key = _key(manifest)
-            after = [created[dependency] for dependency in order.get(key, ())]
-            created[key] = _create(manifest, pulumi.ResourceOptions(parent=self, depends_on=after))
-
-        self.managed = settings.managed
-        self.settings = settings.as_config_values()
-        if settings.managed:
-            names = settings.names
-            self.client_endpoints = [names.client_url]
-            self.member_endpoints = names.member_client_urls(settings.replicas)
+        created = self._create_children(name, opts, shape, settings if later else None, checked)
+        self.managed = pulumi.Output.from_input(shape.managed)
+        self.settings = settings.apply(lambda effective: effective.as_config_values())
+        if shape.managed:
+            names = shape.names
             statefulset = created[("StatefulSet", names.statefulset)]
-            self.stateful_set_name = statefulset.metadata.name
+            client = [created[("Service", names.client_service)], statefulset]
+            members = [created[("Service", names.headless_service)], statefulset]
+            self.client_endpoints = _after(client, settings.apply(lambda s: [s.names.client_url]))
+            self.member_endpoints = _after(
+                members, settings.apply(lambda s: s.names.member_client_urls(s.replicas))
+            )
+            self.stateful_set_name = statefulset.metadata.apply(lambda metadata: metadata.name)
         else:
-            self.client_endpoints = list(settings.endpoints)
-            self.member_endpoints = list(settings.endpoints)
-            self.stateful_set_name = None
-
+            self.client_endpoints = settings.apply(lambda s: list(s.endpoints))
+            self.member_endpoints = settings.apply(lambda s: list(s.endpoints))
+            self.stateful_set_name = pulumi.Output.from_input(None)
         self.register_outputs(
             {
                 "clientEndpoints": self.client_endpoints,
@@ -65,8 +107,114 @@ class ManagedEtcd(pulumi.ComponentResource):
                 "statefulSetName": self.stateful_set_name,
                 "managed": self.managed,
                 "settings": self.settings,
+                **({"replacementChecked": checked} if checked is not None else {}),
             }
         )
+
+    def _create_children(
+        self,
+        name: str,
+        opts: pulumi.ResourceOptions | None,
+        shape: EtcdSettings,
+        settings: pulumi.Output[EtcdSettings] | None,
+        checked: pulumi.Output[bool] | None,
+    ) -> dict[ObjectKey, pulumi.CustomResource]:
+        """One resource per manifest of `shape`; its fields from `settings` when some input is
+        an output (the same objects, with every value known only then)."""
+        if not shape.managed:
+            return {}
+        manifests = managed_etcd_manifests(shape)
+        shape_keys = [_key(manifest) for manifest in manifests]
+        later = (
+            settings.apply(lambda s: _same_shape(managed_etcd_manifests(s), shape_keys)) if settings else None
+        )
+        order = apply_after(shape)
+        legacy_parent = pulumi.create_urn(name, LEGACY_COMPONENT_TYPE, parent=opts.parent if opts else None)
+        created: dict[ObjectKey, pulumi.CustomResource] = {}
+        statefulset_key = ("StatefulSet", shape.names.statefulset)
+        for index, manifest in enumerate(manifests):
+            key = _key(manifest)
+            fields: dict[str, Any] = {
+                field: value for field, value in manifest.items() if field not in ("apiVersion", "kind")
+            }
+            if later is not None:
+                fields = {field: later.apply(lambda ms, i=index, f=field: ms[i][f]) for field in fields}
+            options = pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[created[dependency] for dependency in order.get(key, ())],
+                aliases=[pulumi.Alias(name=key[1], parent=legacy_parent)],
+            )
+            if key == statefulset_key:
+                options = pulumi.ResourceOptions.merge(options, _statefulset_options(shape))
+                if checked is not None:
+                    fields["metadata"] = pulumi.Output.all(checked, fields["metadata"]).apply(
+                        lambda pair: pair[1]
+                    )
+            logical_name = child_name(name, shape.cluster_name, key[1])
+            created[key] = _create(str(manifest["apiVersion"]), key[0], logical_name, fields, options)
+        return created
+
+
+def child_name(component_name: str, cluster_name: str, object_name: str) -> str:
+    """A child's Pulumi name: its Kubernetes name with the cluster name swapped for the
+    component's (`kafscale-etcd-client` in component `etcd` -> `etcd-etcd-client`). Unique per
+    component, so one stack holds any number of clusters, whatever their names and namespaces."""
+    return component_name + object_name.removeprefix(cluster_name)
+
+
+def _statefulset_options(settings: EtcdSettings) -> pulumi.ResourceOptions:
+    """Protected unless etcdAllowReplacement lifts it; awaited for etcdDeployTimeoutSec."""
+    timeout = f"{settings.deploy_timeout_s}s"
+    return pulumi.ResourceOptions(
+        protect=not settings.allow_replacement,
+        custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout),
+    )
+
+
+def _parsed(raw: Mapping[str, object], report: bool) -> EtcdSettings:
+    """Parsed settings; each fallback a warning (when `report`), a mistake a one-line error."""
+    try:
+        parsed = parse_settings(raw)
+    except SettingsError as error:
+        raise pulumi.RunError(str(error)) from None
+    if report:
+        for warning in parsed.warnings:
+            pulumi.log.warn(warning.message)
+        for sizing_warning in (quota_warning(parsed.settings), tmpfs_warning(parsed.settings)):
+            if sizing_warning is not None:
+                pulumi.log.warn(sizing_warning)
+    return parsed.settings
+
+
+def _refuse_replacement(deployed: object, settings: EtcdSettings) -> bool:
+    """Warn of each setting that would replace the deployed StatefulSet; refuse what would lose
+    every member's data unless etcdAllowReplacement is set."""
+    problems = replacement_problems(deployed, settings)
+    for warning in problems.warnings:
+        pulumi.log.warn(warning)
+    if problems.refusal:
+        raise pulumi.RunError(problems.refusal)
+    return True
+
+
+def _same_shape(manifests: list[Manifest], shape_keys: list[ObjectKey]) -> list[Manifest]:
+    keys = [_key(manifest) for manifest in manifests]
+    if keys != shape_keys:
+        raise pulumi.RunError(f"the objects changed once every input was known: {shape_keys} -> {keys}")
+    return manifests
+
+
+def _after(resources: list[pulumi.CustomResource], value: pulumi.Output[Any]) -> pulumi.Output[Any]:
+    """`value`, carrying a dependency on `resources`: what is built from it waits for them."""
+    return pulumi.Output.all(value, *(resource.urn for resource in resources)).apply(lambda values: values[0])
+
+
+def _is_output(value: object) -> bool:
+    return isinstance(value, pulumi.Output) or hasattr(value, "__await__")
+
+
+def _with_aliases(opts: pulumi.ResourceOptions | None, aliases: list[pulumi.Alias]) -> pulumi.ResourceOptions:
+    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=aliases))
 
 
 def _key(manifest: Manifest) -> ObjectKey:
@@ -75,10 +223,9 @@ def _key(manifest: Manifest) -> ObjectKey:
     return str(manifest["kind"]), str(metadata["name"])
 
 
-def _create(manifest: Manifest, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
-    api_version, kind = str(manifest["apiVersion"]), str(manifest["kind"])
-    name = _key(manifest)[1]
-    fields = {key: value for key, value in manifest.items() if key not in ("apiVersion", "kind")}
+def _create(
+    api_version: str, kind: str, name: str, fields: dict[str, Any], opts: pulumi.ResourceOptions
+) -> pulumi.CustomResource:
     resource_class = _RESOURCE_CLASSES.get((api_version, kind))
     if resource_class is None:
         # Prometheus operator kinds (ServiceMonitor, PrometheusRule): no typed class in the SDK.

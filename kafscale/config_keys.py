@@ -282,6 +282,18 @@ POD_ANTI_AFFINITY = ConfigKey(
     mirrors_operator_env=False,
 )
 ZONE_SPREAD = _boolean("etcdZoneSpread", "false")
+# Change safety: Pulumi's protect on the StatefulSet (lifted by true, for a deliberate replacement),
+# and how long pulumi-kubernetes awaits its rollout (empty: the default for the member count).
+ALLOW_REPLACEMENT = _boolean("etcdAllowReplacement", "false")
+DEPLOY_TIMEOUT_SEC: ConfigKey[int | str] = ConfigKey(
+    "etcdDeployTimeoutSec",
+    "",
+    rules.whole_number(rules.MIN_DEPLOY_TIMEOUT_S, rules.MAX_DEPLOY_TIMEOUT_S),
+    f"is not a whole number of seconds from {rules.MIN_DEPLOY_TIMEOUT_S} to {rules.MAX_DEPLOY_TIMEOUT_S:,}",
+    unset="",
+    mirrors_operator_env=False,
+    default_shown="the default for the member count",
+)
 
 CONFIG_KEYS: tuple[ConfigKey[object], ...] = (
     CLUSTER_NAME,
@@ -329,6 +341,8 @@ CONFIG_KEYS: tuple[ConfigKey[object], ...] = (
     MEMORY_HEADROOM,
     POD_ANTI_AFFINITY,
     ZONE_SPREAD,
+    ALLOW_REPLACEMENT,
+    DEPLOY_TIMEOUT_SEC,
 )
 
 # The retention default and rule depend on the mode (etcdAutoCompactionRetention's declared

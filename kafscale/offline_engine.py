@@ -12,7 +12,7 @@ import contextlib
 import logging
 import runpy
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -42,12 +42,21 @@ class ProgramRun:
         return [resource for resource in self.resources if resource.type_token == type_token]
 
 
+STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
+
+
 class _RecordingMocks(mocks.Mocks):
-    def __init__(self) -> None:
+    def __init__(self, deployed_outputs: Mapping[str, Any]) -> None:
         self.resources: list[RecordedResource] = []
+        self.deployed_outputs = dict(deployed_outputs)
 
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.resources.append(RecordedResource(args.typ, args.name, args.custom, dict(args.inputs), ""))
+        if args.typ == STACK_REFERENCE_TYPE:  # a stack's last deployment: what the caller gives
+            return str(args.resource_id or args.name), {
+                "name": args.resource_id,
+                "outputs": self.deployed_outputs,
+            }
         return f"{args.name}-id", dict(args.inputs)
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], None]:
@@ -80,18 +89,22 @@ def run_program(
     config: Mapping[str, str],
     project: str = "kafscale",
     stack: str = "dev",
+    deployed_outputs: Mapping[str, Any] | None = None,
+    secret_keys: Sequence[str] = (),
 ) -> ProgramRun:
     """Run `program` (a `__main__.py` path or a callable) with `config` (full keys -> strings).
 
-    Exceptions the program raises propagate unchanged.
+    `deployed_outputs` are what a StackReference reads (the stack's last deployment: none by
+    default); `secret_keys` are the config keys set with `--secret`. Exceptions the program raises
+    propagate unchanged.
     """
-    recorder = _RecordingMocks()
+    recorder = _RecordingMocks(deployed_outputs or {})
     monitor = _ParentRecordingMonitor(recorder)
     collector = _WarningCollector()
     logger = logging.Logger("kafscale.offline_engine", level=logging.WARNING)
     logger.addHandler(collector)
 
-    pulumi.runtime.set_all_config(dict(config))
+    pulumi.runtime.set_all_config(dict(config), list(secret_keys))
     settings.set_root_resource(None)  # type: ignore[arg-type]  # a fresh stack per run
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)

@@ -1,29 +1,45 @@
-"""The Pulumi edge of settings: read stack config, parse it, report warnings to the engine."""
+"""The Pulumi edge of settings: the component's args from `kafscale:*` stack config."""
 
 from __future__ import annotations
 
 import pulumi
+from pulumi.runtime.config import is_config_secret
 
+from kafscale.component_args import LAST_DEPLOYED_SETTINGS, ManagedEtcdArgs, field_name, takes_outputs
 from kafscale.config_keys import CONFIG_KEYS, NAMESPACE
-from kafscale.settings import EtcdSettings, SettingsError, parse_settings
-from kafscale.sizing import quota_warning, tmpfs_warning
 
 
-def read_settings() -> EtcdSettings:
-    """Effective settings from `kafscale:*` stack config.
+def read_args() -> ManagedEtcdArgs:
+    """Every `kafscale:*` key that is set, as the component's args: a key set with `--secret`
+    stays a secret output (so is everything made from it), and the stack's own last deployed
+    `settings` output lets preview name a change that would replace the StatefulSet.
 
-    Each fallback becomes a `pulumi.log.warn`; a value that can only be a mistake stops the
-    program with a one-line error (a RunError prints no traceback).
+    A secret on a key that must be plain (it decides which objects exist or how they are named)
+    cannot stay secret: one error line says so.
     """
     config = pulumi.Config(NAMESPACE)
-    raw = {key.name: config.get(key.name) for key in CONFIG_KEYS}
-    try:
-        parsed = parse_settings(raw)
-    except SettingsError as error:
-        raise pulumi.RunError(str(error)) from None
-    for warning in parsed.warnings:
-        pulumi.log.warn(warning.message)
-    for sizing_warning in (quota_warning(parsed.settings), tmpfs_warning(parsed.settings)):
-        if sizing_warning is not None:
-            pulumi.log.warn(sizing_warning)
-    return parsed.settings
+    args: dict[str, object] = {}
+    for key in CONFIG_KEYS:
+        value = config.get(key.name)
+        if value is None:
+            continue
+        field = field_name(key.name)
+        if is_config_secret(key.full_name):
+            if not takes_outputs(field):
+                raise pulumi.RunError(
+                    f"{key.full_name} is set with --secret, but it decides which objects exist or how "
+                    "they are named, which no secret can hide: set it without --secret"
+                )
+            args[field] = pulumi.Output.secret(value)
+        else:
+            args[field] = value
+    args[LAST_DEPLOYED_SETTINGS] = last_deployed_settings()
+    return ManagedEtcdArgs(**args)  # type: ignore[typeddict-item]
+
+
+def last_deployed_settings() -> pulumi.Output[object]:
+    """The `settings` output of this stack's last deployment (none before the first): a
+    StackReference to the stack itself, which the engine reads from the last checkpoint, in
+    preview too (pulumi/pulumi pkg/resource/deploy/builtins.go `readStackReference`)."""
+    this_stack = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
+    return pulumi.StackReference("last-deployment", stack_name=this_stack).get_output("settings")

@@ -30,6 +30,11 @@ DNS_SUBDOMAIN_MAX_LENGTH = 253
 # etcd's FAQ: more than seven members is not recommended; every member is one more copy of every
 # write, and a member count this program renders must fit one `--initial-cluster` argument.
 MAX_REPLICAS = 7
+# How long a member may take to replay its WAL and join (the startup probe's budget), and the
+# bounds of etcdDeployTimeoutSec, pulumi-kubernetes' wait for the StatefulSet's rollout.
+MEMBER_STARTUP_BUDGET_S = 300
+MIN_DEPLOY_TIMEOUT_S = 60
+MAX_DEPLOY_TIMEOUT_S = 86_400
 # A quota (or memory headroom) beyond 1 TiB is no etcd a node can hold, and keeps every sum the
 # maintenance script makes (quota x 100, quota + headroom) inside 64-bit shell arithmetic.
 MAX_BACKEND_BYTES = 1024**4
@@ -301,3 +306,10 @@ def label_selector(text: str) -> LabelSelector | None:
 
 def selector_text(selector: LabelSelector) -> str:
     return ",".join(f"{key}={value}" for key, value in selector)
+
+
+def default_deploy_timeout_s(replicas: int) -> int:
+    """A rolling update replaces the members one at a time, each within its startup budget; one
+    budget more covers the scheduling and image pulls. 600 s for 1 member, pulumi-kubernetes' own
+    default, and 1,200 s for 3."""
+    return (replicas + 1) * MEMBER_STARTUP_BUDGET_S

@@ -95,6 +95,8 @@ class EtcdSettings:
     memory_headroom_bytes: int
     pod_anti_affinity: str
     zone_spread: bool
+    allow_replacement: bool
+    deploy_timeout_s: int
 
     @property
     def names(self) -> EtcdNames:
@@ -157,6 +159,8 @@ class EtcdSettings:
             keys.MEMORY_HEADROOM.name: self.memory_headroom_bytes,
             keys.POD_ANTI_AFFINITY.name: self.pod_anti_affinity,
             keys.ZONE_SPREAD.name: self.zone_spread,
+            keys.ALLOW_REPLACEMENT.name: self.allow_replacement,
+            keys.DEPLOY_TIMEOUT_SEC.name: self.deploy_timeout_s,
         }
 
 
@@ -255,12 +259,13 @@ def parse_settings(raw: Mapping[str, object]) -> ParsedSettings:
     if not endpoints:
         _warn_of_known_defects(parser, image, corruption_checks)
     snapshot_enabled = parser.value(keys.SNAPSHOT_ENABLED)
+    replicas = _replicas(parser, storage_memory and not endpoints)
     settings = EtcdSettings(
         cluster_name=cluster_name,
         namespace=namespace,
         endpoints=endpoints,
         image=image,
-        replicas=_replicas(parser, storage_memory and not endpoints),
+        replicas=replicas,
         storage_size=parser.value(keys.STORAGE_SIZE),
         storage_class=parser.value(keys.STORAGE_CLASS),
         storage_memory=storage_memory,
@@ -299,6 +304,8 @@ def parse_settings(raw: Mapping[str, object]) -> ParsedSettings:
         memory_headroom_bytes=_byte_count_within_limit(parser, keys.MEMORY_HEADROOM),
         pod_anti_affinity=_pod_anti_affinity(parser, storage_memory),
         zone_spread=parser.value(keys.ZONE_SPREAD),
+        allow_replacement=parser.value(keys.ALLOW_REPLACEMENT),
+        deploy_timeout_s=_deploy_timeout(parser, replicas),
     )
     return ParsedSettings(settings, tuple(parser.warnings))
 
@@ -567,3 +574,10 @@ def _pod_anti_affinity(parser: _Parser, storage_memory: bool) -> str:
     default = keys.DEFAULT_POD_ANTI_AFFINITY_BY_MEMORY[storage_memory]
     key = keys.POD_ANTI_AFFINITY
     return parser.convert(key, parser.text(key, default), key.convert, default, key.reason)
+
+
+def _deploy_timeout(parser: _Parser, replicas: int) -> int:
+    """etcdDeployTimeoutSec, or the default for the member count (rules.default_deploy_timeout_s)."""
+    default = rules.default_deploy_timeout_s(replicas)
+    key = keys.DEPLOY_TIMEOUT_SEC
+    return parser.convert(key, parser.text(key, str(default)), key.convert, default, key.reason)

@@ -17,7 +17,7 @@ from kafscale.settings import parse_settings
 from kafscale_lab.manifests import etcd_container, only
 
 if TYPE_CHECKING:  # Pulumi and its Kubernetes SDK load only when a test runs the engine
-    from kafscale.component import ManagedEtcd
+    from kafscale.component_args import ManagedEtcdArgs
     from kafscale.offline_engine import ProgramRun
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -75,15 +75,28 @@ def render_objects(**raw: str) -> RenderedObjects:
     return RenderedObjects(in_render_order(managed_etcd_manifests(parse_settings(raw).settings)))
 
 
-def run_component(**raw: str) -> tuple[ProgramRun, ManagedEtcd]:
-    """The component built under Pulumi's mocks from raw values: what it registered, and itself."""
+def component_args(**raw: object) -> ManagedEtcdArgs:
+    """The component's args for raw values keyed by config key (`etcdReplicas`, ...)."""
+    from kafscale.component_args import field_name
+
+    return {field_name(key): value for key, value in raw.items()}  # type: ignore[return-value]
+
+
+def run_component(**raw: object) -> tuple[ProgramRun, dict[str, Any]]:
+    """The component built under Pulumi's mocks from raw values (config key -> value): what it
+    registered, and its outputs once resolved (`clientEndpoints`, ..., as register_outputs names them)."""
+    import pulumi
+
     from kafscale.component import ManagedEtcd
     from kafscale.offline_engine import run_program
 
-    settings = parse_settings(raw).settings
-    built: list[ManagedEtcd] = []
-    run = run_program(lambda: built.append(ManagedEtcd("etcd", settings)), config={})
-    return run, built[0]
+    def program() -> None:
+        etcd = ManagedEtcd("etcd", component_args(**raw))
+        for name in ("client_endpoints", "member_endpoints", "stateful_set_name", "managed", "settings"):
+            pulumi.export(name, getattr(etcd, name))
+
+    run = run_program(program, config={})
+    return run, run.exports
 
 
 def rendered_manifests(*overrides: str, stack: str = "dev") -> list[dict[str, Any]]:

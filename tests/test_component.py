@@ -1,7 +1,7 @@
 import pytest
 from pulumi.runtime import mocks
 
-from kafscale.component import COMPONENT_TYPE
+from kafscale.component import COMPONENT_TYPE, child_name
 from kafscale.objects import apply_after
 from kafscale.render import kubernetes_manifests
 from kafscale.settings import parse_settings
@@ -19,9 +19,11 @@ def test_the_component_registers_exactly_the_built_objects(raw):
 def test_managed_etcd_creates_its_objects_all_parented_to_the_component():
     run, _ = run_component()
     (component,) = run.of_type(COMPONENT_TYPE)
-    assert component.type_token.startswith("kafscale:")
+    assert component.type_token == "kafscale-etcd:index:ManagedEtcd"  # <package>:<module>:<Class>
     children = [r for r in run.resources if r.type_token.startswith("kubernetes:")]
-    assert sorted((r.type_token, r.name) for r in children) == [
+    for child in children:  # each named after the component: etcd-etcd, etcd-etcd-client, ...
+        assert child.name == child_name("etcd", "kafscale", child.inputs["metadata"]["name"])
+    assert sorted((r.type_token, r.inputs["metadata"]["name"]) for r in children) == [
         ("kubernetes:apps/v1:StatefulSet", "kafscale-etcd"),
         ("kubernetes:batch/v1:CronJob", "kafscale-etcd-maintenance"),
         ("kubernetes:batch/v1:CronJob", "kafscale-etcd-maintenance-check"),
@@ -47,7 +49,8 @@ def _registered_dependencies(monkeypatch, **raw):
 
     def recording(monitor, request):
         response = register(monitor, request)
-        registered[response.urn] = (request.type, request.name, list(request.dependencies))
+        name = request.object["metadata"]["name"] if "metadata" in request.object else request.name
+        registered[response.urn] = (request.type, name, list(request.dependencies))
         property_urns = {urn for deps in request.propertyDependencies.values() for urn in deps.urns}
         property_dependencies[response.urn] = property_urns
         return response
@@ -107,26 +110,30 @@ def test_the_engine_applies_the_objects_in_the_order_apply_after_gives(monkeypat
 def test_external_endpoints_create_nothing_and_are_the_outputs():
     run, etcd = run_component(etcdEndpoints=" http://etcd-a:2379,http://etcd-b:2379,http://etcd-a:2379 ")
     assert [r.type_token for r in run.resources] == [COMPONENT_TYPE]
-    assert etcd.managed is False
-    assert etcd.client_endpoints == ["http://etcd-a:2379", "http://etcd-b:2379"]
-    assert etcd.member_endpoints == ["http://etcd-a:2379", "http://etcd-b:2379"]
-    assert etcd.stateful_set_name is None
+    assert etcd["managed"] is False
+    assert etcd["client_endpoints"] == ["http://etcd-a:2379", "http://etcd-b:2379"]
+    assert etcd["member_endpoints"] == ["http://etcd-a:2379", "http://etcd-b:2379"]
+    assert etcd["stateful_set_name"] is None
 
 
 def test_managed_outputs_name_the_client_service_and_every_member():
     _, etcd = run_component(clusterName="prod", namespace="streaming", etcdReplicas="5")
-    assert etcd.managed is True
-    assert etcd.client_endpoints == ["http://prod-etcd-client.streaming.svc.cluster.local:2379"]
-    assert etcd.member_endpoints == [
+    assert etcd["managed"] is True
+    assert etcd["client_endpoints"] == ["http://prod-etcd-client.streaming.svc.cluster.local:2379"]
+    assert etcd["member_endpoints"] == [
         f"http://prod-etcd-{i}.prod-etcd.streaming.svc.cluster.local:2379" for i in range(5)
     ]
-    assert etcd.settings["etcdReplicas"] == 5
-    assert etcd.settings["clusterName"] == "prod"
+    assert etcd["settings"]["etcdReplicas"] == 5
+    assert etcd["settings"]["clusterName"] == "prod"
 
 
 def test_monitoring_adds_the_metrics_service_and_the_prometheus_operator_resources():
     run, _ = run_component(etcdMonitoring="on")
-    children = {(r.type_token, r.name) for r in run.resources if r.type_token.startswith("kubernetes:")}
+    children = {
+        (r.type_token, r.inputs["metadata"]["name"])
+        for r in run.resources
+        if r.type_token.startswith("kubernetes:")
+    }
     assert {
         ("kubernetes:core/v1:Service", "kafscale-etcd-metrics"),
         ("kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "kafscale-etcd"),

@@ -3,6 +3,7 @@
 import pytest
 
 from kafscale import config_keys as keys
+from kafscale import rules
 from kafscale.cli import build_parser
 from kafscale.rules import COMPACTION_MODES
 from kafscale.settings import parse_settings
@@ -37,6 +38,8 @@ def test_the_settings_output_shows_each_default_as_its_rule_parses_it(key):
         expected = keys.DEFAULT_POD_ANTI_AFFINITY_BY_MEMORY[keys.STORAGE_MEMORY.default_value]
     elif key is keys.SNAPSHOT_BUCKET:  # empty: the operator's name for the default cluster
         expected = "kafscale-etcd-kafscale-kafscale"
+    elif key is keys.DEPLOY_TIMEOUT_SEC:  # empty: the default for the member count
+        expected = rules.default_deploy_timeout_s(keys.REPLICAS.default_value)
     elif key.default_value is None:
         expected = None if key is keys.EXPECTED_WRITE_RATE else ""
     elif isinstance(key.default_value, tuple):

@@ -156,7 +156,7 @@ def test_the_members_configmap_follows_cluster_name_and_namespace():
 def test_the_members_configmap_lists_the_members_the_component_exports():
     _, etcd = run_component(clusterName="prod", namespace="streaming", etcdReplicas="5")
     configmap = _objects(etcdReplicas="5").get("ConfigMap", "prod-etcd-members")
-    assert configmap["data"]["client-urls"].split(",") == etcd.member_endpoints
+    assert configmap["data"]["client-urls"].split(",") == etcd["member_endpoints"]
 
 
 def test_the_pod_mounts_the_files_the_configmaps_hold():

@@ -48,6 +48,8 @@ DEFAULTS = EtcdSettings(
     memory_headroom_bytes=512 * 1024**2,
     pod_anti_affinity="preferred",
     zone_spread=False,
+    allow_replacement=False,
+    deploy_timeout_s=1200,
 )
 
 
@@ -311,6 +313,8 @@ def test_effective_values_are_plain_data_keyed_by_config_key():
         "etcdMemoryHeadroomBytes": 536870912,
         "etcdPodAntiAffinity": "preferred",
         "etcdZoneSpread": False,
+        "etcdAllowReplacement": False,
+        "etcdDeployTimeoutSec": 1200,
     }
 
 

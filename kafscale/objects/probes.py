@@ -11,6 +11,8 @@ them and still serves `/health` with both query parameters.
 
 from __future__ import annotations
 
+from kafscale.rules import MEMBER_STARTUP_BUDGET_S
+
 # Liveness and startup: a serializable read, answered by this member without a quorum read (it
 # still needs a leader on 3.4 and 3.5), NOSPACE ignored: kubeadm's own choice.
 LIVENESS_PATH = "/health?exclude=NOSPACE&serializable=true"
@@ -21,7 +23,7 @@ READINESS_PATH = "/health?exclude=NOSPACE"
 PROBE_PERIOD_S = 10
 PROBE_TIMEOUT_S = 15
 LIVENESS_FAILURES = 8  # 80 s without a healthy answer before a restart
-STARTUP_FAILURES = 30  # up to 5 minutes to replay the WAL and join the cluster
+STARTUP_FAILURES = MEMBER_STARTUP_BUDGET_S // PROBE_PERIOD_S  # 30: 5 minutes to replay the WAL and join
 READINESS_PERIOD_S = 5
 READINESS_TIMEOUT_S = 5
 READINESS_FAILURES = 3

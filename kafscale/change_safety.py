@@ -1,0 +1,101 @@
+"""What a settings change does to the deployed StatefulSet: updated in place, or replaced.
+
+pulumi-kubernetes replaces a StatefulSet when one of these fields changes
+(pulumi-kubernetes provider/pkg/provider/diff.go: `forceNewProperties` always adds
+`.metadata.name` and `.metadata.namespace`; the `statefulSet` list adds the spec fields), and
+replaces it delete-first because its name is fixed (provider.go `Diff`, `deleteBeforeReplace`):
+every member is down at once, and in memory mode every member's data is gone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from kafscale import config_keys as keys
+from kafscale.objects.statefulset import statefulset
+from kafscale.settings import EtcdSettings, SettingsError, parse_settings
+
+STATEFULSET_REPLACEMENT_FIELDS: tuple[tuple[str, str], ...] = (
+    ("metadata", "name"),
+    ("metadata", "namespace"),
+    ("spec", "podManagementPolicy"),
+    ("spec", "revisionHistoryLimit"),
+    ("spec", "selector"),
+    ("spec", "serviceName"),
+    ("spec", "volumeClaimTemplates"),
+)
+
+
+def replacement_view(settings: EtcdSettings) -> dict[str, object]:
+    """The StatefulSet's fields whose change replaces it, by dotted path (absent: None)."""
+    manifest = statefulset(settings, settings.names)
+    view: dict[str, object] = {}
+    for section, field in STATEFULSET_REPLACEMENT_FIELDS:
+        part = manifest.get(section)
+        view[f".{section}.{field}"] = part.get(field) if isinstance(part, dict) else None
+    return view
+
+
+def replacing_keys(before: Mapping[str, object], after: Mapping[str, object]) -> list[str]:
+    """The config keys whose change from `before` to `after` (raw values by key) replaces the
+    StatefulSet, each judged alone; every changed key when only their combination does."""
+    old = _settings(before)
+    new = _settings(after)
+    if old is None or new is None or not (old.managed and new.managed):
+        return []
+    old_view = replacement_view(old)
+    if replacement_view(new) == old_view:
+        return []
+    changed = [key.name for key in keys.CONFIG_KEYS if before.get(key.name) != after.get(key.name)]
+    alone = [
+        name
+        for name in changed
+        if (one := _settings({**before, name: after.get(name)})) is not None
+        and replacement_view(one) != old_view
+    ]
+    return alone or changed
+
+
+@dataclass(frozen=True)
+class ReplacementProblems:
+    warnings: tuple[str, ...]
+    refusal: str | None
+
+
+def replacement_problems(deployed: object, settings: EtcdSettings) -> ReplacementProblems:
+    """Against the `settings` output of the last deployment: a warning naming each setting that
+    would replace the StatefulSet, and a refusal when that loses every member's data (memory mode)
+    and etcdAllowReplacement is not set."""
+    if not isinstance(deployed, Mapping) or not deployed:
+        return ReplacementProblems((), None)
+    current = settings.as_config_values()
+    changed = replacing_keys(deployed, current)
+    if not changed:
+        return ReplacementProblems((), None)
+    listed = ", ".join(
+        f"{keys.NAMESPACE}:{name} ({deployed.get(name)!r} -> {current.get(name)!r})" for name in changed
+    )
+    was_memory = deployed.get(keys.STORAGE_MEMORY.name) is True
+    loss = (
+        "every member is deleted at once and, in memory mode, its data with it: the members then "
+        "restore the newest snapshot (writes after it are lost) or, without one, wait"
+        if was_memory
+        else "every member is deleted at once; disk mode keeps the claims, which the new members reuse"
+    )
+    warning = f"{listed} replaces the StatefulSet {settings.names.statefulset}: {loss}"
+    if not settings.allow_replacement:
+        lift = f"set {keys.ALLOW_REPLACEMENT.full_name}=true to replace it on purpose"
+        if was_memory:
+            return ReplacementProblems((), f"{warning}. Refused: {lift}, or undo the change")
+        return ReplacementProblems(
+            (f"{warning}. The StatefulSet is protected, so the update stops: {lift}",), None
+        )
+    return ReplacementProblems((warning,), None)
+
+
+def _settings(raw: Mapping[str, object]) -> EtcdSettings | None:
+    try:
+        return parse_settings(raw).settings
+    except SettingsError:
+        return None
