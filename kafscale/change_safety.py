@@ -9,6 +9,7 @@ every member is down at once, and in memory mode every member's data is gone.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -74,24 +75,30 @@ def replacement_problems(deployed: object, settings: EtcdSettings) -> Replacemen
     if not changed:
         return ReplacementProblems((), None)
     listed = ", ".join(
-        f"{keys.NAMESPACE}:{name} ({deployed.get(name)!r} -> {current.get(name)!r})" for name in changed
+        f"{keys.NAMESPACE}:{name} ({_shown(deployed.get(name))} -> {_shown(current.get(name))})"
+        for name in changed
     )
-    was_memory = deployed.get(keys.STORAGE_MEMORY.name) is True
+    # Memory mode on either side: the new members start without the old members' data.
+    loses_data = deployed.get(keys.STORAGE_MEMORY.name) is True or settings.storage_memory
     loss = (
-        "every member is deleted at once and, in memory mode, its data with it: the members then "
+        "every member is deleted at once and its data with it (memory mode): the members then "
         "restore the newest snapshot (writes after it are lost) or, without one, wait"
-        if was_memory
+        if loses_data
         else "every member is deleted at once; disk mode keeps the claims, which the new members reuse"
     )
     warning = f"{listed} replaces the StatefulSet {settings.names.statefulset}: {loss}"
     if not settings.allow_replacement:
         lift = f"set {keys.ALLOW_REPLACEMENT.full_name}=true to replace it on purpose"
-        if was_memory:
+        if loses_data:
             return ReplacementProblems((), f"{warning}. Refused: {lift}, or undo the change")
         return ReplacementProblems(
             (f"{warning}. The StatefulSet is protected, so the update stops: {lift}",), None
         )
     return ReplacementProblems((warning,), None)
+
+
+def _shown(value: object) -> str:
+    return json.dumps(value)
 
 
 def _settings(raw: Mapping[str, object]) -> EtcdSettings | None:

@@ -21,10 +21,11 @@ from kafscale.component_args import (
 )
 from kafscale.config_keys import NAMESPACE
 from kafscale.objects import Manifest, ObjectKey, apply_after, managed_etcd_manifests
+from kafscale.package_version import DISTRIBUTION
 from kafscale.settings import EtcdSettings, SettingsError, parse_settings
 from kafscale.sizing import quota_warning, tmpfs_warning
 
-PACKAGE_NAME = "kafscale-etcd"
+PACKAGE_NAME = DISTRIBUTION  # the pip distribution and the Pulumi package
 COMPONENT_TYPE = f"{PACKAGE_NAME}:index:ManagedEtcd"
 # The type (and child names: the Kubernetes object names) of the component before it was a
 # package: aliases keep the resources of stacks deployed then.

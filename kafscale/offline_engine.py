@@ -20,6 +20,7 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks, settings
+from pulumi.runtime.settings import SETTINGS, _get_rpc_manager
 from pulumi.runtime.stack import wait_for_rpcs
 
 
@@ -139,15 +140,28 @@ async def _run_and_collect_exports(program: Path | Callable[[], object]) -> dict
             _run_file(program)
         else:
             program()
+        await wait_for_rpcs()
     except BaseException:
-        # Let what the program started settle in this loop, so the next run starts clean.
-        with contextlib.suppress(Exception):
-            await wait_for_rpcs()
+        # Let what the program started settle in this loop (an error raised in an `apply` stops
+        # wait_for_rpcs at the first registration it fails), so the next run starts clean.
+        await _drain_rpcs()
         raise
-    await wait_for_rpcs()
     root = settings.get_root_resource()
     outputs = getattr(root, "outputs", {})
     return await pulumi.Output.from_input(outputs).future() or {}
+
+
+async def _drain_rpcs() -> None:
+    """Await every registration and output the failed run left, their errors dropped."""
+    manager = _get_rpc_manager()
+    while manager.rpcs:
+        with contextlib.suppress(Exception):
+            await wait_for_rpcs(await_all_outstanding_tasks=False)
+    manager.clear()
+    with SETTINGS.lock:
+        outputs = list(SETTINGS.outputs)
+        SETTINGS.outputs.clear()
+    await asyncio.gather(*outputs, return_exceptions=True)
 
 
 def _run_file(path: Path) -> None:

@@ -121,6 +121,9 @@ def statefulset(settings: EtcdSettings, names: EtcdNames) -> dict[str, object]:
         spec["podManagementPolicy"] = "Parallel"
     if not settings.storage_memory:
         spec["volumeClaimTemplates"] = [data_claim_template(settings)]
+        # The claims outlive the StatefulSet (a deliberate replacement, a `pulumi destroy`) and a
+        # scale-down: the Kubernetes default, stated so that no cluster default can change it.
+        spec["persistentVolumeClaimRetentionPolicy"] = {"whenDeleted": "Retain", "whenScaled": "Retain"}
     return {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
