@@ -1,10 +1,7 @@
-"""What a settings change does to the deployed StatefulSet: updated in place, or replaced.
+"""Preview's check of a change against the last deployment: does it replace the StatefulSet?
 
-pulumi-kubernetes replaces a StatefulSet when one of these fields changes
-(pulumi-kubernetes provider/pkg/provider/diff.go: `forceNewProperties` always adds
-`.metadata.name` and `.metadata.namespace`; the `statefulSet` list adds the spec fields), and
-replaces it delete-first because its name is fixed (provider.go `Diff`, `deleteBeforeReplace`):
-every member is down at once, and in memory mode every member's data is gone.
+A replacement (pulumi-kubernetes' rules: kafscale/change_effects.py) deletes every member at once,
+and in memory mode every member's data with it.
 """
 
 from __future__ import annotations
@@ -14,28 +11,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kafscale import config_keys as keys
+from kafscale.change_effects import forces_replacement
 from kafscale.objects.statefulset import statefulset
 from kafscale.settings import EtcdSettings, SettingsError, parse_settings
 
-STATEFULSET_REPLACEMENT_FIELDS: tuple[tuple[str, str], ...] = (
-    ("metadata", "name"),
-    ("metadata", "namespace"),
-    ("spec", "podManagementPolicy"),
-    ("spec", "revisionHistoryLimit"),
-    ("spec", "selector"),
-    ("spec", "serviceName"),
-    ("spec", "volumeClaimTemplates"),
-)
 
-
-def replacement_view(settings: EtcdSettings) -> dict[str, object]:
-    """The StatefulSet's fields whose change replaces it, by dotted path (absent: None)."""
-    manifest = statefulset(settings, settings.names)
-    view: dict[str, object] = {}
-    for section, field in STATEFULSET_REPLACEMENT_FIELDS:
-        part = manifest.get(section)
-        view[f".{section}.{field}"] = part.get(field) if isinstance(part, dict) else None
-    return view
+def replaces_statefulset(before: EtcdSettings, after: EtcdSettings) -> bool:
+    return forces_replacement(
+        "StatefulSet", statefulset(before, before.names), statefulset(after, after.names)
+    )
 
 
 def replacing_keys(before: Mapping[str, object], after: Mapping[str, object]) -> list[str]:
@@ -45,15 +29,14 @@ def replacing_keys(before: Mapping[str, object], after: Mapping[str, object]) ->
     new = _settings(after)
     if old is None or new is None or not (old.managed and new.managed):
         return []
-    old_view = replacement_view(old)
-    if replacement_view(new) == old_view:
+    if not replaces_statefulset(old, new):
         return []
     changed = [key.name for key in keys.CONFIG_KEYS if before.get(key.name) != after.get(key.name)]
     alone = [
         name
         for name in changed
         if (one := _settings({**before, name: after.get(name)})) is not None
-        and replacement_view(one) != old_view
+        and replaces_statefulset(old, one)
     ]
     return alone or changed
 

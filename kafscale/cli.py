@@ -1,4 +1,5 @@
-"""`python -m kafscale`: render a stack and size a quota here, without the Pulumi CLI or a cluster.
+"""`python -m kafscale`: render a stack, size a quota and list what each change does, without the
+Pulumi CLI or a cluster.
 
 The lab's commands (`python -m kafscale_lab simulate`) build on the same parser helpers.
 """
@@ -6,6 +7,7 @@ The lab's commands (`python -m kafscale_lab simulate`) build on the same parser 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +16,9 @@ from typing import NoReturn
 import pulumi
 
 from kafscale import config_keys as keys
+from kafscale.adoption import import_file
+from kafscale.change_effects import change_table
+from kafscale.component import COMPONENT_TYPE
 from kafscale.render import manifest_file_name, render_stack, to_yaml
 from kafscale.rules import COMPACTION_MODES, shown
 from kafscale.settings import SettingsError, parse_settings
@@ -83,6 +88,18 @@ def build_parser() -> argparse.ArgumentParser:
         f"default {keys.MEMORY_HEADROOM.default})",
     )
     sizing.set_defaults(run=_sizing)
+
+    changes = commands.add_parser(
+        "changes", help="print what changing each setting does to a live stack (the README's table)"
+    )
+    changes.set_defaults(run=_changes)
+
+    adopt = commands.add_parser(
+        "import-file",
+        help="print a `pulumi import --file` file that adopts the objects the KafScale operator created",
+    )
+    add_stack_arguments(adopt)
+    adopt.set_defaults(run=_import_file)
     return parser
 
 
@@ -124,6 +141,25 @@ def _render(args: argparse.Namespace) -> int:
     except OSError as error:
         where = shown(str(error.filename or args.output))
         raise InputError(f"--output {where}: {error.strerror or type(error).__name__}") from None
+    return 0
+
+
+def _import_file(args: argparse.Namespace) -> int:
+    rendered = render_stack(args.project_dir, args.stack, args.overrides)
+    for warning in rendered.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    cluster_name = rendered.exports["settings"][keys.CLUSTER_NAME.name]
+    entries = import_file(rendered.resources, COMPONENT_TYPE, cluster_name)
+    if len(entries["resources"]) == 1:
+        raise InputError(
+            f"stack {shown(args.stack)} provisions no etcd (etcdEndpoints is set): nothing to adopt"
+        )
+    print(json.dumps(entries, indent=2))
+    return 0
+
+
+def _changes(args: argparse.Namespace) -> int:
+    sys.stdout.write(change_table())
     return 0
 
 

@@ -76,9 +76,13 @@ class ManagedEtcd(pulumi.ComponentResource):
             else pulumi.Output.from_input(shape)  # type: ignore[arg-type]
         )
         deployed = args.get(LAST_DEPLOYED_SETTINGS)
+        # A bool: never secret, though the settings compared may be (unsecret keeps the
+        # StatefulSet's metadata, which waits for it, in plain text).
         checked = (
-            pulumi.Output.all(pulumi.Output.from_input(deployed), settings).apply(
-                lambda pair: _refuse_replacement(pair[0], pair[1])
+            pulumi.Output.unsecret(
+                pulumi.Output.all(pulumi.Output.from_input(deployed), settings).apply(
+                    lambda pair: _refuse_replacement(pair[0], pair[1])
+                )
             )
             if deployed is not None
             else None

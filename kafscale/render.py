@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from kafscale.objects import in_render_order
-from kafscale.offline_engine import ProgramRun, run_program
+from kafscale.offline_engine import ProgramRun, RecordedResource, run_program
 from kafscale.stack_config import load_stack_config
 
 
@@ -23,6 +23,7 @@ class Rendered:
     manifests: list[dict[str, Any]]
     exports: dict[str, Any]
     warnings: tuple[str, ...]
+    resources: tuple[RecordedResource, ...] = ()  # every registration, as the engine saw it
 
 
 def render_stack(project_dir: Path, stack: str, overrides: Sequence[str] = ()) -> Rendered:
@@ -30,7 +31,9 @@ def render_stack(project_dir: Path, stack: str, overrides: Sequence[str] = ()) -
     run = run_program(
         project_dir / "__main__.py", stack_config.values, project=stack_config.project, stack=stack
     )
-    return Rendered(kubernetes_manifests(run), run.exports, stack_config.warnings + run.warnings)
+    return Rendered(
+        kubernetes_manifests(run), run.exports, stack_config.warnings + run.warnings, run.resources
+    )
 
 
 def kubernetes_manifests(run: ProgramRun) -> list[dict[str, Any]]:

@@ -453,3 +453,18 @@ def test_an_image_that_turns_the_probes_off_is_named_as_the_cause():
 def test_the_first_deployment_has_nothing_to_compare():
     run = _stack_program_run(deployed={})
     assert not [w for w in run.warnings if "StatefulSet" in w]
+
+
+def test_a_secret_last_deployment_leaves_the_statefulset_in_plain_text(recorded):
+    """The check only gates the StatefulSet: the compared settings' secrecy does not spread."""
+    _, outputs = _run_outputs()
+    recorded.registrations.clear()
+
+    def program():
+        deployed = pulumi.Output.secret(outputs["settings"])
+        ManagedEtcd("etcd", component_args(**{"last_deployed_settings": deployed}))
+
+    run_program(program, config={})
+    (statefulset,) = recorded.of_type(STATEFULSET)
+    assert statefulset.secret_inputs == set()
+    assert statefulset.inputs["metadata"]["name"] == "kafscale-etcd"

@@ -1,0 +1,226 @@
+"""What changing one setting on a live stack does to each object, by pulumi-kubernetes' rules.
+
+pulumi-kubernetes replaces an object when one of its kind's "force new" fields changes
+(provider/pkg/provider/diff.go `forceNewProperties`: `.metadata.name` and `.metadata.namespace`
+for every kind, a ConfigMap's `.data` and `.binaryData` while `enableConfigMapMutable` is off,
+and the lists below), delete-first when its name is fixed (provider.go `Diff`,
+`deleteBeforeReplace`), as every name here is; any other change is an update in place. A
+StatefulSet updated in its pod template rolls its pods one at a time.
+
+`python -m kafscale changes` prints the README's table from these rules and EXAMPLE_CHANGES.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from kafscale import config_keys as keys
+from kafscale.objects import managed_etcd_manifests
+from kafscale.settings import EtcdSettings, parse_settings
+
+Manifest = Mapping[str, object]
+
+ALWAYS_FORCE_NEW = (".metadata.name", ".metadata.namespace")
+FORCE_NEW_BY_KIND: dict[str, tuple[str, ...]] = {
+    "StatefulSet": (
+        ".spec.podManagementPolicy",
+        ".spec.revisionHistoryLimit",
+        ".spec.selector",
+        ".spec.serviceName",
+        ".spec.volumeClaimTemplates",
+    ),
+    "ConfigMap": (".data", ".binaryData"),
+    "Job": (".spec.completions", ".spec.parallelism", ".spec.selector", ".spec.template"),
+    "Service": (".spec.clusterIP",),
+}
+
+# One realistic change per key, from the defaults (a mapping: per storage mode, memory first).
+EXAMPLE_CHANGES: dict[str, str | dict[bool, str]] = {
+    keys.CLUSTER_NAME.name: "orders",
+    keys.K8S_NAMESPACE.name: "streaming",
+    keys.ENDPOINTS.name: "http://etcd.example:2379",
+    keys.IMAGE.name: "kubesphere/etcd:3.6.5-0",
+    keys.REPLICAS.name: "5",
+    keys.STORAGE_SIZE.name: "20Gi",
+    keys.STORAGE_CLASS.name: "fast-ssd",
+    keys.STORAGE_MEMORY.name: {True: "false", False: "true"},
+    keys.AUTO_COMPACTION_MODE.name: "revision",
+    keys.AUTO_COMPACTION_RETENTION.name: "1h",
+    keys.QUOTA_BACKEND_BYTES.name: "8Gi",
+    keys.EXPECTED_WRITE_RATE.name: "1000",
+    keys.MAINTENANCE_ENABLED.name: "false",
+    keys.MAINTENANCE_SCHEDULE.name: "0 3 * * *",
+    keys.MAINTENANCE_CHECK_SCHEDULE.name: "*/5 * * * *",
+    keys.MAINTENANCE_SIZE_THRESHOLD_PCT.name: "60",
+    keys.DEFRAG_SCHEDULE.name: "0 3 * * *",
+    keys.DEFRAG_ENABLED.name: "false",
+    keys.ETCDCTL_IMAGE.name: "registry.example/kafscale-etcd-tools:1.1",
+    keys.SNAPSHOT_BUCKET.name: "kafscale-backups",
+    keys.SNAPSHOT_PREFIX.name: "prod",
+    keys.SNAPSHOT_SCHEDULE.name: "*/30 * * * *",
+    keys.SNAPSHOT_IMAGE.name: "amazon/aws-cli:2.17.0",
+    keys.SNAPSHOT_S3_ENDPOINT.name: "https://minio.example:9000",
+    keys.SNAPSHOT_STALE_AFTER_SEC.name: "3600",
+    keys.SNAPSHOT_CREATE_BUCKET.name: "true",
+    keys.SNAPSHOT_PROTECT_BUCKET.name: "true",
+    keys.SNAPSHOT_S3_REGION.name: "eu-west-1",
+    keys.SNAPSHOT_CREDENTIALS_SECRET.name: "etcd-s3",
+    keys.SNAPSHOT_KEEP.name: "48",
+    keys.SNAPSHOT_ENABLED.name: "false",
+    keys.START_EMPTY_WHEN_LOST.name: "true",
+    keys.PROBES.name: "false",
+    keys.CORRUPTION_CHECKS.name: "false",
+    keys.CORRUPT_CHECK_INTERVAL.name: "1h",
+    keys.RUN_AS_USER.name: "1001",
+    keys.READ_ONLY_ROOT_FILESYSTEM.name: "false",
+    keys.NETWORK_POLICY.name: "false",
+    keys.CLIENT_NAMESPACES.name: "monitoring",
+    keys.CLIENT_POD_SELECTORS.name: "app=kafscale-broker",
+    keys.MONITORING.name: "true",
+    keys.MONITORING_LABELS.name: "release=prometheus",
+    keys.MEMORY_HEADROOM.name: "1Gi",
+    keys.POD_ANTI_AFFINITY.name: {True: "preferred", False: "required"},
+    keys.ZONE_SPREAD.name: "true",
+    keys.ALLOW_REPLACEMENT.name: "true",
+    keys.DEPLOY_TIMEOUT_SEC.name: "3600",
+}
+# What an example needs beside the defaults to mean anything.
+EXAMPLE_CONTEXT: dict[str, dict[str, str]] = {keys.MONITORING_LABELS.name: {keys.MONITORING.name: "true"}}
+
+MEMBERS_REPLACED = "replaced"
+MEMBERS_ROLLED = "rolling update"
+MEMBERS_UPDATED = "updated, no restart"
+MEMBERS_UNCHANGED = "unchanged"
+MEMBERS_DELETED = "deleted"
+
+
+@dataclass(frozen=True)
+class ChangeEffects:
+    members: str  # what happens to the StatefulSet (one of MEMBERS_*)
+    replaced: tuple[str, ...]  # other objects replaced (delete-first)
+    updated: tuple[str, ...]  # other objects updated in place
+    created: tuple[str, ...]
+    deleted: tuple[str, ...]
+
+
+def field_value(manifest: Manifest, path: str) -> object:
+    value: object = manifest
+    for part in path.strip(".").split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
+
+
+def forces_replacement(kind: str, before: Manifest, after: Manifest) -> bool:
+    paths = ALWAYS_FORCE_NEW + FORCE_NEW_BY_KIND.get(kind, ())
+    return any(field_value(before, path) != field_value(after, path) for path in paths)
+
+
+def change_effects(before: EtcdSettings, after: EtcdSettings) -> ChangeEffects:
+    old, new = _by_role(before), _by_role(after)
+    replaced = tuple(
+        role
+        for role in old
+        if role in new and role[0] != "StatefulSet" and forces_replacement(role[0], old[role], new[role])
+    )
+    updated = tuple(
+        role
+        for role in old
+        if role in new and role[0] != "StatefulSet" and role not in replaced and old[role] != new[role]
+    )
+    statefulset = next((role for role in old if role[0] == "StatefulSet"), None)
+    return ChangeEffects(
+        members=_members(
+            old.get(statefulset) if statefulset else None, new.get(statefulset) if statefulset else None
+        ),
+        replaced=_labels(replaced, every_other=len(old) - 1),
+        updated=tuple(_label(role) for role in updated),
+        created=tuple(_label(role) for role in new if role not in old),
+        deleted=tuple(_label(role) for role in old if role not in new),
+    )
+
+
+def _members(before: Manifest | None, after: Manifest | None) -> str:
+    if before is None:
+        return MEMBERS_UNCHANGED
+    if after is None:
+        return MEMBERS_DELETED
+    if forces_replacement("StatefulSet", before, after):
+        return MEMBERS_REPLACED
+    if field_value(before, ".spec.template") != field_value(after, ".spec.template"):
+        return MEMBERS_ROLLED
+    return MEMBERS_UNCHANGED if before == after else MEMBERS_UPDATED
+
+
+def _by_role(settings: EtcdSettings) -> dict[tuple[str, str], Manifest]:
+    """Each object by kind and its name after `<clusterName>-etcd`: a renamed object is the same
+    role with a new name (replaced), not another object."""
+    prefix = f"{settings.cluster_name}-etcd"
+    roles: dict[tuple[str, str], Manifest] = {}
+    for manifest in managed_etcd_manifests(settings):
+        metadata = manifest["metadata"]
+        assert isinstance(metadata, dict)
+        roles[(str(manifest["kind"]), str(metadata["name"]).removeprefix(prefix).lstrip("-"))] = manifest
+    return roles
+
+
+def _labels(roles: tuple[tuple[str, str], ...], every_other: int) -> tuple[str, ...]:
+    if roles and len(roles) == every_other:
+        return ("every other object",)
+    return tuple(_label(role) for role in roles)
+
+
+def _label(role: tuple[str, str]) -> str:
+    kind, suffix = role
+    return f"{kind} {suffix}" if suffix else kind
+
+
+def example_value(key: str, memory: bool) -> str:
+    example = EXAMPLE_CHANGES[key]
+    return example[memory] if isinstance(example, dict) else example
+
+
+def example_effects(key: str, memory: bool) -> ChangeEffects:
+    base = {keys.STORAGE_MEMORY.name: "true" if memory else "false", **EXAMPLE_CONTEXT.get(key, {})}
+    before = parse_settings(base).settings
+    after = parse_settings({**base, key: example_value(key, memory)}).settings
+    return change_effects(before, after)
+
+
+def effects_text(effects: ChangeEffects, memory: bool) -> str:
+    members = {
+        MEMBERS_REPLACED: (
+            "**StatefulSet replaced: every member down at once, every member's data lost**"
+            if memory
+            else "**StatefulSet replaced: every member down at once; the claims are kept and reused**"
+        ),
+        MEMBERS_ROLLED: "rolling update" + (" (each member rejoins empty)" if memory else ""),
+        MEMBERS_UPDATED: "StatefulSet updated, no restart",
+        MEMBERS_DELETED: "**every object deleted** (etcd is external)",
+        MEMBERS_UNCHANGED: "",
+    }[effects.members]
+    parts = [members] if members else []
+    if effects.members != MEMBERS_DELETED:
+        for verb, objects in (
+            ("replaced", effects.replaced),
+            ("updated in place", effects.updated),
+            ("created", effects.created),
+            ("deleted", effects.deleted),
+        ):
+            if objects:
+                parts.append(f"{verb}: {', '.join(objects)}")
+    return "; ".join(parts) or "no object changes"
+
+
+def change_table() -> str:
+    """The README's table: for each key, what its example change does in each storage mode."""
+    lines = [
+        "| key | example change | memory mode | disk mode |",
+        "|---|---|---|---|",
+    ]
+    for key in keys.CONFIG_KEYS:
+        examples = dict.fromkeys(example_value(key.name, memory) for memory in (True, False))
+        example = " / ".join(f"`{value}`" for value in examples)  # memory mode's first
+        cells = [effects_text(example_effects(key.name, memory), memory) for memory in (True, False)]
+        lines.append(f"| `{key.name}` | {example} | {cells[0]} | {cells[1]} |")
+    return "\n".join(lines) + "\n"
