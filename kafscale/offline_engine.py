@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import runpy
 import sys
@@ -96,8 +97,8 @@ def run_program(
     """Run `program` (a `__main__.py` path or a callable) with `config` (full keys -> strings).
 
     `deployed_outputs` are what a StackReference reads (the stack's last deployment: none by
-    default); `secret_keys` are the config keys set with `--secret`. Exceptions the program raises
-    propagate unchanged.
+    default); `secret_keys` are the config keys set with `--secret`. An exception the program raises
+    propagates as itself (type and message), without the failed run's frames.
     """
     recorder = _RecordingMocks(deployed_outputs or {})
     monitor = _ParentRecordingMonitor(recorder)
@@ -112,19 +113,42 @@ def run_program(
     # One engine thread, so the event loop the mocks open on it can be closed with the run.
     engine_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pulumi-mock-engine")
     loop.set_default_executor(engine_thread)
+    failed = False
     try:
         mocks.set_mocks(recorder, project=project, stack=stack, preview=False, logger=logger, monitor=monitor)
         exports = loop.run_until_complete(_run_and_collect_exports(program))
+    except BaseException as error:
+        failed = True
+        # The error alone, without the frames of the failed run: they hold its outputs, whose
+        # failed futures are finalized below rather than at some later garbage collection.
+        error.__cause__ = error.__context__ = None
+        raise error.with_traceback(None) from None
     finally:
         engine_thread.submit(_close_thread_event_loop).result()
         engine_thread.shutdown()
         loop.close()
         asyncio.set_event_loop(None)
+        if failed:
+            settings.set_root_resource(None)  # type: ignore[arg-type]
+            _finalize_quietly()
     resources = tuple(
         replace(resource, parent_urn=monitor.parents.get((resource.type_token, resource.name), ""))
         for resource in recorder.resources
     )
     return ProgramRun(resources, exports, tuple(collector.messages))
+
+
+def _finalize_quietly() -> None:
+    """Collect what the run left, now: a failed `apply` leaves futures whose exception nothing
+    retrieved, and asyncio logs each as it is finalized. Finalized at an arbitrary later point
+    (inside another test's `ast.parse`, say) that logging can disturb the interpreter."""
+    asyncio_logger = logging.getLogger("asyncio")
+    disabled = asyncio_logger.disabled
+    asyncio_logger.disabled = True
+    try:
+        gc.collect()
+    finally:
+        asyncio_logger.disabled = disabled
 
 
 def _close_thread_event_loop() -> None:
