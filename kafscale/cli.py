@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pulumi
 
@@ -62,6 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
     render = commands.add_parser("render", help="print the stack's Kubernetes objects as YAML")
     add_stack_arguments(render)
     render.add_argument("--output", type=Path, help="write one YAML file per object into this directory")
+    render.add_argument(
+        "--last-settings",
+        type=Path,
+        metavar="FILE",
+        help="the last deployment's settings (`pulumi stack output settings --json --show-secrets`): "
+        "check the change against it, as preview does",
+    )
     render.set_defaults(run=_render)
 
     sizing = commands.add_parser("sizing", help="recommend a quota and memory-mode sizes for a write rate")
@@ -126,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    rendered = render_stack(args.project_dir, args.stack, args.overrides)
+    rendered = render_stack(args.project_dir, args.stack, args.overrides, _last_settings(args.last_settings))
     for warning in rendered.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if args.output is None:
@@ -142,6 +149,22 @@ def _render(args: argparse.Namespace) -> int:
         where = shown(str(error.filename or args.output))
         raise InputError(f"--output {where}: {error.strerror or type(error).__name__}") from None
     return 0
+
+
+def _last_settings(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    try:
+        settings = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise InputError(
+            f"--last-settings {shown(str(path))}: {error.strerror or type(error).__name__}"
+        ) from None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise InputError(f"--last-settings {shown(str(path))}: not a JSON document") from None
+    if not isinstance(settings, dict):
+        raise InputError(f"--last-settings {shown(str(path))}: not a JSON object of settings")
+    return settings
 
 
 def _import_file(args: argparse.Namespace) -> int:

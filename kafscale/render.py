@@ -6,7 +6,7 @@ Kubernetes resources it registered and turns them back into plain manifests.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,10 +26,21 @@ class Rendered:
     resources: tuple[RecordedResource, ...] = ()  # every registration, as the engine saw it
 
 
-def render_stack(project_dir: Path, stack: str, overrides: Sequence[str] = ()) -> Rendered:
+def render_stack(
+    project_dir: Path,
+    stack: str,
+    overrides: Sequence[str] = (),
+    last_settings: Mapping[str, Any] | None = None,
+) -> Rendered:
+    """`last_settings`: the stack's last deployed `settings` output, which the program compares
+    the configured values with (none: a first deployment)."""
     stack_config = load_stack_config(project_dir, stack, overrides)
     run = run_program(
-        project_dir / "__main__.py", stack_config.values, project=stack_config.project, stack=stack
+        project_dir / "__main__.py",
+        stack_config.values,
+        project=stack_config.project,
+        stack=stack,
+        deployed_outputs={"settings": dict(last_settings)} if last_settings is not None else None,
     )
     return Rendered(
         kubernetes_manifests(run), run.exports, stack_config.warnings + run.warnings, run.resources

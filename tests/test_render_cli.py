@@ -1,6 +1,8 @@
 """`python -m kafscale render`: its `main` in this process (tests/test_layout.py runs it as a
 subprocess, in a venv with only the runtime requirements), real files, real exit codes."""
 
+import json
+
 import pytest
 import yaml
 
@@ -186,3 +188,61 @@ def test_preview_warns_when_a_memory_mode_limit_cannot_hold_a_defrag():
     ]
     fixed = _render(*at_5000, "--set", "etcdMemoryHeadroomBytes=524Mi")
     assert fixed.returncode == 0 and fixed.stderr == ""
+
+
+def _last_settings(tmp_path, *overrides):
+    """What `pulumi stack output settings --json` prints after deploying the dev stack so."""
+    from kafscale.render import render_stack
+
+    path = tmp_path / "last.json"
+    path.write_text(json.dumps(render_stack(PROJECT_DIR, "dev", overrides).exports["settings"]))
+    return str(path)
+
+
+def test_last_settings_refuses_a_memory_mode_replacement_in_one_error_line(tmp_path):
+    result = run_cli(
+        "render", "--stack", "dev", "--last-settings", _last_settings(tmp_path), "--set", "etcdProbes=off"
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(
+        "error: kafscale:etcdProbes (true -> false) replaces the StatefulSet kafscale-etcd"
+    )
+
+
+def test_last_settings_warns_of_a_disk_mode_replacement_and_renders(tmp_path):
+    last = _last_settings(tmp_path, "etcdStorageMemory=false")
+    result = run_cli(
+        "render",
+        "--stack",
+        "dev",
+        "--last-settings",
+        last,
+        "--set",
+        "etcdStorageMemory=false",
+        "--set",
+        "etcdStorageSize=20Gi",
+    )
+    assert result.returncode == 0 and "kind: StatefulSet" in result.stdout
+    (warning,) = [line for line in result.stderr.splitlines() if "replaces the StatefulSet" in line]
+    assert warning.startswith('warning: kafscale:etcdStorageSize ("10Gi" -> "20Gi")')
+
+
+def test_last_settings_of_the_same_values_changes_nothing(tmp_path):
+    result = run_cli("render", "--stack", "dev", "--last-settings", _last_settings(tmp_path))
+    assert result.returncode == 0
+    assert result.stdout == run_cli("render", "--stack", "dev").stdout
+    assert "StatefulSet" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "content", ["{not json", "[1, 2]", None], ids=["not-json", "not-an-object", "missing"]
+)
+def test_a_last_settings_file_that_cannot_be_read_is_one_error_line(tmp_path, content):
+    path = tmp_path / "last.json"
+    if content is not None:
+        path.write_text(content)
+    result = run_cli("render", "--stack", "dev", "--last-settings", str(path))
+    assert result.returncode == 2 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f'error: --last-settings "{path}": ')
