@@ -98,6 +98,7 @@ MEMBERS_DELETED = "deleted"
 @dataclass(frozen=True)
 class ChangeEffects:
     members: str  # what happens to the StatefulSet (one of MEMBERS_*)
+    keeps_data: bool  # a replaced StatefulSet's new pods find the old members' data
     replaced: tuple[str, ...]  # other objects replaced (delete-first)
     updated: tuple[str, ...]  # other objects updated in place
     created: tuple[str, ...]
@@ -133,10 +134,24 @@ def change_effects(before: EtcdSettings, after: EtcdSettings) -> ChangeEffects:
         members=_members(
             old.get(statefulset) if statefulset else None, new.get(statefulset) if statefulset else None
         ),
+        keeps_data=replacement_keeps_data(before, after),
         replaced=_labels(replaced, every_other=len(old) - 1),
         updated=tuple(_label(role) for role in updated),
         created=tuple(_label(role) for role in new if role not in old),
         deleted=tuple(_label(role) for role in old if role not in new),
+    )
+
+
+def replacement_keeps_data(before: EtcdSettings, after: EtcdSettings) -> bool:
+    """Whether the pods of a StatefulSet replaced from `before` to `after` find the old members'
+    data: only in disk mode on both sides, with the same claim names in the same namespace (a
+    claim is `<template>-<statefulset>-<ordinal>`). The claims are reused as they are: a new size
+    or class applies only to claims made afterwards."""
+    return (
+        not before.storage_memory
+        and not after.storage_memory
+        and before.namespace == after.namespace
+        and before.names.statefulset == after.names.statefulset
     )
 
 
@@ -190,9 +205,10 @@ def example_effects(key: str, memory: bool) -> ChangeEffects:
 def effects_text(effects: ChangeEffects, memory: bool) -> str:
     members = {
         MEMBERS_REPLACED: (
-            "**StatefulSet replaced: every member down at once, every member's data lost**"
-            if memory
-            else "**StatefulSet replaced: every member down at once; the claims are kept and reused**"
+            "**StatefulSet replaced: every member down at once; the new pods reuse the claims as they are**"
+            if effects.keeps_data
+            else "**StatefulSet replaced: every member down at once, every member's data lost**"
+            + ("" if memory else " (the old claims are kept, unused)")
         ),
         MEMBERS_ROLLED: "rolling update" + (" (each member rejoins empty)" if memory else ""),
         MEMBERS_UPDATED: "StatefulSet updated, no restart",

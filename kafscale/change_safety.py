@@ -1,7 +1,8 @@
 """Preview's check of a change against the last deployment: does it replace the StatefulSet?
 
-A replacement (pulumi-kubernetes' rules: kafscale/change_effects.py) deletes every member at once,
-and in memory mode every member's data with it.
+A replacement (pulumi-kubernetes' rules: kafscale/change_effects.py) deletes every member at once;
+unless the new pods find the old claims (disk mode, same names and namespace), their data is gone
+for this cluster.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kafscale import config_keys as keys
-from kafscale.change_effects import forces_replacement
+from kafscale.change_effects import forces_replacement, replacement_keeps_data
 from kafscale.objects.statefulset import statefulset
 from kafscale.settings import EtcdSettings, SettingsError, parse_settings
 
@@ -61,13 +62,15 @@ def replacement_problems(deployed: object, settings: EtcdSettings) -> Replacemen
         f"{keys.NAMESPACE}:{name} ({_shown(deployed.get(name))} -> {_shown(current.get(name))})"
         for name in changed
     )
-    # Memory mode on either side: the new members start without the old members' data.
-    loses_data = deployed.get(keys.STORAGE_MEMORY.name) is True or settings.storage_memory
+    before = _settings(deployed)
+    loses_data = before is None or not replacement_keeps_data(before, settings)
     loss = (
-        "every member is deleted at once and its data with it (memory mode): the members then "
-        "restore the newest snapshot (writes after it are lost) or, without one, wait"
+        "every member is deleted at once and the new members start without its data (memory "
+        "mode, or other claim names): they then restore the newest snapshot (writes after it "
+        "are lost) or, without one, wait"
         if loses_data
-        else "every member is deleted at once; disk mode keeps the claims, which the new members reuse"
+        else "every member is deleted at once; the new members reuse the claims as they are "
+        "(a new size or class applies only to new claims)"
     )
     warning = f"{listed} replaces the StatefulSet {settings.names.statefulset}: {loss}"
     if not settings.allow_replacement:

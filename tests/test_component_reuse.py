@@ -468,3 +468,12 @@ def test_a_secret_last_deployment_leaves_the_statefulset_in_plain_text(recorded)
     (statefulset,) = recorded.of_type(STATEFULSET)
     assert statefulset.secret_inputs == set()
     assert statefulset.inputs["metadata"]["name"] == "kafscale-etcd"
+
+
+def test_disk_mode_under_another_cluster_name_is_refused_its_claims_are_not_the_new_pods():
+    """Claims are `<template>-<statefulset>-<ordinal>`: a new name finds none of the old ones."""
+    before = _deployed("etcdStorageMemory=false")
+    with pytest.raises(
+        pulumi.RunError, match=r'kafscale:clusterName \("kafscale" -> "orders"\).*start without'
+    ):
+        _stack_program_run(["etcdStorageMemory=false", "clusterName=orders"], deployed=before)

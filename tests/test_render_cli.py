@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from kafscale.objects.membership import member_script
+from kafscale.rules import shown
 from kafscale_lab.manifests import etcd_container, init_container, only, pod_spec
 from tests.support import PROJECT_DIR, run_cli
 
@@ -245,4 +246,4 @@ def test_a_last_settings_file_that_cannot_be_read_is_one_error_line(tmp_path, co
     result = run_cli("render", "--stack", "dev", "--last-settings", str(path))
     assert result.returncode == 2 and result.stdout == ""
     (line,) = result.stderr.splitlines()
-    assert line.startswith(f'error: --last-settings "{path}": ')
+    assert line.startswith(f"error: --last-settings {shown(str(path))}: ")
