@@ -48,10 +48,12 @@ class ReplacementProblems:
     refusal: str | None
 
 
-def replacement_problems(deployed: object, settings: EtcdSettings) -> ReplacementProblems:
+def replacement_problems(
+    deployed: object, settings: EtcdSettings, secret_keys: frozenset[str] = frozenset()
+) -> ReplacementProblems:
     """Against the `settings` output of the last deployment: a warning naming each setting that
-    would replace the StatefulSet, and a refusal when that loses every member's data (memory mode)
-    and etcdAllowReplacement is not set."""
+    would replace the StatefulSet (a secret one without its values), and a refusal when the new
+    members would start without the old members' data and etcdAllowReplacement is not set."""
     if not isinstance(deployed, Mapping) or not deployed:
         return ReplacementProblems((), None)
     current = settings.as_config_values()
@@ -59,7 +61,8 @@ def replacement_problems(deployed: object, settings: EtcdSettings) -> Replacemen
     if not changed:
         return ReplacementProblems((), None)
     listed = ", ".join(
-        f"{keys.NAMESPACE}:{name} ({_shown(deployed.get(name))} -> {_shown(current.get(name))})"
+        f"{keys.NAMESPACE}:{name}"
+        + ("" if name in secret_keys else f" ({_shown(deployed.get(name))} -> {_shown(current.get(name))})")
         for name in changed
     )
     before = _settings(deployed)

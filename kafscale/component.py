@@ -22,6 +22,7 @@ from kafscale.component_args import (
 from kafscale.config_keys import NAMESPACE
 from kafscale.objects import Manifest, ObjectKey, apply_after, managed_etcd_manifests
 from kafscale.package_version import DISTRIBUTION
+from kafscale.rules import shown
 from kafscale.settings import EtcdSettings, SettingsError, parse_settings
 from kafscale.sizing import quota_warning, tmpfs_warning
 
@@ -70,8 +71,12 @@ class ManagedEtcd(pulumi.ComponentResource):
         now = {key: value for key, value in given.items() if key not in later}
         # The shape (which objects, their names, protect and timeouts) comes from the plain values.
         shape = _parsed(now, report=not later)
+        # The keys whose value is a secret: never shown in a warning or an error.
+        secret_keys: pulumi.Output[frozenset[str]] = _secret_keys(later)
         settings: pulumi.Output[EtcdSettings] = (
-            pulumi.Output.all(**later).apply(lambda resolved: _parsed({**now, **resolved}, report=True))
+            pulumi.Output.all(pulumi.Output.all(**later), secret_keys).apply(
+                lambda pair: _parsed({**now, **pair[0]}, report=True, hidden=_texts(pair[0], pair[1]))
+            )
             if later
             else pulumi.Output.from_input(shape)  # type: ignore[arg-type]
         )
@@ -80,8 +85,8 @@ class ManagedEtcd(pulumi.ComponentResource):
         # StatefulSet's metadata, which waits for it, in plain text).
         checked = (
             pulumi.Output.unsecret(
-                pulumi.Output.all(pulumi.Output.from_input(deployed), settings).apply(
-                    lambda pair: _refuse_replacement(pair[0], pair[1])
+                pulumi.Output.all(pulumi.Output.from_input(deployed), settings, secret_keys).apply(
+                    lambda values: _refuse_replacement(values[0], values[1], values[2])
                 )
             )
             if deployed is not None
@@ -176,25 +181,56 @@ def _statefulset_options(settings: EtcdSettings) -> pulumi.ResourceOptions:
     )
 
 
-def _parsed(raw: Mapping[str, object], report: bool) -> EtcdSettings:
-    """Parsed settings; each fallback a warning (when `report`), a mistake a one-line error."""
+def _parsed(raw: Mapping[str, object], report: bool, hidden: tuple[str, ...] = ()) -> EtcdSettings:
+    """Parsed settings; each fallback a warning (when `report`), a mistake a one-line error; the
+    `hidden` texts (secret values) never shown."""
     try:
         parsed = parse_settings(raw)
     except SettingsError as error:
-        raise pulumi.RunError(str(error)) from None
+        raise pulumi.RunError(_hide(str(error), hidden)) from None
     if report:
         for warning in parsed.warnings:
-            pulumi.log.warn(warning.message)
+            pulumi.log.warn(_hide(warning.message, hidden))
         for sizing_warning in (quota_warning(parsed.settings), tmpfs_warning(parsed.settings)):
             if sizing_warning is not None:
-                pulumi.log.warn(sizing_warning)
+                pulumi.log.warn(_hide(sizing_warning, hidden))
     return parsed.settings
 
 
-def _refuse_replacement(deployed: object, settings: EtcdSettings) -> bool:
+def _secret_keys(values: Mapping[str, object]) -> pulumi.Output[frozenset[str]]:
+    flags = {
+        key: pulumi.Output.from_input(value.is_secret())
+        for key, value in values.items()
+        if isinstance(value, pulumi.Output)
+    }
+    if not flags:
+        return pulumi.Output.from_input(frozenset())  # type: ignore[arg-type]
+    return pulumi.Output.all(**flags).apply(
+        lambda secret: frozenset(key for key, flag in secret.items() if flag)
+    )
+
+
+def _texts(values: Mapping[str, object], keys: frozenset[str]) -> tuple[str, ...]:
+    """The secret values as a message could show them (each item of a list too)."""
+    texts: list[str] = []
+    for key in keys:
+        value = values[key]
+        items = value if isinstance(value, list | tuple) else str(value).split(",")
+        texts.extend(text for item in [str(value), *map(str, items)] if (text := item.strip()))
+    return tuple(sorted(set(texts), key=len, reverse=True))
+
+
+def _hide(message: str, hidden: tuple[str, ...]) -> str:
+    """`message` with each hidden text (and its quoted form) shown as [secret]."""
+    for text in hidden:
+        message = message.replace(shown(text), '"[secret]"').replace(text, "[secret]")
+    return message
+
+
+def _refuse_replacement(deployed: object, settings: EtcdSettings, secret_keys: frozenset[str]) -> bool:
     """Warn of each setting that would replace the deployed StatefulSet; refuse what would lose
     every member's data unless etcdAllowReplacement is set."""
-    problems = replacement_problems(deployed, settings)
+    problems = replacement_problems(deployed, settings, secret_keys)
     for warning in problems.warnings:
         pulumi.log.warn(warning)
     if problems.refusal:

@@ -477,3 +477,30 @@ def test_disk_mode_under_another_cluster_name_is_refused_its_claims_are_not_the_
         pulumi.RunError, match=r'kafscale:clusterName \("kafscale" -> "orders"\).*start without'
     ):
         _stack_program_run(["etcdStorageMemory=false", "clusterName=orders"], deployed=before)
+
+
+def test_a_secret_value_is_never_shown_in_a_warning():
+    endpoint = "ftp://token-abc123@s3.internal.example"  # refused: not an http(s) URL
+    run = _stack_program_run([f"etcdSnapshotS3Endpoint={endpoint}"], secret_keys=["etcdSnapshotS3Endpoint"])
+    (warning,) = [w for w in run.warnings if "etcdSnapshotS3Endpoint" in w]
+    assert warning.startswith('kafscale:etcdSnapshotS3Endpoint: "[secret]" is not an S3 endpoint URL')
+    assert "token-abc123" not in " ".join(run.warnings)
+
+
+def test_a_secret_value_is_never_shown_in_an_error():
+    with pytest.raises(pulumi.RunError) as refused:
+        _stack_program_run(["namespace=Team_Secret_NS"], secret_keys=["namespace"])
+    assert str(refused.value).startswith('kafscale:namespace: "[secret]" is not a valid namespace')
+    assert "Team_Secret_NS" not in str(refused.value)
+
+
+def test_a_secret_setting_that_replaces_the_statefulset_is_named_without_its_values():
+    before = _deployed("etcdStorageMemory=false")
+    run = _stack_program_run(
+        ["etcdStorageMemory=false", "etcdStorageClass=vault-backed-ssd"],
+        deployed=before,
+        secret_keys=["etcdStorageClass"],
+    )
+    (warning,) = [w for w in run.warnings if "replaces the StatefulSet" in w]
+    assert warning.startswith("kafscale:etcdStorageClass replaces the StatefulSet kafscale-etcd")
+    assert "vault-backed-ssd" not in warning
