@@ -37,9 +37,12 @@ def read_args() -> ManagedEtcdArgs:
     return ManagedEtcdArgs(**args)  # type: ignore[typeddict-item]
 
 
-def last_deployed_settings() -> pulumi.Output[object]:
-    """The `settings` output of this stack's last deployment (none before the first): a
-    StackReference to the stack itself, which the engine reads from the last checkpoint, in
-    preview too (pulumi/pulumi pkg/resource/deploy/builtins.go `readStackReference`)."""
+def last_deployed_settings(output: str = "settings") -> pulumi.Output[object]:
+    """The stack output `output` (a component's `settings`) of this stack's last deployment, none
+    before the first: a StackReference to the stack itself, which the engine reads from the last
+    checkpoint, in preview too (pulumi/pulumi pkg/resource/deploy/builtins.go
+    `readStackReference`). Each output gets its own StackReference, named after it: one name
+    registered twice would stop the program."""
     this_stack = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
-    return pulumi.StackReference("last-deployment", stack_name=this_stack).get_output("settings")
+    reference = pulumi.StackReference(f"last-deployment-{output}", stack_name=this_stack)
+    return reference.get_output(output)

@@ -504,3 +504,33 @@ def test_a_secret_setting_that_replaces_the_statefulset_is_named_without_its_val
     (warning,) = [w for w in run.warnings if "replaces the StatefulSet" in w]
     assert warning.startswith("kafscale:etcdStorageClass replaces the StatefulSet kafscale-etcd")
     assert "vault-backed-ssd" not in warning
+
+
+def test_each_component_of_a_stack_gets_its_own_last_deployment():
+    """Two clusters, each compared with its own exported settings (no StackReference name twice:
+    the engine refuses a URN registered twice)."""
+    from kafscale.pulumi_config import last_deployed_settings
+
+    _, outputs = _run_outputs(clusterName="payments", etcdStorageMemory="true")
+
+    def program(payments_probes):
+        for name in ("payments", "orders"):
+            component = ManagedEtcd(
+                name,
+                component_args(
+                    clusterName=name,
+                    etcdStorageMemory="true",
+                    etcdProbes=payments_probes if name == "payments" else "true",
+                    last_deployed_settings=last_deployed_settings(f"{name}Settings"),
+                ),
+            )
+            pulumi.export(f"{name}Settings", component.settings)
+
+    deployed = {"paymentsSettings": outputs["settings"]}
+    run = run_program(lambda: program("true"), config={}, deployed_outputs=deployed)
+    references = [r.name for r in run.of_type("pulumi:pulumi:StackReference")]
+    assert sorted(references) == ["last-deployment-ordersSettings", "last-deployment-paymentsSettings"]
+    with pytest.raises(
+        pulumi.RunError, match=r"etcdProbes \(true -> false\) replaces the StatefulSet payments-etcd"
+    ):
+        run_program(lambda: program("false"), config={}, deployed_outputs=deployed)
