@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from kafscale.naming import EtcdNames
 from kafscale.offline_engine import RecordedResource
 
 # The objects the operator renders (../operator-parity.md): by kind and the name after
@@ -30,7 +31,7 @@ OPERATOR_OBJECTS = frozenset(
 
 
 def import_file(
-    resources: Iterable[RecordedResource], component_type: str, cluster_name: str
+    resources: Iterable[RecordedResource], component_type: str, names: EtcdNames
 ) -> dict[str, Any]:
     """The import file for the operator's objects among `resources` (one program run)."""
     registered = list(resources)
@@ -39,7 +40,7 @@ def import_file(
         raise ValueError(f"expected one {component_type}, found {len(components)}")
     component = components[0]
     entries: list[dict[str, Any]] = [{"type": component_type, "name": component.name, "component": True}]
-    prefix = f"{cluster_name}-etcd"
+    prefix = names.object_prefix
     for resource in registered:
         if not resource.custom or not resource.type_token.startswith("kubernetes:"):
             continue

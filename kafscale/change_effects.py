@@ -170,7 +170,7 @@ def _members(before: Manifest | None, after: Manifest | None) -> str:
 def _by_role(settings: EtcdSettings) -> dict[tuple[str, str], Manifest]:
     """Each object by kind and its name after `<clusterName>-etcd`: a renamed object is the same
     role with a new name (replaced), not another object."""
-    prefix = f"{settings.cluster_name}-etcd"
+    prefix = settings.names.object_prefix
     roles: dict[tuple[str, str], Manifest] = {}
     for manifest in managed_etcd_manifests(settings):
         metadata = manifest["metadata"]

@@ -19,6 +19,7 @@ from kafscale import config_keys as keys
 from kafscale.adoption import import_file
 from kafscale.change_effects import change_table
 from kafscale.component import COMPONENT_TYPE
+from kafscale.naming import EtcdNames
 from kafscale.render import manifest_file_name, render_stack, to_yaml
 from kafscale.rules import COMPACTION_MODES, shown
 from kafscale.settings import SettingsError, parse_settings
@@ -171,8 +172,9 @@ def _import_file(args: argparse.Namespace) -> int:
     rendered = render_stack(args.project_dir, args.stack, args.overrides)
     for warning in rendered.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    cluster_name = rendered.exports["settings"][keys.CLUSTER_NAME.name]
-    entries = import_file(rendered.resources, COMPONENT_TYPE, cluster_name)
+    settings = rendered.exports["settings"]
+    names = EtcdNames(settings[keys.CLUSTER_NAME.name], settings[keys.K8S_NAMESPACE.name])
+    entries = import_file(rendered.resources, COMPONENT_TYPE, names)
     if len(entries["resources"]) == 1:
         raise InputError(
             f"stack {shown(args.stack)} provisions no etcd (etcdEndpoints is set): nothing to adopt"

@@ -12,13 +12,12 @@ is parsed, defaulted and warned about exactly as the same stack config key would
 """
 
 # No `from __future__ import annotations`: the analyzer reads these annotations as types.
-import re
 import typing
 from typing import Any, TypedDict
 
 import pulumi
 
-from kafscale.config_keys import CONFIG_KEYS
+from kafscale.config_keys import CONFIG_KEYS, snake_case
 
 
 class ManagedEtcdArgs(TypedDict, total=False):
@@ -128,7 +127,7 @@ LAST_DEPLOYED_SETTINGS = "last_deployed_settings"
 
 def field_name(config_key: str) -> str:
     """`etcdQuotaBackendBytes` -> `etcd_quota_backend_bytes` (the analyzer camel-cases it back)."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", config_key).lower()
+    return snake_case(config_key)
 
 
 def takes_outputs(field: str) -> bool:

@@ -60,8 +60,13 @@ class ConfigKey(Generic[T]):
         """The operator env var this key mirrors (the DEVELOPERS.md naming rule, inverted)."""
         if not self.mirrors_operator_env:
             return None
-        snake = re.sub(r"(?<!^)(?=[A-Z])", "_", self.name).upper()
-        return OPERATOR_ENV_PREFIX + snake
+        return OPERATOR_ENV_PREFIX + snake_case(self.name).upper()
+
+
+def snake_case(name: str) -> str:
+    """`etcdQuotaBackendBytes` -> `etcd_quota_backend_bytes`: the env var's words and the
+    component's Python field names."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def _list_of(

@@ -36,8 +36,13 @@ class EtcdNames:
         return dict(zip(SELECTOR_LABEL_NAMES, (APP_LABEL, self.cluster), strict=True))
 
     @property
-    def headless_service(self) -> str:
+    def object_prefix(self) -> str:
+        """What every object's name starts with (and the whole name of several)."""
         return f"{self.cluster}-etcd"
+
+    @property
+    def headless_service(self) -> str:
+        return self.object_prefix
 
     @property
     def client_service(self) -> str:
