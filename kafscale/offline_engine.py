@@ -98,7 +98,7 @@ def run_program(
 
     `deployed_outputs` are what a StackReference reads (the stack's last deployment: none by
     default); `secret_keys` are the config keys set with `--secret`. An exception the program raises
-    propagates as itself (type and message), without the failed run's frames.
+    propagates as itself; a RunError (a one-line error) without the failed run's frames.
     """
     recorder = _RecordingMocks(deployed_outputs or {})
     monitor = _ParentRecordingMonitor(recorder)
@@ -117,12 +117,15 @@ def run_program(
     try:
         mocks.set_mocks(recorder, project=project, stack=stack, preview=False, logger=logger, monitor=monitor)
         exports = loop.run_until_complete(_run_and_collect_exports(program))
-    except BaseException as error:
+    except pulumi.RunError as error:
         failed = True
-        # The error alone, without the frames of the failed run: they hold its outputs, whose
-        # failed futures are finalized below rather than at some later garbage collection.
+        # A one-line error alone, without the frames of the failed run: they hold its outputs,
+        # whose failed futures are finalized below rather than at some later garbage collection.
         error.__cause__ = error.__context__ = None
         raise error.with_traceback(None) from None
+    except BaseException:
+        failed = True  # anything else keeps its traceback: it is a bug to read
+        raise
     finally:
         engine_thread.submit(_close_thread_event_loop).result()
         engine_thread.shutdown()
