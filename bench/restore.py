@@ -22,7 +22,6 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
-from kafscale.objects.restore import LOST_AFTER_S  # noqa: E402
 from kafscale.render import render_stack  # noqa: E402
 from kafscale_lab.etcd_binaries import known_etcd_binaries  # noqa: E402
 from kafscale_lab.local_cluster import LocalCluster  # noqa: E402
@@ -82,8 +81,8 @@ def main() -> int:
                 )
                 print(
                     f"etcd {version}: {args.keys} keys, every member lost: serving again after "
-                    f"{seconds[-1]:.1f}s ({LOST_AFTER_S}s of it the silence that declares the cluster "
-                    f"lost); {restored} of 3 restored, {3 - restored} joined them; {held} keys back",
+                    f"{seconds[-1]:.1f}s (the cluster counts as lost once every member answered that it "
+                    f"holds no data); {restored} of 3 restored, {3 - restored} joined them; {held} keys back",
                     flush=True,
                 )
             print(f"etcd {version}: RTO median {statistics.median(seconds):.1f}s over {args.rounds} rounds")

@@ -9,6 +9,9 @@ TASK_APP_LABEL = "kafscale-etcd-task"  # the pods of the Jobs and CronJobs: outs
 SELECTOR_LABEL_NAMES = ("app", "cluster")  # the labels every selector matches on
 CLIENT_PORT = 2379
 PEER_PORT = 2380
+# Where each member answers the others, whatever state etcd is in: whether it holds data
+# (scripts/etcd-member.sh; a port etcd does not use).
+EVIDENCE_PORT = 2382
 DATA_DIR = "/var/lib/etcd"
 
 # The longest derived name is the CronJob `<cluster>-etcd-maintenance-check`, and Kubernetes caps
@@ -91,6 +94,12 @@ class EtcdNames:
     @property
     def bootstrap_marker(self) -> str:
         return f"{self.cluster}-etcd-bootstrapped"
+
+    @property
+    def recovery_configmap(self) -> str:
+        """A person's decision on a lost cluster (docs/backup-restore.md): never rendered, read by
+        the pods when it exists."""
+        return f"{self.cluster}-etcd-recovery"
 
     @property
     def scale_down_job(self) -> str:

@@ -52,6 +52,13 @@ INIT_DEADLINE_S = 300.0
 # Where pods' volumes, stand-in tools and hosts files live: a directory no container mounts over.
 WORK_ROOT = "/var/tmp"
 JOB_DEADLINE_S = 400.0
+# The kubelet's restart back-off for a container that exits (restartPolicy Always) and for a
+# failed init container: 10 s, doubled on each restart up to 300 s, back to 10 s once the
+# container ran 10 minutes (pkg/kubelet/kubelet.go: backOffPeriod, MaxContainerBackOff; the
+# reset is flowcontrol.Backoff's 2 x the maximum).
+BACKOFF_INITIAL_S = 10.0
+BACKOFF_MAX_S = 300.0
+BACKOFF_RESET_AFTER_S = 2 * BACKOFF_MAX_S
 _PR_SET_PDEATHSIG = 1
 _COMPONENT_LABEL = "app.kubernetes.io/component"
 
@@ -251,15 +258,26 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def restart_delay_s(restarts: int) -> float:
+    """The kubelet's back-off before restart number `restarts` + 1 of one container."""
+    return min(BACKOFF_INITIAL_S * 2**restarts, BACKOFF_MAX_S)
+
+
 class _PodRun:
     """One pod's processes: init containers in order, then its containers, on a thread of its own
     so that a pod waiting in an init container does not hold up the others (as on a node). The
-    thread lives until the pod stops."""
+    thread lives until the pod stops. With `restart`, what the kubelet does for restartPolicy
+    Always: a container that exits starts again, and a failed init container runs again, each
+    after the kubelet's back-off."""
 
-    def __init__(self, plan: MemberPlan, log_dir: Path, init_deadline_s: float) -> None:
+    def __init__(
+        self, plan: MemberPlan, log_dir: Path, init_deadline_s: float, restart: bool = False
+    ) -> None:
         self.plan = plan
         self.log_dir = log_dir
         self.init_deadline_s = init_deadline_s
+        self.restart = restart
+        self.restarts: dict[str, int] = {}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.current_init: subprocess.Popen[bytes] | None = None
         self.failure: str | None = None
@@ -278,38 +296,68 @@ class _PodRun:
 
     def _run(self) -> None:
         for init in self.plan.init_containers:
-            with self.lock:
-                if self.stopping.is_set():
-                    return
-                self.current_init = self._popen(init)
-            deadline = time.monotonic() + self.init_deadline_s
-            while self.current_init.poll() is None:
-                if self.stopping.wait(0.05):
-                    return
-                if time.monotonic() > deadline:
-                    _kill(self.current_init)
-                    self.failure = (
-                        f"init container {init.name} of {self.plan.pod_name} did not finish "
-                        f"in {self.init_deadline_s:.0f}s"
-                    )
-                    return
-            code = self.current_init.returncode
-            if code != 0:
+            while True:
+                with self.lock:
+                    if self.stopping.is_set():
+                        return
+                    self.current_init = self._popen(init)
+                deadline = time.monotonic() + self.init_deadline_s
+                while self.current_init.poll() is None:
+                    if self.stopping.wait(0.05):
+                        return
+                    if time.monotonic() > deadline:
+                        _kill(self.current_init)
+                        self.failure = (
+                            f"init container {init.name} of {self.plan.pod_name} did not finish "
+                            f"in {self.init_deadline_s:.0f}s"
+                        )
+                        return
+                code = self.current_init.returncode
+                if code == 0:
+                    break
+                if self.restart:
+                    if self._back_off(init.name, 0.0):
+                        return
+                    continue
                 lines = self.log_path(init.name).read_text(errors="replace").strip().splitlines()
                 self.failure = (
                     f"init container {init.name} of {self.plan.pod_name} exited with code {code}: "
                     + (lines[-1] if lines else "(no output)")
                 )
                 return
+        started: dict[str, float] = {}
         with self.lock:
             if self.stopping.is_set():
                 return
             self.current_init = None
             for container in self.plan.containers:
                 self.processes[container.name] = self._popen(container)
+                started[container.name] = time.monotonic()
         # The kernel signals a child when the thread that started it ends (PR_SET_PDEATHSIG):
         # this thread lives as long as the pod.
-        self.stopping.wait()
+        if not self.restart:
+            self.stopping.wait()
+            return
+        while not self.stopping.wait(0.1):
+            for container in self.plan.containers:
+                process = self.processes[container.name]
+                if process.poll() is None:
+                    continue
+                if self._back_off(container.name, time.monotonic() - started[container.name]):
+                    return
+                with self.lock:
+                    if self.stopping.is_set():
+                        return
+                    self.processes[container.name] = self._popen(container)
+                    started[container.name] = time.monotonic()
+
+    def _back_off(self, container: str, ran_s: float) -> bool:
+        """Wait the kubelet's back-off before `container` runs again; True when the pod stops."""
+        if ran_s >= BACKOFF_RESET_AFTER_S:
+            self.restarts[container] = 0
+        count = self.restarts.get(container, 0)
+        self.restarts[container] = count + 1
+        return self.stopping.wait(restart_delay_s(count))
 
     def start(self) -> None:
         self.thread.start()
@@ -353,12 +401,15 @@ class LocalCluster:
         tools_shell: str | None = None,
         aws_cli_image: str | None = None,
         secrets: Mapping[str, Mapping[str, str]] | None = None,
+        restart_containers: bool = False,
     ) -> None:
         """`tools_shell`: what runs the tools image's scripts in place of BusyBox sh (such as
         /usr/bin/dash); BusyBox's applets stay on PATH either way. `aws_cli_image`: the image whose
         containers get BusyBox's applets and Debian's `aws` on PATH (and no etcdctl), as the AWS
         CLI image has them. `secrets`: the namespace's Secrets (name -> data) the pods' env refers
-        to."""
+        to. `restart_containers`: a container that exits, and an init container that fails, runs
+        again after the kubelet's back-off, as restartPolicy Always has it (without it an exit
+        stays one, for the tests that look at that exit)."""
         resolved = shutil.which(etcd_binary)
         if resolved is None:
             raise LocalClusterError(
@@ -369,6 +420,7 @@ class LocalCluster:
             raise LocalClusterError("running pods the kubelet's way needs root, unshare and setpriv")
         self.etcd_binary = resolved
         self.init_deadline_s = init_deadline_s
+        self.restart_containers = restart_containers
         # Not under /tmp: containers mount emptyDirs there (the AWS CLI's HOME), which would hide
         # the stand-in tools, volumes and hosts file from them.
         self._work_dir = Path(tempfile.mkdtemp(prefix="kafscale-etcd-", dir=WORK_ROOT))
@@ -509,7 +561,7 @@ class LocalCluster:
             raise LocalClusterError(f"{pod_name} is already running")
         member = self._member(pod_name)
         self._make_volumes(member)
-        run = _PodRun(member, self._work_dir, self.init_deadline_s)
+        run = _PodRun(member, self._work_dir, self.init_deadline_s, self.restart_containers)
         self._pods[pod_name] = run
         run.start()
 
@@ -570,6 +622,15 @@ class LocalCluster:
         run = self._pods.pop(pod_name, None)
         if run is not None:
             run.stop()
+
+    def crash_etcd(self, pod_name: str, earlier_restarts: int = 0) -> float:
+        """SIGKILL the pod's etcd container as a crash would, `earlier_restarts` being how often
+        it restarted before (the kubelet's back-off grows with it); with `restart_containers` the
+        kubelet's back-off follows, and this returns its length."""
+        run = self._pods[pod_name]
+        run.restarts["etcd"] = earlier_restarts
+        self.kill_member(pod_name)
+        return restart_delay_s(earlier_restarts)
 
     def kill_member(self, pod_name: str) -> None:
         """SIGKILL the pod's etcd (an OOM kill, a node failure); the pod stays until stopped."""
@@ -655,7 +716,7 @@ class LocalCluster:
             if run.failure is not None:
                 raise LocalClusterError(run.failure)
             etcd = run.etcd
-            if etcd is not None and etcd.poll() is not None:
+            if etcd is not None and etcd.poll() is not None and not run.restart:
                 raise LocalClusterError(
                     f"etcd member {pod_name} exited with code {etcd.returncode}: {self._last_error(pod_name)}"
                 )

@@ -77,11 +77,13 @@ def container_env(
     pod_name: str,
     namespace: str,
     secrets: Mapping[str, Mapping[str, str]] | None = None,
+    address: str = "127.0.0.1",
 ) -> dict[str, str]:
     """The container's env as the kubelet sets it: values expanded in order, the downward API's
-    pod name and namespace, Secret keys from `secrets` (Secret name -> data; a missing optional
-    key leaves the variable unset, a missing required one is an error, as for the kubelet)."""
-    fields = {"metadata.name": pod_name, "metadata.namespace": namespace}
+    pod name, namespace and IP (`address`: the pod's own loopback address here), Secret keys
+    from `secrets` (Secret name -> data; a missing optional key leaves the variable unset, a
+    missing required one is an error, as for the kubelet)."""
+    fields = {"metadata.name": pod_name, "metadata.namespace": namespace, "status.podIP": address}
     env: dict[str, str] = {}
     for entry in container.get("env", []):
         if "value" in entry:
@@ -144,7 +146,7 @@ def container_run(
     `image_env` is the env the image sets (such as PATH), under the container's own; `secrets`
     the Secrets its env refers to.
     """
-    env = container_env(container, pod_name, namespace, secrets)
+    env = container_env(container, pod_name, namespace, secrets, address)
     command = [expand_kubernetes_refs(part, env) for part in container.get("command", [])]
     args = [_bound_to(address, expand_kubernetes_refs(arg, env)) for arg in container.get("args", [])]
     if not command:

@@ -5,7 +5,13 @@ run in tests/test_membership_drills.py, in pods, against real clusters."""
 
 from __future__ import annotations
 
+import random
+import shutil
 import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,19 +50,39 @@ class Pod:
         self.script = container["command"][2]
         self.args = container["command"][3:]
         self.env = container_env(container, POD, NAMESPACE)
-        for key in ("DATA_DIR", "CONFIG_FILE", "CLUSTER_DIR", "BOOTSTRAP_MARKER", "RESTORE_DIR"):
+        # The members' addresses: a random loopback /24 per pod, so that tests running side by
+        # side never answer each other's questions.
+        self.subnet = f"127.{random.randint(100, 250)}.{random.randint(0, 250)}"
+        for key in (
+            "DATA_DIR",
+            "CONFIG_FILE",
+            "CLUSTER_DIR",
+            "BOOTSTRAP_MARKER",
+            "RESTORE_DIR",
+            "EVIDENCE_FILE",
+            "DECISION_FILE",
+        ):
             if key in self.env:
                 self.env[key] = str(root / self.env[key].lstrip("/"))
+        self.env["POD_IP"] = self.address(POD)
         cluster_dir = Path(self.env["CLUSTER_DIR"])
         cluster_dir.mkdir(parents=True)
         for key, value in config_maps["kafscale-etcd-members"].items():
             (cluster_dir / key).write_text(value)
         Path(self.env["BOOTSTRAP_MARKER"]).parent.mkdir(parents=True)
-        for key in ("DATA_DIR", "CONFIG_FILE", "RESTORE_DIR"):
+        for key in ("DATA_DIR", "CONFIG_FILE", "RESTORE_DIR", "EVIDENCE_FILE", "DECISION_FILE"):
             if key in self.env:
-                (Path(self.env[key]) if key != "CONFIG_FILE" else Path(self.env[key]).parent).mkdir(
+                is_dir = key in ("DATA_DIR", "RESTORE_DIR")
+                (Path(self.env[key]) if is_dir else Path(self.env[key]).parent).mkdir(
                     parents=True, exist_ok=True
                 )
+
+    def address(self, pod: str) -> str:
+        return f"{self.subnet}.{int(pod.rsplit('-', 1)[1]) + 1}"
+
+    def decide(self, decision: str) -> None:
+        """What `kubectl create configmap <cluster>-etcd-recovery` puts in the pod."""
+        Path(self.env["DECISION_FILE"]).write_text(decision + "\n")
 
     def mark_bootstrapped(self) -> None:
         Path(self.env["BOOTSTRAP_MARKER"]).write_text("bootstrapped")
@@ -70,7 +96,8 @@ class Pod:
             return command
         hosts = self.root / "hosts"
         if not hosts.exists():
-            addresses = {f"kafscale-etcd-{i}": f"127.254.254.{i + 1}" for i in range(MAX_REPLICAS)}
+            names = [f"kafscale-etcd-{i}" for i in range(MAX_REPLICAS)]
+            addresses = {name: self.address(name) for name in names}
             hosts.write_text(hosts_file(addresses, "kafscale-etcd", NAMESPACE))
         return [*private_mounts('mount --bind "$0" /etc/hosts && exec "$@"'), str(hosts), *command]
 
@@ -224,28 +251,115 @@ def test_an_unknown_task_is_refused(tmp_path, shell, tools_path):
     assert "usage: etcd-member.sh join|restore|promote|shrink" in finished.stdout
 
 
-# A lost cluster: bootstrapped (the marker), no data, and no member answering, even on its peer
-# port (the members' names resolve nowhere here), for LOST_AFTER_S.
+# A lost cluster: bootstrapped (the marker), no data, no member with quorum. What each other
+# member answers on its evidence port decides; these stand-ins answer as a member would.
 
 
-@pytest.mark.parametrize("shell", ["busybox-sh"], indirect=True)  # one shell each: they wait
-def test_a_lost_cluster_with_backups_asks_for_the_newest_snapshot_and_writes_no_config(
+@contextmanager
+def answering(pod: Pod, answers: dict[str, str]) -> Iterator[None]:
+    """Members (pod name -> their answer, `state=...` lines) answering on the evidence port, as
+    etcd-member.sh's responder does (BusyBox nc, one responder per connection)."""
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        missing("busybox is missing (make setup installs it)")
+    port = pod.env["EVIDENCE_PORT"]
+    servers = []
+    for member, text in answers.items():
+        reply = "printf 'HTTP/1.0 200 OK\\r\\n\\r\\n'; cat <<'EOF'\n" + text + "\nEOF\n"
+        argv = [busybox, "nc", "-ll", "-p", port, pod.address(member), "-e", "/bin/sh", "-c", reply]
+        servers.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    try:
+        yield
+    finally:
+        for server in servers:
+            server.kill()
+            server.wait()
+
+
+EMPTY = "state=empty"
+HOLDS_DATA = "state=data\ncluster=5a1e\nrevision=1504\nterm=7"
+
+
+@pytest.mark.parametrize("shell", ["busybox-sh"], indirect=True)
+def test_a_lost_cluster_with_backups_asks_for_the_newest_snapshot_once_every_member_answers_empty(
     tmp_path, shell, tools_path
 ):
     pod = _join_pod(tmp_path)
     pod.mark_bootstrapped()
-    finished = pod.run(shell, tools_path, LOST_AFTER_S="1", RETRY_INTERVAL_S="1")
+    with answering(pod, {"kafscale-etcd-0": EMPTY, "kafscale-etcd-2": EMPTY}):
+        finished = pod.run(shell, tools_path, RETRY_INTERVAL_S="1")
     assert finished.returncode == 0, finished.stdout + finished.stderr
-    assert "no member has answered for 1s: the whole cluster is gone" in finished.stdout
+    assert "every other member answered that it holds no data: the whole cluster is gone" in finished.stdout
     assert (Path(pod.env["RESTORE_DIR"]) / "requested").read_text() == "newest\n"
     assert not Path(pod.env["CONFIG_FILE"]).exists()  # member-restore writes it
+
+
+@pytest.mark.parametrize(
+    ("shell", "answers", "why"),
+    [
+        ("dash", {"kafscale-etcd-0": EMPTY}, "no answer from kafscale-etcd-2: a member that does not answer"),
+        (
+            "busybox-sh",
+            {"kafscale-etcd-0": EMPTY, "kafscale-etcd-2": HOLDS_DATA},
+            "kafscale-etcd-2 (cluster 5a1e, revision 1504, term 7) holds data and no member has quorum",
+        ),
+    ],
+    ids=["one-silent", "one-holds-data"],
+    indirect=["shell"],
+)
+def test_a_silent_member_or_one_with_data_keeps_a_lost_cluster_waiting(
+    tmp_path, shell, tools_path, answers, why
+):
+    """Silence is never evidence: the member that does not answer may be restarting or cut off,
+    with every acknowledged write. A member with data is recovered from, never restored over."""
+    pod = _join_pod(tmp_path)
+    pod.mark_bootstrapped()
+    with answering(pod, answers):
+        line = _first_wait_line(pod.start(shell, tools_path, RETRY_INTERVAL_S="1"))
+    assert why in line, line
+    assert "to decide: kubectl -n kafscale-dev create configmap kafscale-etcd-recovery" in line
+    assert not (Path(pod.env["RESTORE_DIR"]) / "requested").exists()
+    assert not Path(pod.env["CONFIG_FILE"]).exists()
+
+
+@pytest.mark.parametrize("shell", ["dash"], indirect=True)
+def test_a_persons_decision_is_carried_out_whatever_the_evidence(tmp_path, shell, tools_path):
+    pod = _join_pod(tmp_path)
+    pod.mark_bootstrapped()
+    pod.decide("restore 20261201000000")
+    finished = pod.run(shell, tools_path, RETRY_INTERVAL_S="1")  # nobody answers
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert "a person decided: 'restore 20261201000000'" in finished.stdout
+    assert (Path(pod.env["RESTORE_DIR"]) / "requested").read_text() == "20261201000000\n"
+
+
+@pytest.mark.parametrize("shell", ["busybox-sh"], indirect=True)
+def test_while_it_decides_a_member_answers_that_it_holds_no_data(tmp_path, shell, tools_path):
+    pod = _join_pod(tmp_path)
+    pod.mark_bootstrapped()
+    waiting = pod.start(shell, tools_path, RETRY_INTERVAL_S="1")
+    try:
+        url = f"http://{pod.address(POD)}:{pod.env['EVIDENCE_PORT']}/"
+        deadline = time.monotonic() + 30
+        answer = ""
+        while "state=" not in answer and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    answer = response.read().decode()
+            except OSError:
+                time.sleep(0.2)
+        assert answer.splitlines()[:2] == [f"member={POD}", "state=empty"], answer
+    finally:
+        waiting.kill()
+        waiting.wait()
 
 
 @pytest.mark.parametrize("shell", ["dash"], indirect=True)
 def test_a_lost_cluster_without_backups_starts_empty_only_when_allowed(tmp_path, shell, tools_path):
     allowed = _join_pod(tmp_path / "allowed", "etcdSnapshotEnabled=false", "etcdStartEmptyWhenLost=true")
     allowed.mark_bootstrapped()
-    finished = allowed.run(shell, tools_path, LOST_AFTER_S="1", RETRY_INTERVAL_S="1")
+    with answering(allowed, {"kafscale-etcd-0": EMPTY, "kafscale-etcd-2": EMPTY}):
+        finished = allowed.run(shell, tools_path, RETRY_INTERVAL_S="1")
     assert finished.returncode == 0, finished.stdout + finished.stderr
     config = yaml.safe_load(Path(allowed.env["CONFIG_FILE"]).read_text())
     assert config["initial-cluster-state"] == "new"
@@ -253,7 +367,8 @@ def test_a_lost_cluster_without_backups_starts_empty_only_when_allowed(tmp_path,
 
     refused = _join_pod(tmp_path / "refused", "etcdSnapshotEnabled=false")
     refused.mark_bootstrapped()
-    line = _first_wait_line(refused.start(shell, tools_path, LOST_AFTER_S="0", RETRY_INTERVAL_S="1"))
+    with answering(refused, {"kafscale-etcd-0": EMPTY, "kafscale-etcd-2": EMPTY}):
+        line = _first_wait_line(refused.start(shell, tools_path, RETRY_INTERVAL_S="1"))
     assert "there are no backups (etcdSnapshotEnabled is off)" in line
     assert not Path(refused.env["CONFIG_FILE"]).exists()
 
@@ -264,7 +379,7 @@ def test_without_wget_a_member_never_restores_blind(tmp_path, shell, tools_path)
     (bin_dir / "wget").unlink()
     pod = _join_pod(tmp_path)
     pod.mark_bootstrapped()
-    line = _first_wait_line(pod.start(shell, tools_path, LOST_AFTER_S="0", RETRY_INTERVAL_S="1"))
+    line = _first_wait_line(pod.start(shell, tools_path, RETRY_INTERVAL_S="1"))
     assert "this image has no wget, so the peers cannot be checked: never restoring blind" in line
     assert not (Path(pod.env["RESTORE_DIR"]) / "requested").exists()
 

@@ -192,13 +192,14 @@ def _logging_every_wait(manifests: list[dict]) -> list[dict]:
     return manifests
 
 
-def test_two_members_emptied_at_once_wait_and_never_bootstrap_a_second_cluster(etcd_binary):
-    """Memory mode, two of three pods made again at once: quorum is gone for good (the backup
-    issue's restore is the way back). The emptied members wait, also after the survivor restarts
-    with its data (what its liveness probe does), and none starts a new cluster."""
-    # Without backups (tests/test_restore_drills.py has this with them: no restore either).
+def test_two_members_emptied_at_once_recover_from_the_survivor_and_never_bootstrap_anew(etcd_binary):
+    """Memory mode without backups, two of three pods made again at once: quorum is gone. The
+    emptied members wait on the survivor, which answers that it holds data; once both have
+    answered that they hold none (three rounds in a row), the survivor's sidecar restarts its
+    etcd with force-new-cluster (etcd's disaster-recovery guide) and the emptied members join it
+    as learners. Nothing starts anew, the survivor's data is the cluster's."""
     manifests = _logging_every_wait(rendered_manifests("etcdSnapshotEnabled=false"))
-    with LocalCluster(manifests, etcd_binary, tools_shell=_dash()) as cluster:
+    with LocalCluster(manifests, etcd_binary, tools_shell=_dash(), restart_containers=True) as cluster:
         with cluster.client(0) as client:
             client.put("/kafscale/topics/t/partitions/0/next_offset", "41")
         survivor, *emptied = _pods(3)
@@ -206,22 +207,19 @@ def test_two_members_emptied_at_once_wait_and_never_bootstrap_a_second_cluster(e
         for pod in emptied:
             cluster.start_member(pod)
         for pod in emptied:
-            wait_for(lambda pod=pod: "refusing to bootstrap" in _join_log(cluster, pod), f"{pod} waiting")
-        cluster.stop_member(survivor)  # a container restart: the tmpfs keeps its data
-        cluster.start_member(survivor)
-        wait_for(lambda: survivor in cluster.running_pods(), "the survivor's etcd")
-        attempts = {pod: _join_log(cluster, pod).count("refusing to bootstrap") for pod in emptied}
-        for pod in emptied:  # each has looked again since the survivor came back
-            wait_for(
-                lambda pod=pod: _join_log(cluster, pod).count("refusing to bootstrap") > attempts[pod] + 1,
-                f"{pod} still waiting",
-            )
+            wait_for(lambda pod=pod: "holds data" in _join_log(cluster, pod), f"{pod} waiting")
+        cluster.wait_until_serving(SERVE_DEADLINE_S)
+        members = membership(cluster)
+        assert sorted(m.name for m in members) == _pods(3) and not any(m.is_learner for m in members)
+        promote_log = cluster.init_log_path(survivor, "member-promote").read_text()
+        assert "RECOVERING the cluster from this member's data" in promote_log, promote_log
+        assert "recovered: this member serves" in promote_log
+        config = (cluster.volume_dir(survivor, "etcd-config") / "etcd.conf.yml").read_text()
+        assert "force-new-cluster" not in config  # a later restart must not drop the others again
+        for pod in _pods(3):
             assert _join_log(cluster, pod).count("bootstrapping it") == 1  # the first boot only
-        assert cluster.running_pods() == [survivor]
-        assert "data found" in _join_log(cluster, survivor)
-        # Restarted without quorum, etcd serves no client until it has one (it cannot publish
-        # itself to the cluster): it waits too, on its data.
-        assert (cluster.data_dir(survivor) / "member" / "wal").is_dir()
+            with cluster.client(_pods(3).index(pod)) as client:
+                assert client.get("/kafscale/topics/t/partitions/0/next_offset") == "41"
 
 
 def test_a_pushed_rolling_restart_never_serves_a_fresh_empty_cluster(etcd_binary):

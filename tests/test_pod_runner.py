@@ -97,7 +97,7 @@ def test_a_container_runs_unmodified_under_its_own_mounts_and_user(tmp_path):
     ]
     program_and_args = argv[split + 7 :]
     assert program_and_args == ["/opt/etcd", "--config-file=/etc/etcd/etcd.conf.yml"]  # as rendered
-    assert etcd.env == {}
+    assert etcd.env == {"POD_NAME": "kafscale-etcd-1"}  # the downward API, as rendered
 
     init = pod["initContainers"][0]
     step = container_run(
@@ -179,7 +179,8 @@ def test_restarting_a_pod_empties_its_emptydirs_and_keeps_its_claim(etcd_binary)
             if memory == "false":
                 assert cluster.wait_for_leader() == member.pod_name
             else:
-                # The only member lost its data: the cluster is gone, and it waits rather than
-                # bootstrap a new empty one (tests/test_membership_drills.py).
+                # The only member lost its data: nobody else can hold any, so the cluster is gone
+                # and it asks for the newest snapshot, never bootstrapping a new empty cluster.
                 join_log = cluster.init_log_path(member.pod_name, "member-join")
-                _poll(lambda log=join_log: "refusing to bootstrap" in log.read_text(), "the wait")
+                _poll(lambda log=join_log: "asking for a restore" in log.read_text(), "the decision")
+                assert "the whole cluster is gone" in join_log.read_text()

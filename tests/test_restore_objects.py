@@ -4,7 +4,6 @@ and the `etcdStartEmptyWhenLost` key."""
 import pytest
 
 from kafscale.objects.membership import member_script
-from kafscale.objects.restore import LOST_AFTER_S
 from kafscale.objects.snapshot import s3_command
 from kafscale.settings import parse_settings
 from kafscale_lab.manifests import container
@@ -33,15 +32,13 @@ def _env(one):
     return {e["name"]: e.get("value", e.get("valueFrom")) for e in one["env"]}
 
 
-def test_with_backups_the_s3_steps_surround_member_join():
+def test_with_backups_the_s3_steps_follow_member_join():
     pod = _pod()
     assert [c["name"] for c in pod["initContainers"]] == [
-        "snapshot-list",
         "member-join",
         "snapshot-fetch",
         "member-restore",
     ]
-    assert _init(pod, "snapshot-list")["command"] == s3_command("list")
     assert _init(pod, "snapshot-fetch")["command"] == s3_command("fetch")
     assert _init(pod, "member-restore")["command"] == [
         "/bin/sh",
@@ -52,7 +49,6 @@ def test_with_backups_the_s3_steps_surround_member_join():
     ]
     images = {c["name"]: c["image"] for c in pod["initContainers"]}
     assert images == {
-        "snapshot-list": AWS_IMAGE,
         "member-join": TOOLS_IMAGE,
         "snapshot-fetch": AWS_IMAGE,
         "member-restore": TOOLS_IMAGE,
@@ -62,7 +58,7 @@ def test_with_backups_the_s3_steps_surround_member_join():
         assert step["securityContext"] == etcd["securityContext"]  # restricted, read-only root
 
 
-def test_every_step_shares_the_restore_dir_and_the_list_only_reads_the_data_dir():
+def test_every_step_shares_the_restore_dir_and_the_fetch_never_sees_the_data_dir():
     pod = _pod()
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["restore"] == {"name": "restore", "emptyDir": {}}
@@ -71,12 +67,10 @@ def test_every_step_shares_the_restore_dir_and_the_list_only_reads_the_data_dir(
         assert {"name": "restore", "mountPath": "/var/lib/etcd-restore"} in step["volumeMounts"]
         assert _env(step)["RESTORE_DIR"] == "/var/lib/etcd-restore"
         assert {m["name"] for m in step["volumeMounts"]} <= {*volumes, "data"}  # data: memory or claim
-    listing = _init(pod, "snapshot-list")
-    assert {"name": "data", "mountPath": "/var/lib/etcd", "readOnly": True} in listing["volumeMounts"]
-    assert _env(listing)["DATA_DIR"] == "/var/lib/etcd"
-    for name in ("snapshot-list", "snapshot-fetch"):  # the AWS CLI's HOME
-        assert {"name": "tmp", "mountPath": "/tmp"} in _init(pod, name)["volumeMounts"]
-        assert _env(_init(pod, name))["HOME"] == "/tmp"
+    fetch = _init(pod, "snapshot-fetch")
+    assert "data" not in {m["name"] for m in fetch["volumeMounts"]}
+    assert {"name": "tmp", "mountPath": "/tmp"} in fetch["volumeMounts"]  # the AWS CLI's HOME
+    assert _env(fetch)["HOME"] == "/tmp"
     restore = _init(pod, "member-restore")
     assert {"name": "data", "mountPath": "/var/lib/etcd"} in restore["volumeMounts"]
     assert {"name": "etcd-config", "mountPath": "/etc/etcd"} in restore["volumeMounts"]
@@ -87,7 +81,7 @@ def test_the_pods_reach_the_bucket_exactly_as_the_snapshot_cronjob_does():
     upload = _env(container(objects.get("CronJob", "kafscale-etcd-snapshot"), "upload"))
     pod = objects.get("StatefulSet", "kafscale-etcd")["spec"]["template"]["spec"]
     shared = ("SNAPSHOT_BUCKET", "SNAPSHOT_PREFIX", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION")
-    for name in ("snapshot-list", "snapshot-fetch"):
+    for name in ("snapshot-fetch",):
         env = _env(_init(pod, name))
         assert {k: env[k] for k in shared} == {k: upload[k] for k in shared}
         assert env["SNAPSHOT_BUCKET"] == "team-etcd" and env["SNAPSHOT_PREFIX"] == "prod/etcd"
@@ -101,8 +95,8 @@ def test_start_empty_when_lost_reaches_join_fetch_and_restore(raw, flag):
     pod = _pod(**raw)
     for name in ("member-join", "snapshot-fetch", "member-restore"):
         assert _env(_init(pod, name))["START_EMPTY_WHEN_LOST"] == flag
-    join = _env(_init(pod, "member-join"))
-    assert join["LOST_AFTER_S"] == str(LOST_AFTER_S)
+    # A lost cluster is decided on the members' answers, never on a span of silence.
+    assert "LOST_AFTER_S" not in _env(_init(pod, "member-join"))
 
 
 def test_without_backups_only_member_join_runs_and_a_lost_cluster_waits_or_starts_empty():

@@ -43,6 +43,8 @@ MEMBERSHIP_VOLUMES = [
     {"name": "member-state", "emptyDir": {}},
     {"name": "etcd-cluster", "configMap": {"name": "kafscale-etcd-members"}},
     {"name": "etcd-bootstrapped", "configMap": {"name": "kafscale-etcd-bootstrapped", "optional": True}},
+    # A person's decision on a lost cluster: never rendered as an object, read when it exists.
+    {"name": "etcd-recovery", "configMap": {"name": "kafscale-etcd-recovery", "optional": True}},
     # Backups are on by default: the restore's download and the AWS CLI's HOME.
     {"name": "restore", "emptyDir": {}},
     {"name": "tmp", "emptyDir": {}},
@@ -189,7 +191,10 @@ def test_etcd_starts_from_the_config_file_the_init_container_writes():
     assert container["image"] == "kubesphere/etcd:3.6.4-0"
     assert container["command"] == ["etcd"]
     assert container["args"] == ["--config-file=/etc/etcd/etcd.conf.yml"]
-    assert "env" not in container
+    # Only what tells the sidecar which etcd of the shared process namespace is this pod's.
+    pod_name = {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
+    assert container["env"] == [pod_name]
+    assert _pod_spec(objects)["shareProcessNamespace"] is True
     assert container["ports"] == [
         {"name": "client", "containerPort": 2379},
         {"name": "peer", "containerPort": 2380},
@@ -207,7 +212,6 @@ def test_membership_containers_run_the_member_script_in_the_tools_image(containe
     objects = render_objects()
     pod = _pod_spec(objects)
     assert [c["name"] for c in pod["initContainers"]] == [
-        "snapshot-list",
         "member-join",
         "snapshot-fetch",
         "member-restore",
@@ -217,7 +221,10 @@ def test_membership_containers_run_the_member_script_in_the_tools_image(containe
     assert container["image"] == TOOLS_IMAGE
     assert container["command"] == ["/bin/sh", "-c", member_script(), "etcd-member.sh", task]
     assert container["securityContext"] == RESTRICTED == objects.etcd_container()["securityContext"]
-    assert "args" not in container and "ports" not in container
+    assert "args" not in container
+    # The sidecar answers the other members on the evidence port, whatever state etcd is in.
+    expected_ports = [{"name": "evidence", "containerPort": 2382}] if task == "promote" else None
+    assert container.get("ports") == expected_ports
 
 
 def test_the_promote_container_is_ready_only_once_its_member_votes_when_probes_are_on():
@@ -247,18 +254,34 @@ def test_membership_containers_follow_the_tools_image_and_the_security_settings(
 def test_join_and_promote_mount_what_the_script_reads():
     objects = render_objects()
     join, promote = _join_container(objects), _promote_container(objects)
+    member_mounts = [
+        *CLUSTER_MOUNTS,
+        {"name": "etcd-recovery", "mountPath": "/etc/etcd-recovery", "readOnly": True},
+        {"name": "member-state", "mountPath": "/var/run/etcd-member"},
+    ]
     assert join["volumeMounts"] == [
         {"name": "data", "mountPath": "/var/lib/etcd"},
         {"name": "etcd-config", "mountPath": "/etc/etcd"},
         {"name": "restore", "mountPath": "/var/lib/etcd-restore"},
-        *CLUSTER_MOUNTS,
+        *member_mounts,
     ]
+    # The sidecar reads the data dir (it answers that this member holds data while etcd is down)
+    # and rewrites etcd's config file for a recovery from this member's data.
     assert promote["volumeMounts"] == [
-        *CLUSTER_MOUNTS,
-        {"name": "member-state", "mountPath": "/var/run/etcd-member"},
+        *member_mounts,
+        {"name": "data", "mountPath": "/var/lib/etcd", "readOnly": True},
+        {"name": "etcd-config", "mountPath": "/etc/etcd"},
     ]
     assert _env(promote, "VOTING_FILE") == "/var/run/etcd-member/voting"
+    assert _env(promote, "DATA_DIR") == "/var/lib/etcd"
+    assert _env(promote, "CONFIG_FILE") == "/etc/etcd/etcd.conf.yml"
     for container in (join, promote):
+        assert _env(container, "EVIDENCE_PORT") == "2382"
+        assert _env(container, "EVIDENCE_FILE") == "/var/run/etcd-member/evidence"
+        assert _env(container, "DECISION_FILE") == "/etc/etcd-recovery/decision"
+        assert _env(container, "RECOVERY_CONFIGMAP") == "kafscale-etcd-recovery"
+        pod_ip = {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}
+        assert pod_ip in container["env"]
         assert _env(container, "CLUSTER_DIR") == "/etc/etcd-cluster"
         assert _env(container, "BOOTSTRAP_MARKER") == "/etc/etcd-bootstrapped/bootstrapped"
         assert _env(container, "MEMBER_PEER_URL") == (

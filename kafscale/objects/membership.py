@@ -22,7 +22,15 @@ from importlib import resources
 
 from kafscale.corruption_checks import corruption_check_config
 from kafscale.etcd_versions import image_etcd_version
-from kafscale.naming import CLIENT_PORT, DATA_DIR, PEER_PORT, POD_NAME_REF, POD_NAMESPACE_REF, EtcdNames
+from kafscale.naming import (
+    CLIENT_PORT,
+    DATA_DIR,
+    EVIDENCE_PORT,
+    PEER_PORT,
+    POD_NAME_REF,
+    POD_NAMESPACE_REF,
+    EtcdNames,
+)
 from kafscale.objects.metadata import object_metadata
 from kafscale.objects.pod_security import container_security_context
 from kafscale.objects.task_pod import task_pod_template
@@ -41,6 +49,14 @@ MARKER_KEY = "bootstrapped"
 STATE_VOLUME = "member-state"
 STATE_DIR = "/var/run/etcd-member"
 VOTING_FILE = f"{STATE_DIR}/voting"
+EVIDENCE_FILE = f"{STATE_DIR}/evidence"
+RECOVERY_VOLUME = "etcd-recovery"
+RECOVERY_DIR = "/etc/etcd-recovery"
+RECOVERY_KEY = "decision"
+# How many rounds in a row every other member must answer that it holds no data before a
+# survivor recovers the cluster from its own data, one round every WATCH_INTERVAL_S.
+CONFIRM_ROUNDS = 3
+WATCH_INTERVAL_S = 5
 VOTING_PROBE_PERIOD_S = 5
 INITIAL_CLUSTER_KEY = "initial-cluster"
 CLIENT_URLS_KEY = "client-urls"
@@ -152,10 +168,22 @@ def member_env(names: EtcdNames) -> list[dict[str, object]]:
     return [
         _downward("POD_NAME", "metadata.name"),
         _downward("POD_NAMESPACE", "metadata.namespace"),
+        _downward("POD_IP", "status.podIP"),
         env_var("MEMBER_NAME", POD_NAME_REF),
         env_var("MEMBER_PEER_URL", f"http://{own_host}:{PEER_PORT}"),
         env_var("MEMBER_CLIENT_URL", f"http://{own_host}:{CLIENT_PORT}"),
         *_common_env(),
+        *_evidence_env(names),
+    ]
+
+
+def _evidence_env(names: EtcdNames) -> list[dict[str, object]]:
+    """What a member answers the others, and where a person's decision is read."""
+    return [
+        env_var("EVIDENCE_PORT", str(EVIDENCE_PORT)),
+        env_var("EVIDENCE_FILE", EVIDENCE_FILE),
+        env_var("DECISION_FILE", f"{RECOVERY_DIR}/{RECOVERY_KEY}"),
+        env_var("RECOVERY_CONFIGMAP", names.recovery_configmap),
     ]
 
 
@@ -163,6 +191,16 @@ def cluster_mounts() -> list[dict[str, object]]:
     return [
         {"name": CLUSTER_VOLUME, "mountPath": CLUSTER_DIR, "readOnly": True},
         {"name": MARKER_VOLUME, "mountPath": MARKER_DIR, "readOnly": True},
+    ]
+
+
+def member_mounts() -> list[dict[str, object]]:
+    """What a member's own scripts read besides the cluster files: a person's decision, and the
+    state dir where its answer to the others is kept."""
+    return [
+        *cluster_mounts(),
+        {"name": RECOVERY_VOLUME, "mountPath": RECOVERY_DIR, "readOnly": True},
+        {"name": STATE_VOLUME, "mountPath": STATE_DIR},
     ]
 
 
@@ -213,20 +251,36 @@ def config_writer_container(
             {"name": data_volume, "mountPath": DATA_DIR},
             {"name": CONFIG_VOLUME, "mountPath": CONFIG_DIR},
             *extra_mounts,
-            *cluster_mounts(),
+            *member_mounts(),
         ],
     }
 
 
-def promote_container(settings: EtcdSettings, names: EtcdNames) -> dict[str, object]:
-    """The container beside etcd that promotes a learner once it has caught up. With probes on,
-    it is ready only once its member votes: a learner answers /health like a voter (measured on
-    3.4.23 and 3.5.1) yet refuses linearizable requests, so without this gate the client Service
-    would send brokers to it and a rolling update would move on before it counts for quorum."""
+def promote_container(settings: EtcdSettings, names: EtcdNames, data_volume: str) -> dict[str, object]:
+    """The container beside etcd, for the pod's life: it promotes a learner once it has caught up,
+    answers the other members on the evidence port (this member holds data, even while its etcd
+    is down), and recovers the cluster from this member's data when it is the survivor (it reads
+    the data dir, rewrites etcd's config file and stops this pod's etcd: the pod shares one
+    process namespace). With probes on, it is ready only once its member votes: a learner answers
+    /health like a voter (measured on 3.4.23 and 3.5.1) yet refuses linearizable requests, so
+    without this gate the client Service would send brokers to it and a rolling update would
+    move on before it counts for quorum."""
     container: dict[str, object] = {
         **tools_container(settings, "member-promote", "promote"),
-        "env": [*member_env(names), env_var("VOTING_FILE", VOTING_FILE)],
-        "volumeMounts": [*cluster_mounts(), {"name": STATE_VOLUME, "mountPath": STATE_DIR}],
+        "env": [
+            *member_env(names),
+            env_var("VOTING_FILE", VOTING_FILE),
+            env_var("DATA_DIR", DATA_DIR),
+            env_var("CONFIG_FILE", CONFIG_FILE),
+            env_var("CONFIRM_ROUNDS", str(CONFIRM_ROUNDS)),
+            env_var("WATCH_INTERVAL_S", str(WATCH_INTERVAL_S)),
+        ],
+        "ports": [{"name": "evidence", "containerPort": EVIDENCE_PORT}],
+        "volumeMounts": [
+            *member_mounts(),
+            {"name": data_volume, "mountPath": DATA_DIR, "readOnly": True},
+            {"name": CONFIG_VOLUME, "mountPath": CONFIG_DIR},
+        ],
         # An idle shell: the smallest request a scheduler honours.
         "resources": {"requests": {"cpu": "5m", "memory": "16Mi"}, "limits": {"memory": "64Mi"}},
     }
@@ -249,6 +303,7 @@ def membership_volumes(names: EtcdNames) -> list[dict[str, object]]:
         {"name": CONFIG_VOLUME, "emptyDir": {}},
         {"name": STATE_VOLUME, "emptyDir": {}},
         *_configmap_volumes(names),
+        _recovery_volume(names),
     ]
 
 
@@ -257,6 +312,10 @@ def _configmap_volumes(names: EtcdNames) -> list[dict[str, object]]:
         {"name": CLUSTER_VOLUME, "configMap": {"name": names.members_configmap}},
         {"name": MARKER_VOLUME, "configMap": {"name": names.bootstrap_marker, "optional": True}},
     ]
+
+
+def _recovery_volume(names: EtcdNames) -> dict[str, object]:
+    return {"name": RECOVERY_VOLUME, "configMap": {"name": names.recovery_configmap, "optional": True}}
 
 
 def scale_down_job(settings: EtcdSettings, names: EtcdNames) -> dict[str, object]:

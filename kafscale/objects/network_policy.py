@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kafscale.naming import CLIENT_PORT, PEER_PORT, EtcdNames
+from kafscale.naming import CLIENT_PORT, EVIDENCE_PORT, PEER_PORT, EtcdNames
 from kafscale.objects.metadata import label_selector, object_metadata
 from kafscale.settings import EtcdSettings
 
@@ -37,7 +37,10 @@ def network_policy(settings: EtcdSettings, names: EtcdNames) -> dict[str, object
             "podSelector": label_selector(names),
             "policyTypes": ["Ingress"],
             "ingress": [
-                {"from": [{"podSelector": label_selector(names)}], "ports": _tcp(PEER_PORT)},
+                {
+                    "from": [{"podSelector": label_selector(names)}],
+                    "ports": [*_tcp(PEER_PORT), *_tcp(EVIDENCE_PORT)],
+                },
                 {"from": client_peers(settings), "ports": _tcp(CLIENT_PORT)},
             ],
         },

@@ -17,7 +17,6 @@ from kafscale.objects.probes import etcd_probes
 from kafscale.objects.restore import (
     join_restore_env,
     join_restore_mounts,
-    list_init_containers,
     restore_init_containers,
     restore_volumes,
 )
@@ -39,6 +38,9 @@ def etcd_container(settings: EtcdSettings, names: EtcdNames) -> dict[str, object
         "command": ["etcd"],
         # etcd takes every setting from the file the member-join init container writes.
         "args": [f"--config-file={CONFIG_FILE}"],
+        # Not read by etcd (only ETCD_* variables are, and a config file overrides them): it tells
+        # the sidecar which etcd in the pod's process namespace is this pod's.
+        "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
         "ports": [
             {"name": "client", "containerPort": CLIENT_PORT},
             {"name": "peer", "containerPort": PEER_PORT},
@@ -98,9 +100,10 @@ def statefulset(settings: EtcdSettings, names: EtcdNames) -> dict[str, object]:
             "spec": {
                 **pod_placement(settings, names),
                 "automountServiceAccountToken": False,
+                # The sidecar stops this pod's etcd to recover a lost cluster from its data.
+                "shareProcessNamespace": True,
                 "securityContext": pod_security_context(settings),
                 "initContainers": [
-                    *list_init_containers(settings, DATA_VOLUME),
                     join_container(
                         settings,
                         names,
@@ -110,7 +113,10 @@ def statefulset(settings: EtcdSettings, names: EtcdNames) -> dict[str, object]:
                     ),
                     *restore_init_containers(settings, names, DATA_VOLUME),
                 ],
-                "containers": [etcd_container(settings, names), promote_container(settings, names)],
+                "containers": [
+                    etcd_container(settings, names),
+                    promote_container(settings, names, DATA_VOLUME),
+                ],
                 "volumes": pod_volumes(settings, names),
             },
         },

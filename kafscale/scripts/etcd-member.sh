@@ -5,7 +5,14 @@
 #   join     init container: decide how this member starts and write etcd's config file.
 #   restore  init container after join (and etcd-snapshot-s3.sh fetch), when backups are on:
 #            restore the fetched snapshot into the data dir, if join asked for a restore.
-#   promote  beside etcd: promote this member from learner to voter once it has caught up.
+#   promote  beside etcd (the pod's sidecar, for as long as the pod runs): promote this member
+#            from learner to voter once it has caught up, answer the other members' questions
+#            (the evidence port), and recover the cluster from this member's data when it is the
+#            survivor: it holds data, no member has quorum, and every other member answered that
+#            it holds none, CONFIRM_ROUNDS times in a row (or a person decided `recover-from` it).
+#            The recovery is etcd's disaster-recovery guide's: etcd restarted with
+#            `force-new-cluster` on the survivor's data (the sidecar stops this pod's etcd, which
+#            the kubelet starts again), the flag removed once it serves; the others join it.
 #   shrink   a Job before a scale-down: remove the members at or above TARGET_REPLICAS.
 #
 # join, for a member with no data:
@@ -16,27 +23,37 @@
 #     marker) is this member's own bootstrap slot: it starts as `new`.
 #   - no member has quorum and the cluster never bootstrapped (no BOOTSTRAP_MARKER): `new`, with
 #     the full initial cluster.
-#   - no member has quorum and the cluster bootstrapped before: wait, never `new` (a fresh empty
-#     cluster would serve in place of the lost one), unless the whole cluster is gone: no member
-#     answers at all (not even `endpoint status`, which a running member answers without quorum)
-#     for LOST_AFTER_S. Then, with backups on (RESTORE_DIR set), join asks for a restore and
-#     `restore` brings back the snapshot that the fetch step took: the newest whose checksum
-#     matches, the same object for every member. Each member restores it under the cluster token
-#     `<token>-restore-<snapshot name>`, so members that restored different snapshots can never
-#     form one cluster (their cluster IDs differ). Without backups, a lost cluster waits, unless
-#     START_EMPTY_WHEN_LOST=1 (then, as when no snapshot is usable, every member starts a new
-#     empty cluster under `<token>-empty`). A member restored without quorum serves no client, so
-#     its peers see no answer either and restore too; a member that finds quorum back joins it.
+#   - no member has quorum and the cluster bootstrapped before: decided on evidence, never on
+#     silence. While join decides, this member answers on its evidence port (EVIDENCE_PORT) that
+#     it holds no data; beside etcd, the sidecar answers that it holds data (with its cluster ID,
+#     revision and raft term). A member that answers nothing may be restarting, partitioned or
+#     slow, and may hold every acknowledged write: join then waits, saying why every
+#     WAIT_LOG_INTERVAL_S, and names the one command a person can run to decide. Only when every
+#     other member of the membership answers that it holds no data is the whole cluster gone:
+#     with backups on (RESTORE_DIR set), join asks for a restore and `restore` brings back the
+#     snapshot that the fetch step took (the newest whose checksum matches, the same object for
+#     every member) under the cluster token `<token>-restore-<snapshot name>`, so members that
+#     restored different snapshots can never form one cluster. Without backups, a lost cluster
+#     waits, unless START_EMPTY_WHEN_LOST=1 (then every member starts a new empty cluster under
+#     `<token>-empty`). A member that answers with data while no member has quorum is a
+#     survivor: the cluster is recovered from its data (`promote` below), never from a
+#     snapshot, and this member then joins it; so is one that restored a moment earlier.
+#   - a person's decision (DECISION_FILE, from the optional recovery ConfigMap): `restore newest`,
+#     `restore <snapshot>`, `start-empty` or `recover-from <member>` is carried out (logged as a
+#     person's decision) whatever the evidence says.
 # A member with data starts from it (etcd then ignores the initial-cluster settings), unless a
 # member with quorum says it is no longer in the cluster: that data is cleared and it joins.
 #
 # Env (all): CLUSTER_DIR (files `initial-cluster` and `client-urls`), BOOTSTRAP_MARKER (a file that
 # exists once the cluster bootstrapped). join: MEMBER_NAME, MEMBER_PEER_URL, MEMBER_CLIENT_URL,
 # DATA_DIR, CONFIG_FILE, ETCD_CONFIG (every other setting, YAML; its initial-cluster-token is the
-# cluster's), optional RESTORE_DIR (backups on), START_EMPTY_WHEN_LOST (0), LOST_AFTER_S (15);
-# restore: as join, and etcdutl (or, etcd 3.4, etcdctl) for the restore. promote: MEMBER_PEER_URL,
-# MEMBER_CLIENT_URL, VOTING_FILE (optional: created once this member votes, for the readiness
-# probe). shrink: TARGET_REPLICAS, MEMBER_PREFIX (members are named <prefix>-<ordinal>),
+# cluster's), optional RESTORE_DIR (backups on), START_EMPTY_WHEN_LOST (0); restore: as join, and
+# etcdutl (or, etcd 3.4, etcdctl) for the restore. promote: MEMBER_NAME, MEMBER_PEER_URL,
+# MEMBER_CLIENT_URL, DATA_DIR, CONFIG_FILE, VOTING_FILE (optional: created once this member
+# votes, for the readiness probe), CONFIRM_ROUNDS (3), WATCH_INTERVAL_S (5). join and promote:
+# EVIDENCE_FILE (where this member's answer is kept; empty: it answers nothing), EVIDENCE_PORT
+# (2382), POD_IP (the address to answer on; 0.0.0.0), DECISION_FILE (a person's decision),
+# RECOVERY_CONFIGMAP and POD_NAMESPACE (named in the command a waiting member suggests). shrink: TARGET_REPLICAS, MEMBER_PREFIX (members are named <prefix>-<ordinal>),
 # CLIENT_URLS (every member there may be, comma-separated), SHRINK_TIMEOUT_S (default 300).
 # Optional: RETRY_INTERVAL_S (2), WAIT_LOG_INTERVAL_S (30: while waiting, how often to say why),
 # ETCDCTL (etcdctl).
@@ -48,8 +65,11 @@ WAIT_LOG_INTERVAL_S="${WAIT_LOG_INTERVAL_S:-30}"
 BOOTSTRAP_MARKER="${BOOTSTRAP_MARKER:-}"
 RESTORE_DIR="${RESTORE_DIR:-}"
 START_EMPTY_WHEN_LOST="${START_EMPTY_WHEN_LOST:-0}"
-LOST_AFTER_S="${LOST_AFTER_S:-15}"
-RESTORE_CANDIDATES="${RESTORE_CANDIDATES:-24}"
+EVIDENCE_FILE="${EVIDENCE_FILE:-}"
+EVIDENCE_PORT="${EVIDENCE_PORT:-2382}"
+DECISION_FILE="${DECISION_FILE:-}"
+CONFIRM_ROUNDS="${CONFIRM_ROUNDS:-3}"
+WATCH_INTERVAL_S="${WATCH_INTERVAL_S:-5}"
 ETCDUTL="${ETCDUTL:-etcdutl}"
 export ETCDCTL_API=3
 
@@ -125,88 +145,164 @@ cluster_of() {
         tr 'A-F' 'a-f' | sed 's/^0*//' | head -n 1
 }
 
-# cluster_id TOKEN: the ID etcd gives the cluster that every member in the initial-cluster file
-# bootstraps (or restores) with TOKEN: member ID = the first 8 bytes of sha1(peer URL + token),
-# cluster ID = the first 8 bytes of sha1(the member IDs in ascending order, 8 bytes each).
-cluster_id() {
-    ids=$(for url in $(peer_urls); do
-        printf '%s%s' "$url" "$1" | sha1sum | cut -c1-16
-    done | LC_ALL=C sort | tr -d '\n')
-    escapes=$(printf '%s\n' "$ids" | awk '{
-        digits = "0123456789abcdef"
-        for (i = 1; i < length($0); i += 2) {
-            byte = (index(digits, substr($0, i, 1)) - 1) * 16 + index(digits, substr($0, i + 1, 1)) - 1
-            printf "\\%03o", byte
-        }
-    }')
-    # shellcheck disable=SC2059 # the octal escapes are the format
-    printf "$escapes" | sha1sum | cut -c1-16 | sed 's/^0*//'
+# --- Evidence: what each member answers about itself, and what it asks of the others. ---
+
+# answer STATE [LINE...]: what this member answers on its evidence port from now on (`state=`
+# data, empty; then `key=value` lines), replaced in one rename.
+answer() {
+    [ -n "$EVIDENCE_FILE" ] || return 0
+    {
+        printf 'member=%s\nstate=%s\n' "$MEMBER_NAME" "$1"
+        shift
+        for line in "$@"; do
+            printf '%s\n' "$line"
+        done
+    } >"$EVIDENCE_FILE.tmp"
+    mv "$EVIDENCE_FILE.tmp" "$EVIDENCE_FILE"
 }
 
-# restored_as CLUSTER_ID: the snapshot name (or `empty`) whose restore under this cluster's token
-# gives CLUSTER_ID, among the newest RESTORE_CANDIDATES snapshots listed; empty when none does.
-restored_as() {
-    names=
-    if [ -n "$RESTORE_DIR" ] && [ -f "$RESTORE_DIR/snapshots" ]; then
-        names=$(sed -n "1,${RESTORE_CANDIDATES}p" "$RESTORE_DIR/snapshots")
+# The answer to one connection: the request read to its blank line, then EVIDENCE_FILE as it is
+# now (HTTP/1.0, so that wget reads it). Run by nc for every connection (EVIDENCE_FILE is in the
+# container's env, so the responder has it).
+RESPONDER='while IFS= read -r line; do case "$line" in "" | "$(printf "\r")") break ;; esac; done
+printf "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n"
+cat "$EVIDENCE_FILE" 2>/dev/null || printf "state=starting\n"'
+
+# start_answering: serve EVIDENCE_FILE on EVIDENCE_PORT in the background (BusyBox nc, a new
+# responder per connection) until stop_answering. Without nc this member answers nothing, and
+# the others wait for it: the safe side.
+answering_pid=
+start_answering() {
+    [ -n "$EVIDENCE_FILE" ] || return 0
+    if ! command -v nc >/dev/null 2>&1; then
+        log "this image has no nc: this member cannot answer the others (they wait for it)"
+        return 0
     fi
-    [ "$START_EMPTY_WHEN_LOST" = 1 ] && names="$names empty"
-    for name in $names; do
-        case "$name" in
-            empty) token="$(cluster_token)-empty" ;;
-            *) token="$(cluster_token)-restore-$name" ;;
+    export EVIDENCE_FILE
+    nc -ll -p "$EVIDENCE_PORT" "${POD_IP:-0.0.0.0}" -e /bin/sh -c "$RESPONDER" </dev/null >/dev/null 2>&1 &
+    answering_pid=$!
+}
+
+stop_answering() {
+    [ -z "$answering_pid" ] || kill "$answering_pid" 2>/dev/null || true
+    answering_pid=
+}
+
+# evidence_of PEER_URL: what the member at PEER_URL answers on its evidence port (key=value
+# lines); empty when it answers nothing, after three tries (one responder per connection: a
+# connection may land between two).
+evidence_of() {
+    host=${1#*://}
+    host=${host%:*}
+    for _ in 1 2 3; do
+        reply=$(timeout 3 wget -q -O - "http://$host:$EVIDENCE_PORT/" 2>/dev/null </dev/null || true)
+        case "$reply" in
+            *state=*)
+                printf '%s\n' "$reply"
+                return 0
+                ;;
         esac
-        if [ "$(cluster_id "$token")" = "$1" ]; then
-            printf '%s' "$name"
-            return 0
-        fi
+        sleep 1
     done
 }
 
-# lost_cluster: no member has quorum and the cluster bootstrapped before. Decides whether this
-# member restores (a request written for the fetch step: `newest` or the snapshot name that the
-# members already restored took), starts a new empty cluster, or waits (returns 1, `why` set).
+# value_of KEY TEXT: the value of `KEY=` in key=value lines.
+value_of() {
+    printf '%s\n' "$2" | sed -n "s/^$1=//p" | head -n 1
+}
+
+# name_of PEER_URL: the member name the initial-cluster file gives that peer URL.
+name_of() {
+    tr -d ' \n' <"$CLUSTER_DIR/initial-cluster" | tr ',' '\n' | awk -F= -v url="$1" '$2 == url { print $1 }'
+}
+
+# decision: a person's decision, the first line of DECISION_FILE (empty: none).
+decision() {
+    if [ -n "$DECISION_FILE" ] && [ -f "$DECISION_FILE" ]; then
+        awk 'NR == 1 { $1 = $1; print; exit }' "$DECISION_FILE"
+    fi
+}
+
+# to_decide: the one command with which a person decides what evidence cannot.
+to_decide() {
+    printf "to decide: kubectl -n %s create configmap %s --from-literal=decision='restore newest'" \
+        "${POD_NAMESPACE:-<namespace>}" "${RECOVERY_CONFIGMAP:-<cluster>-etcd-recovery}"
+    printf " (or 'restore <snapshot>', 'start-empty', 'recover-from <member>'; docs/backup-restore.md)"
+}
+
+# survey: every other member's answer. Sets `silent` (names), `holders` (name=cluster ID, for
+# members that answer with data or whose etcd answers on its peer port), `holder_info`.
+survey() {
+    silent=
+    holders=
+    holder_info=
+    for url in $(peer_urls | without_own); do
+        name=$(name_of "$url")
+        reply=$(evidence_of "$url")
+        state=$(value_of state "$reply")
+        id=$(cluster_of "$url")
+        if [ "$state" = empty ] && [ -z "$id" ]; then
+            continue
+        fi
+        if [ -z "$state" ] && [ -z "$id" ]; then
+            silent="$silent ${name:-$url}"
+            continue
+        fi
+        [ -n "$id" ] || id=$(value_of cluster "$reply")
+        holders="$holders ${name:-$url}=${id:-unknown}"
+        holder_info="$holder_info ${name:-$url} (cluster ${id:-unknown}, revision $(value_of revision "$reply"), term $(value_of term "$reply"))"
+    done
+}
+
+# lost_cluster: no member has quorum and the cluster bootstrapped before. Decides, on evidence,
+# whether this member restores (a request written for the fetch step: `newest` or a snapshot
+# name), starts a new empty cluster, or waits (returns 1, `why` set).
 lost_cluster() {
-    for tool in wget timeout sha1sum; do
+    for tool in wget timeout; do
         if ! command -v "$tool" >/dev/null 2>&1; then
             why="this image has no $tool, so the peers cannot be checked: never restoring blind"
             return 1
         fi
     done
-    alive=
-    for url in $(peer_urls | without_own); do
-        id=$(cluster_of "$url")
-        [ -z "$id" ] || alive="$alive $url=$id"
-    done
+    decided=$(decision)
     choice=
-    if [ -z "$alive" ]; then
-        now=$(date +%s)
-        [ -n "$quiet_since" ] || quiet_since=$now
-        if [ $((now - quiet_since)) -lt "$LOST_AFTER_S" ]; then
-            why="no member answers, even on its peer port; the cluster counts as lost after ${LOST_AFTER_S}s of that"
+    case "$decided" in
+        '') ;;
+        'restore newest') choice=newest ;;
+        'restore '*) choice=${decided#restore } ;;
+        start-empty)
+            log "a person decided: '$decided' ($DECISION_FILE)"
+            log "starting a NEW EMPTY cluster in place of the lost one"
+            write_config new "$initial_cluster" "$(cluster_token)-empty"
+            return 0
+            ;;
+        'recover-from '*)
+            why="a person decided '$decided': waiting for that member to serve, then joining it"
+            return 1
+            ;;
+        *) log "ignoring the decision '$decided' in $DECISION_FILE: not one of 'restore newest', 'restore <snapshot>', 'start-empty', 'recover-from <member>'" ;;
+    esac
+    if [ -n "$choice" ]; then
+        log "a person decided: '$decided' ($DECISION_FILE)"
+    else
+        survey
+        if [ -n "$silent" ]; then
+            why="no answer from$silent: a member that does not answer may be restarting, partitioned or slow, and may hold every acknowledged write, so nothing is restored or started; $(to_decide)"
             return 1
         fi
-        log "no member has answered for ${LOST_AFTER_S}s: the whole cluster is gone"
+        if [ -n "$holders" ]; then
+            why="${holder_info# } holds data and no member has quorum: the cluster is recovered from that data (its pod does it once every other member answers that it holds none), never over it, and this member joins it then; $(to_decide)"
+            return 1
+        fi
+        log "every other member answered that it holds no data: the whole cluster is gone"
         choice=newest
-    else
-        quiet_since=
-        for entry in $alive; do
-            id=${entry#*=}
-            match=$(restored_as "$id")
-            if [ -z "$match" ] || { [ -n "$choice" ] && [ "$choice" != "$match" ]; }; then
-                why="${entry%=*} answers as cluster $id, not one restored from a snapshot: it may hold data, so nothing is restored over it"
-                return 1
-            fi
-            choice=$match
-        done
-        log "every member that answers ($alive) was restored from '$choice': doing the same"
     fi
-    if [ "$choice" = empty ] || [ -z "$RESTORE_DIR" ]; then
+    if [ -z "$RESTORE_DIR" ]; then
         if [ "$START_EMPTY_WHEN_LOST" = 1 ]; then
             start_empty
             return 0
         fi
-        why="the whole cluster is gone and there are no backups (etcdSnapshotEnabled is off); etcdStartEmptyWhenLost would start it empty"
+        why="the whole cluster is gone and there are no backups (etcdSnapshotEnabled is off); etcdStartEmptyWhenLost would start it empty; $(to_decide)"
         return 1
     fi
     printf '%s\n' "$choice" >"$RESTORE_DIR/requested"
@@ -304,10 +400,18 @@ join() {
             return 0
         fi
     fi
-    quiet_since=
+    # While it decides, this member tells the others that it holds no data: `empty` only while it
+    # sees no quorum either (what a survivor needs to hear before it recovers the cluster), and
+    # `joining` while it joins a cluster that has one (a survivor never acts on that).
+    answer starting
+    [ -n "$answering_pid" ] || start_answering
     while :; do
         healthy=$(healthy_endpoints "$(client_urls)")
-        [ -z "$healthy" ] || quiet_since=
+        if [ -z "$healthy" ]; then
+            answer empty
+        else
+            answer joining
+        fi
         if [ -z "$healthy" ]; then
             if ! bootstrapped; then
                 log "no member has quorum and the cluster never bootstrapped: bootstrapping it"
@@ -401,13 +505,6 @@ restore() {
     write_config new "$initial_cluster" "$token"
 }
 
-idle() {
-    while :; do
-        sleep 3600 &
-        wait $! || true
-    done
-}
-
 # mark_voting: what the container's readiness probe looks for (VOTING_FILE, when set).
 mark_voting() {
     if [ -n "${VOTING_FILE:-}" ]; then
@@ -415,34 +512,161 @@ mark_voting() {
     fi
 }
 
+# own_status: this member's `endpoint status` (JSON), which etcd answers without quorum; empty
+# when its etcd does not answer.
+own_status() {
+    "$ETCDCTL" --endpoints="$MEMBER_CLIENT_URL" --dial-timeout=1s --command-timeout=2s \
+        endpoint status -w json </dev/null 2>/dev/null || true
+}
+
+# json_number KEY JSON: the first number under "KEY".
+json_number() {
+    printf '%s\n' "$2" | tr ',{}' '\n\n\n' | sed -n "s/^ *\"$1\": *\([0-9][0-9]*\).*$/\1/p" | head -n 1
+}
+
+# tell: refresh what this member answers: its data (cluster ID, revision and term as last seen
+# from its etcd, which may be down) or, before etcd made its data dir, `starting`.
+# Sets own_leader: the leader this member's etcd knows (empty or 0: none, or etcd is down).
+last_cluster=
+last_revision=
+last_term=
+own_leader=
+tell() {
+    own_leader=
+    if [ ! -d "$DATA_DIR/member" ]; then
+        answer starting
+        return 0
+    fi
+    status=$(own_status)
+    running=no
+    if [ -n "$status" ]; then
+        running=yes
+        own_leader=$(json_number leader "$status")
+        [ -n "$last_cluster" ] || last_cluster=$(cluster_of "$MEMBER_PEER_URL")
+        revision=$(json_number revision "$status")
+        term=$(json_number raft_term "$status")
+        [ -z "$revision" ] || last_revision=$revision
+        [ -z "$term" ] || last_term=$term
+    fi
+    answer data "cluster=$last_cluster" "revision=$last_revision" "term=$last_term" "etcd_running=$running"
+}
+
+# own_etcd_pid: this pod's etcd process (the pod shares one process namespace; the etcd container
+# carries POD_NAME, so that a process namespace with other pods' etcd in it is told apart too).
+own_etcd_pid() {
+    for dir in /proc/[0-9]*; do
+        [ "$(cat "$dir/comm" 2>/dev/null)" = etcd ] || continue
+        tr '\0' '\n' <"$dir/environ" 2>/dev/null | grep -qxF "POD_NAME=$MEMBER_NAME" || continue
+        printf '%s\n' "${dir#/proc/}"
+    done
+}
+
+# force_new_cluster: etcd's disaster recovery from this member's data: etcd started again with
+# `force-new-cluster` (a one-member cluster on its data, the others' entries dropped); stopping
+# it here, the kubelet starts it again with the flag.
+force_new_cluster() {
+    if ! grep -q '^force-new-cluster:' "$CONFIG_FILE"; then
+        { cat "$CONFIG_FILE" && printf 'force-new-cluster: true\n'; } >"$CONFIG_FILE.tmp"
+        mv "$CONFIG_FILE.tmp" "$CONFIG_FILE"
+    fi
+    log "RECOVERING the cluster from this member's data (revision ${last_revision:-unknown}, term ${last_term:-unknown}): etcd starts again with force-new-cluster, the others join it"
+    for pid in $(own_etcd_pid); do
+        kill "$pid" 2>/dev/null && log "stopped etcd (pid $pid): the kubelet starts it again"
+    done
+    confirmed=0
+}
+
+# forced_done: once this member serves again, the flag goes: a later restart must not drop the
+# members that joined since.
+forced_done() {
+    if [ -f "$CONFIG_FILE" ] && grep -q '^force-new-cluster:' "$CONFIG_FILE"; then
+        sed '/^force-new-cluster:/d' "$CONFIG_FILE" >"$CONFIG_FILE.tmp"
+        mv "$CONFIG_FILE.tmp" "$CONFIG_FILE"
+        log "recovered: this member serves, a one-member cluster on its data; the others join it as learners"
+    fi
+}
+
+# recover_check: no member has quorum. This member recovers the cluster from its data when it
+# holds data, a person decided so or every other member answered CONFIRM_ROUNDS times in a row
+# that it holds none; any silence or any other data resets the count.
+confirmed=0
+recover_check() {
+    [ -d "$DATA_DIR/member" ] || return 0
+    [ -n "$(peer_urls | without_own)" ] || return 0 # one member: nobody to recover from
+    if grep -q '^force-new-cluster:' "$CONFIG_FILE" 2>/dev/null; then
+        wait_log "recovering: waiting for etcd to start with force-new-cluster and serve"
+        return 0
+    fi
+    decided=$(decision)
+    case "$decided" in
+        "recover-from $MEMBER_NAME")
+            log "a person decided: '$decided' ($DECISION_FILE)"
+            force_new_cluster
+            return 0
+            ;;
+        'recover-from '* | 'restore '* | start-empty)
+            confirmed=0
+            wait_log "no member has quorum; a person decided '$decided': not recovering from this member"
+            return 0
+            ;;
+    esac
+    survey
+    if [ -n "$silent" ] || [ -n "$holders" ]; then
+        confirmed=0
+        wait_log "no member has quorum; not recovering from this member's data while${silent:+ no answer comes from$silent}${holders:+ data is also on$holders}; $(to_decide)"
+        return 0
+    fi
+    confirmed=$((confirmed + 1))
+    log "no member has quorum and every other member answers that it holds no data ($confirmed of $CONFIRM_ROUNDS)"
+    [ "$confirmed" -lt "$CONFIRM_ROUNDS" ] || force_new_cluster
+}
+
 promote() {
-    require MEMBER_PEER_URL CLUSTER_DIR
-    trap 'exit 0' TERM INT
+    require MEMBER_NAME MEMBER_PEER_URL MEMBER_CLIENT_URL CLUSTER_DIR DATA_DIR CONFIG_FILE
+    trap 'stop_answering; exit 0' TERM INT
+    tell
+    start_answering
+    promoted=
     while :; do
-        healthy=$(healthy_endpoints "$(client_urls)")
-        if [ -n "$healthy" ] && list=$(member_list "$healthy" 2>/dev/null); then
+        tell
+        healthy=
+        if [ -n "$own_leader" ] && [ "$own_leader" != 0 ]; then
+            healthy=$(healthy_endpoints "$MEMBER_CLIENT_URL")
+        fi
+        [ -n "$healthy" ] || healthy=$(healthy_endpoints "$(client_urls)")
+        if [ -z "$healthy" ]; then
+            recover_check
+        else
+            confirmed=0
+            [ -z "$(healthy_endpoints "$MEMBER_CLIENT_URL")" ] || forced_done
+            if [ -n "$(decision)" ]; then
+                wait_log "the cluster has quorum: the decision in $DECISION_FILE ('$(decision)') is not needed; delete the ConfigMap, or a later loss acts on it"
+            fi
+        fi
+        if [ -z "$promoted" ] && [ -n "$healthy" ] && list=$(member_list "$healthy" 2>/dev/null); then
             entry=$(own_entry "$list")
             if [ -z "$entry" ]; then
                 log "not a member of the cluster: nothing to promote"
-                break
-            fi
-            if [ "$(field "$entry" 6)" != true ]; then
+                promoted=1
+            elif [ "$(field "$entry" 6)" != true ]; then
                 log "a voting member"
                 mark_voting
-                break
-            fi
-            if out=$(ctl --endpoints="$healthy" member promote "$(field "$entry" 1)" 2>&1); then
+                promoted=1
+            elif out=$(ctl --endpoints="$healthy" member promote "$(field "$entry" 1)" 2>&1); then
                 log "$out"
                 mark_voting
-                break
+                promoted=1
+            else
+                wait_log "learner, not promoted yet: $out"
             fi
-            wait_log "learner, not promoted yet: $out"
-        else
-            wait_log "waiting for a member with quorum"
         fi
-        nap
+        if [ -n "$promoted" ] && [ -n "$healthy" ]; then
+            sleep "$WATCH_INTERVAL_S" &
+            wait $! || true
+        else
+            nap
+        fi
     done
-    idle
 }
 
 # ordinal ENTRY: the StatefulSet ordinal of a member, from its name or, unstarted, its peer URL.
@@ -533,17 +757,24 @@ EOF
 
 is_number "$RETRY_INTERVAL_S" || fail "RETRY_INTERVAL_S is not a number: '$RETRY_INTERVAL_S'"
 is_number "$WAIT_LOG_INTERVAL_S" || fail "WAIT_LOG_INTERVAL_S is not a number: '$WAIT_LOG_INTERVAL_S'"
-is_number "$LOST_AFTER_S" || fail "LOST_AFTER_S is not a number: '$LOST_AFTER_S'"
+is_number "$EVIDENCE_PORT" || fail "EVIDENCE_PORT is not a number: '$EVIDENCE_PORT'"
+is_number "$CONFIRM_ROUNDS" && [ "$CONFIRM_ROUNDS" -ge 1 ] ||
+    fail "CONFIRM_ROUNDS is not a positive number: '$CONFIRM_ROUNDS'"
+is_number "$WATCH_INTERVAL_S" || fail "WATCH_INTERVAL_S is not a number: '$WATCH_INTERVAL_S'"
 case "${1:-}" in
     join)
         # What an earlier run of this pod left: a restore is decided afresh.
         if [ -n "$RESTORE_DIR" ]; then
             rm -f "$RESTORE_DIR/requested" "$RESTORE_DIR/start-empty" "$RESTORE_DIR/snapshot.db" \
-                "$RESTORE_DIR/snapshot.name"  # not `snapshots`: the list step wrote it just now
+                "$RESTORE_DIR/snapshot.name"
         fi
+        trap stop_answering EXIT
         join
         ;;
-    restore) restore ;;
+    restore)
+        trap stop_answering EXIT
+        restore
+        ;;
     promote) promote ;;
     shrink) shrink ;;
     *) fail "usage: etcd-member.sh join|restore|promote|shrink" ;;

@@ -4,7 +4,6 @@
 # that behave alike in AWS CLI v1 and v2.
 #
 #   upload  the snapshot CronJob's main container, after etcd-snapshot-save.sh.
-#   list    an etcd pod's first init container: which snapshots there are, for `etcd-member.sh join`.
 #   fetch   an etcd pod's init container, after `etcd-member.sh join` asked for a restore.
 #
 # upload takes the one <name>.db and <name>.db.sha256 that etcd-snapshot-save.sh left in
@@ -14,22 +13,20 @@
 # SNAPSHOT_KEEP is above 0, deletes all but the newest SNAPSHOT_KEEP snapshots (each .db with its
 # .sha256). A .sha256 object therefore only ever sits beside a complete .db.
 #
-# list does nothing when DATA_DIR holds a member's data. Otherwise it writes the snapshot names,
-# newest first, to RESTORE_DIR/snapshots (join recognises members restored from one of them); an
-# unreachable bucket is logged and leaves the list empty. It never fails.
-#
 # fetch does nothing unless RESTORE_DIR/requested exists (the whole cluster is gone). It holds
 # `newest` or a snapshot name. For `newest` it downloads the newest snapshot whose .sha256 matches
 # into RESTORE_DIR/snapshot.db (its name in RESTORE_DIR/snapshot.name), skipping, with a log line
 # each, snapshots without a checksum or whose checksum does not match: every member of a lost
 # cluster thus takes the same object. For a name (the snapshot the members already restored took)
-# it takes that one or fails. No usable snapshot, or the bucket unreachable: one log line, then a
-# failure (the kubelet retries the container), unless START_EMPTY_WHEN_LOST=1: then
-# RESTORE_DIR/start-empty.
+# it takes that one or fails. A checksum is the hash value in the .sha256 (its first field),
+# compared with the downloaded file's: whatever file name the .sha256 gives is never read. No
+# usable snapshot in a listing that succeeded: one log line, then a failure (the kubelet retries
+# the container), unless START_EMPTY_WHEN_LOST=1: then RESTORE_DIR/start-empty. A listing that
+# fails (DNS, credentials, egress) is always a failure: an S3 error is never "no snapshot".
 #
 # Env: SNAPSHOT_BUCKET, SNAPSHOT_PREFIX (no leading or trailing '/'). upload: SNAPSHOT_DIR,
 # SNAPSHOT_KEEP (0: keep all), SNAPSHOT_CREATE_BUCKET and SNAPSHOT_PROTECT_BUCKET (1 or 0). fetch:
-# RESTORE_DIR, START_EMPTY_WHEN_LOST (1 or 0). list: RESTORE_DIR, DATA_DIR.
+# RESTORE_DIR, START_EMPTY_WHEN_LOST (1 or 0).
 # Optional: AWS_ENDPOINT_URL (empty: AWS S3; passed as --endpoint-url, which every CLI version
 # reads), AWS_REGION / AWS_DEFAULT_REGION, and the AWS CLI's own credential variables.
 set -eu
@@ -194,7 +191,8 @@ fetch() {
     fi
     rm -f "$RESTORE_DIR/snapshot.db" "$RESTORE_DIR/snapshot.name" "$RESTORE_DIR/start-empty"
     if ! list_snapshots; then
-        give_up "cannot list $target/: $(first_line "$listing")"
+        printf '%s\n' "$listing"
+        fail "cannot list $target/ (the kubelet retries; an error is not an empty bucket): $(first_line "$listing")"
     fi
     checked=0
     set -f # the keys are not globs
@@ -218,7 +216,10 @@ fetch() {
             rm -f "$sum"
             fail "could not download s3://$bucket/$key (the kubelet retries)"
         fi
-        if (cd "$RESTORE_DIR" && sha256sum -c "$name.db.sha256") >/dev/null 2>&1; then
+        expected=$(awk 'NR == 1 { print tolower($1); exit }' "$sum")
+        case "$expected" in *[!0-9a-f]*) expected= ;; esac
+        actual=$(sha256sum "$RESTORE_DIR/$name.db" | cut -d ' ' -f 1)
+        if [ "${#expected}" -eq 64 ] && [ "$expected" = "$actual" ]; then
             mv "$RESTORE_DIR/$name.db" "$RESTORE_DIR/snapshot.db"
             rm -f "$sum"
             printf '%s\n' "$name" >"$RESTORE_DIR/snapshot.name"
@@ -235,24 +236,6 @@ fetch() {
     give_up "no usable snapshot in $target/ ($checked checked)"
 }
 
-list() {
-    [ -n "${RESTORE_DIR:-}" ] || fail "RESTORE_DIR is empty"
-    [ -n "${DATA_DIR:-}" ] || fail "DATA_DIR is empty"
-    rm -f "$RESTORE_DIR/snapshots"
-    if [ -d "$DATA_DIR/member" ]; then
-        log "this member has data: no restore can be needed"
-        return 0
-    fi
-    if ! list_snapshots; then
-        log "cannot list $target/ (a lost cluster could not be restored now): $(first_line "$listing")"
-        return 0
-    fi
-    printf '%s\n' "$snapshots" | sed '/^$/d' | sort -r | while IFS= read -r key; do
-        basename "$key" .db
-    done >"$RESTORE_DIR/snapshots"
-    log "$(wc -l <"$RESTORE_DIR/snapshots" | tr -d ' ') snapshot(s) in $target/"
-}
-
 [ -n "${SNAPSHOT_BUCKET:-}" ] || fail "SNAPSHOT_BUCKET is empty"
 [ -n "${SNAPSHOT_PREFIX:-}" ] || fail "SNAPSHOT_PREFIX is empty"
 bucket=$SNAPSHOT_BUCKET
@@ -260,7 +243,6 @@ prefix=$SNAPSHOT_PREFIX
 target="s3://$bucket/$prefix"
 case "${1:-}" in
     upload) upload ;;
-    list) list ;;
     fetch) fetch ;;
-    *) fail "usage: etcd-snapshot-s3.sh upload|list|fetch" ;;
+    *) fail "usage: etcd-snapshot-s3.sh upload|fetch" ;;
 esac
