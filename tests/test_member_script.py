@@ -342,7 +342,7 @@ def test_while_it_decides_a_member_answers_that_it_holds_no_data(tmp_path, shell
         url = f"http://{pod.address(POD)}:{pod.env['EVIDENCE_PORT']}/"
         deadline = time.monotonic() + 30
         answer = ""
-        while "state=" not in answer and time.monotonic() < deadline:
+        while "state=empty" not in answer and time.monotonic() < deadline:
             try:
                 with urllib.request.urlopen(url, timeout=2) as response:
                     answer = response.read().decode()

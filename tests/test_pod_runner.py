@@ -97,7 +97,7 @@ def test_a_container_runs_unmodified_under_its_own_mounts_and_user(tmp_path):
     ]
     program_and_args = argv[split + 7 :]
     assert program_and_args == ["/opt/etcd", "--config-file=/etc/etcd/etcd.conf.yml"]  # as rendered
-    assert etcd.env == {"POD_NAME": "kafscale-etcd-1"}  # the downward API, as rendered
+    assert etcd.env == {"POD_NAME": "kafscale-etcd-1", "POD_IP": "127.3.3.2"}  # the downward API
 
     init = pod["initContainers"][0]
     step = container_run(

