@@ -9,7 +9,7 @@ RUNTIME_VENV := venv-runtime
 # 5-minute compaction poll), so twice the cores overlaps them without starving any.
 WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
 
-.PHONY: setup system-packages render test test-fast lint clean
+.PHONY: setup system-packages render test test-fast soak lint clean
 
 # Debian's etcd 3.4, etcdctl, BusyBox, dash and promtool for the tests (apt-get, needs root once).
 system-packages:
@@ -38,7 +38,11 @@ lint: $(BIN)/.installed
 # The whole suite, the slow real-etcd tests overlapping (pytest-xdist). Idle workers take tests
 # queued on busy ones (worksteal), so no worker ends the run alone with a queue of drills.
 test: setup lint
-	$(BIN)/python -m pytest -n $(WORKERS) --dist worksteal
+	$(BIN)/python -m pytest -n $(WORKERS) --dist worksteal -m "not soak"
+
+# The drills' long variants (an 80 s back-off, partitions of 90 and 300 s): each prints its figures.
+soak: setup
+	$(BIN)/python -m pytest -n $(WORKERS) -m soak -s
 
 # The mock tests alone are CPU-bound: one worker per core.
 test-fast: $(BIN)/.installed

@@ -35,6 +35,7 @@ from kafscale.rules import MAX_REPLICAS
 from kafscale_lab.etcd_binaries import aws_image_path, tools_image_path
 from kafscale_lab.etcd_http import EtcdHttpClient, MemberStatus
 from kafscale_lab.manifests import Manifest, etcd_container, only, pod_spec
+from kafscale_lab.partition import PartitionError, PodGroups, partition
 from kafscale_lab.pod_runner import (
     ContainerRun,
     PodError,
@@ -242,14 +243,17 @@ def free_loopback_addresses(count: int) -> list[str]:
     raise LocalClusterError("found no loopback subnet with free etcd ports")
 
 
-def _child_io(log: IO[bytes]) -> dict[str, Any]:
-    """A container process's wiring: output to its log, no input, gone with this process."""
-    return {
-        "stdout": log,
-        "stderr": subprocess.STDOUT,
-        "stdin": subprocess.DEVNULL,
-        "preexec_fn": _die_with_parent,
-    }
+def _child_io(log: IO[bytes], cgroup_procs: Path | None = None) -> dict[str, Any]:
+    """A container process's wiring: output to its log, no input, gone with this process, and
+    (with `cgroup_procs`) in its pod's cgroup, where the partitions' rules find it."""
+
+    def setup() -> None:
+        _die_with_parent()
+        if cgroup_procs is not None:
+            with contextlib.suppress(OSError):
+                cgroup_procs.write_text(str(os.getpid()))
+
+    return {"stdout": log, "stderr": subprocess.STDOUT, "stdin": subprocess.DEVNULL, "preexec_fn": setup}
 
 
 def _die_with_parent() -> None:
@@ -271,9 +275,15 @@ class _PodRun:
     after the kubelet's back-off."""
 
     def __init__(
-        self, plan: MemberPlan, log_dir: Path, init_deadline_s: float, restart: bool = False
+        self,
+        plan: MemberPlan,
+        log_dir: Path,
+        init_deadline_s: float,
+        restart: bool = False,
+        cgroup_procs: Path | None = None,
     ) -> None:
         self.plan = plan
+        self.cgroup_procs = cgroup_procs
         self.log_dir = log_dir
         self.init_deadline_s = init_deadline_s
         self.restart = restart
@@ -292,7 +302,9 @@ class _PodRun:
 
     def _popen(self, run: ContainerRun) -> subprocess.Popen[bytes]:
         with self.log_path(run.name).open("ab") as log:
-            return subprocess.Popen(run.argv, env=run.env, start_new_session=True, **_child_io(log))
+            return subprocess.Popen(
+                run.argv, env=run.env, start_new_session=True, **_child_io(log, self.cgroup_procs)
+            )
 
     def _run(self) -> None:
         for init in self.plan.init_containers:
@@ -313,6 +325,10 @@ class _PodRun:
                         )
                         return
                 code = self.current_init.returncode
+                # What the runtime does once a container's main process ends: whatever it left
+                # running (a background responder, say) ends with it.
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self.current_init.pid, signal.SIGKILL)
                 if code == 0:
                     break
                 if self.restart:
@@ -439,6 +455,8 @@ class LocalCluster:
         self._pods: dict[str, _PodRun] = {}
         self.last_job_log = ""
         self._addresses = free_loopback_addresses(MAX_REPLICAS)
+        # One cgroup per pod, where a partition's packet-filter rules find its processes.
+        self._groups = PodGroups.create()
         self.apply(manifests)
 
     def apply(self, manifests: Sequence[Manifest]) -> None:
@@ -561,7 +579,8 @@ class LocalCluster:
             raise LocalClusterError(f"{pod_name} is already running")
         member = self._member(pod_name)
         self._make_volumes(member)
-        run = _PodRun(member, self._work_dir, self.init_deadline_s, self.restart_containers)
+        procs = self._groups.procs_file(pod_name) if self._groups is not None else None
+        run = _PodRun(member, self._work_dir, self.init_deadline_s, self.restart_containers, procs)
         self._pods[pod_name] = run
         run.start()
 
@@ -705,9 +724,25 @@ class LocalCluster:
         self.last_job_log = log
         return log
 
+    @contextlib.contextmanager
+    def partitioned(self, pods: Sequence[str], others: Sequence[str]) -> Iterator[None]:
+        """Cut `pods` off from `others`, both ways, until the block ends (the rules removed then,
+        whatever happened inside): a network fault between nodes. Clients outside the pods (the
+        load, the test's own reads) still reach every member."""
+        if self._groups is None:
+            raise PartitionError("no writable cgroup v2 hierarchy here: the lab cannot partition pods")
+        with partition(
+            self._groups,
+            [(pod, self._member(pod).address) for pod in pods],
+            [(pod, self._member(pod).address) for pod in others],
+        ):
+            yield
+
     def stop(self) -> None:
         for pod_name in list(self._pods):
             self.stop_member(pod_name)
+        if self._groups is not None:
+            self._groups.remove()
         shutil.rmtree(self._work_dir, ignore_errors=True)
         shutil.rmtree(self._tmpfs_dir, ignore_errors=True)
 

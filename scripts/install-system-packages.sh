@@ -1,10 +1,10 @@
 #!/bin/sh
 # Debian packages the tests need: etcd 3.4 (server and etcdctl), BusyBox and dash, util-linux
-# (unshare and setpriv: the lab runs pods the kubelet's way), and
-# prometheus for promtool, awscli for the snapshot upload script.
+# (unshare and setpriv: the lab runs pods the kubelet's way), iptables (the lab's network
+# partitions), prometheus for promtool, awscli for the snapshot upload script.
 # Installs only what is missing; needs root (or sudo) the first time.
 set -eu
-packages="etcd-server etcd-client busybox dash util-linux prometheus awscli"
+packages="etcd-server etcd-client busybox dash util-linux iptables prometheus awscli"
 missing=""
 for package in $packages; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||

@@ -373,6 +373,33 @@ def test_a_lost_cluster_without_backups_starts_empty_only_when_allowed(tmp_path,
     assert not Path(refused.env["CONFIG_FILE"]).exists()
 
 
+@pytest.mark.parametrize("shell", ["busybox-sh"], indirect=True)
+def test_a_member_above_the_replica_count_never_adds_itself_back(tmp_path, shell, tools_path):
+    """etcdReplicas=1: the scale-down Job removed kafscale-etcd-1, whose pod restarts before the
+    StatefulSet drops it. With data or without, it waits and writes no config."""
+    pod = _join_pod(tmp_path, "etcdReplicas=1")
+    pod.mark_bootstrapped()
+    (Path(pod.env["DATA_DIR"]) / "member" / "wal").mkdir(parents=True)
+    line = _first_wait_line(pod.start(shell, tools_path, RETRY_INTERVAL_S="1"))
+    assert "kafscale-etcd-1 is not in" in line and "it never adds itself back" in line, line
+    assert not Path(pod.env["CONFIG_FILE"]).exists()
+
+
+@pytest.mark.parametrize("shell", ["dash"], indirect=True)
+def test_a_restore_of_another_snapshot_than_the_one_requested_is_refused(tmp_path, shell, tools_path):
+    manifests = _manifests()
+    container = init_container(only(manifests, "StatefulSet"), "member-restore")
+    restore = Pod(tmp_path, container, _config_maps(manifests))
+    restore_dir = Path(restore.env["RESTORE_DIR"])
+    (restore_dir / "requested").write_text("20261201000000\n")
+    (restore_dir / "snapshot.name").write_text("20261202000000\n")
+    (restore_dir / "snapshot.db").write_bytes(b"a snapshot")
+    finished = restore.run(shell, tools_path, RETRY_INTERVAL_S="1")
+    assert finished.returncode != 0
+    assert "snapshot 20261201000000 was requested, but 20261202000000 was fetched" in finished.stdout
+    assert not (Path(restore.env["DATA_DIR"]) / "member").exists()
+
+
 @pytest.mark.parametrize("shell", ["dash"], indirect=True)
 def test_without_wget_a_member_never_restores_blind(tmp_path, shell, tools_path):
     bin_dir = Path(tools_path)

@@ -55,6 +55,7 @@ def test_the_scale_down_job_runs_once_and_gives_up_in_time():
         "name": "prod-etcd-scale-down",
         "namespace": "streaming",
         "labels": {"app.kubernetes.io/component": "etcd-membership", **LABELS},
+        "annotations": {"pulumi.com/replaceUnready": "true"},
     }
     spec = job["spec"]
     assert spec["backoffLimit"] == 0
@@ -63,6 +64,14 @@ def test_the_scale_down_job_runs_once_and_gives_up_in_time():
     # The script gives up (with its reason in the log) before Kubernetes kills the pod.
     assert int(_env(_shrink_container(job), "SHRINK_TIMEOUT_S")) < spec["activeDeadlineSeconds"]
     assert spec["template"]["metadata"]["labels"]["app.kubernetes.io/component"] == "etcd-membership"
+
+
+def test_a_failed_scale_down_job_is_run_again_by_the_next_pulumi_up():
+    """pulumi-kubernetes awaits a Job that failed again on every later update unless it carries
+    `pulumi.com/replaceUnready`: then Diff replaces a Job that is not ready (provider.go, Diff),
+    so once the missing member is back, the next `pulumi up` runs the removal again."""
+    job = render_objects(etcdReplicas="1").get("Job", "kafscale-etcd-scale-down")
+    assert job["metadata"]["annotations"] == {"pulumi.com/replaceUnready": "true"}
 
 
 def test_the_scale_down_job_runs_the_member_script_in_the_tools_image():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,25 @@ def test_the_newest_snapshot_whose_checksum_matches_is_fetched_a_torn_one_skippe
     assert "skipped 20260101030000: no readable" in result.stdout
     assert "skipped 20260101020000: its checksum does not match" in result.stdout
     assert sorted(p.name for p in pod.restore_dir.iterdir()) == ["requested", "snapshot.db", "snapshot.name"]
+
+
+@DASH
+def test_a_snapshot_still_being_uploaded_makes_the_member_wait_not_take_an_older_one(
+    shell, tmp_path, s3_endpoint, bucket
+):
+    """Uploads put the .db, then its .sha256. A member that took the older snapshot while
+    another, a moment later, took the new one would restore two clusters that never merge."""
+    s3 = s3_client(s3_endpoint)
+    _upload(s3, bucket, "20260101000000", b"older")
+    in_flight = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    s3.put_object(Bucket=bucket, Key=f"{PREFIX}/{in_flight}.db", Body=b"half of it")
+    pod = Pod(s3_endpoint, bucket, shell, tmp_path)
+    pod.request()
+    result = pod.run("snapshot-fetch")
+    assert result.returncode != 0
+    (failed,) = _failed_lines(result)
+    assert f"snapshot {in_flight} is still being uploaded" in failed
+    assert not (pod.restore_dir / "snapshot.db").exists()
 
 
 @DASH

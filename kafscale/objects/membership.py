@@ -63,6 +63,7 @@ CLIENT_URLS_KEY = "client-urls"
 # The flags the join step decides; every other flag is fixed by the settings.
 MEMBERSHIP_FLAGS = ("initial-cluster", "initial-cluster-state")
 SHRINK_TIMEOUT_S = 300
+REPLACE_UNREADY_ANNOTATION = "pulumi.com/replaceUnready"
 SHRINK_JOB_DEADLINE_S = SHRINK_TIMEOUT_S + 60
 COMPONENT_LABEL = "etcd-membership"
 # The label value that marks the bootstrap marker: applied only once the StatefulSet is ready.
@@ -335,10 +336,15 @@ def scale_down_job(settings: EtcdSettings, names: EtcdNames) -> dict[str, object
         ],
         "volumeMounts": cluster_mounts(),
     }
+    metadata = object_metadata(names, names.scale_down_job, task_labels)
+    # A Job that failed (a removal refused for quorum) is replaced, so run again, by the next
+    # `pulumi up` once the cause is fixed, instead of being awaited again as it is: pulumi-kubernetes
+    # provider.go, Diff (`metadata.ReplaceUnready`: a Job that is not ready is replaced).
+    metadata["annotations"] = {REPLACE_UNREADY_ANNOTATION: "true"}
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": object_metadata(names, names.scale_down_job, task_labels),
+        "metadata": metadata,
         "spec": {
             "backoffLimit": 0,
             "activeDeadlineSeconds": SHRINK_JOB_DEADLINE_S,

@@ -19,7 +19,14 @@ from __future__ import annotations
 from kafscale.naming import EtcdNames
 from kafscale.objects.membership import config_writer_container, env_var
 from kafscale.objects.pod_security import container_security_context
-from kafscale.objects.snapshot import TMP_DIR, TMP_VOLUME, s3_command, s3_env, shell_flag
+from kafscale.objects.snapshot import (
+    ACTIVE_DEADLINE_SECONDS,
+    TMP_DIR,
+    TMP_VOLUME,
+    s3_command,
+    s3_env,
+    shell_flag,
+)
 from kafscale.settings import EtcdSettings
 
 RESTORE_VOLUME = "restore"
@@ -52,6 +59,8 @@ def fetch_container(settings: EtcdSettings) -> dict[str, object]:
         "env": [
             env_var("RESTORE_DIR", RESTORE_DIR),
             env_var("START_EMPTY_WHEN_LOST", shell_flag(settings.start_empty_when_lost)),
+            # A snapshot without its checksum younger than this is an upload in flight: wait.
+            env_var("UPLOAD_DEADLINE_S", str(ACTIVE_DEADLINE_SECONDS)),
             *s3_env(settings),
         ],
         "volumeMounts": [restore_mount(), {"name": TMP_VOLUME, "mountPath": TMP_DIR}],

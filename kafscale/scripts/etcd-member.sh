@@ -389,6 +389,14 @@ join() {
     require MEMBER_NAME MEMBER_PEER_URL DATA_DIR CONFIG_FILE ETCD_CONFIG CLUSTER_DIR
     initial_cluster=$(tr -d ' \n' <"$CLUSTER_DIR/initial-cluster")
     [ -n "$initial_cluster" ] || fail "$CLUSTER_DIR/initial-cluster is empty"
+    # A member above the replica count (the scale-down Job removed it; its pod restarted before
+    # the StatefulSet dropped it) never adds itself back, with data or without.
+    until peer_urls | grep -qxF "$MEMBER_PEER_URL"; do
+        wait_log "waiting: $MEMBER_NAME is not in $CLUSTER_DIR/initial-cluster (above etcdReplicas):" \
+            "it never adds itself back; the StatefulSet removes this pod"
+        nap
+        initial_cluster=$(tr -d ' \n' <"$CLUSTER_DIR/initial-cluster")
+    done
     # "No data" must be seen, not assumed: a data dir this user cannot look into may hold data.
     until [ -r "$DATA_DIR" ] && [ -x "$DATA_DIR" ]; do
         wait_log "waiting: $DATA_DIR cannot be read by this user (uid $(id -u)), so whether this member" \
@@ -489,6 +497,10 @@ restore() {
     [ -f "$RESTORE_DIR/snapshot.db" ] && [ -f "$RESTORE_DIR/snapshot.name" ] ||
         fail "a restore was requested but no snapshot was fetched into $RESTORE_DIR"
     name=$(cat "$RESTORE_DIR/snapshot.name")
+    read -r requested <"$RESTORE_DIR/requested" || requested=newest
+    if [ "$requested" != newest ] && [ "$requested" != "$name" ]; then
+        fail "snapshot $requested was requested, but $name was fetched: nothing restored"
+    fi
     token="$(cluster_token)-restore-$name"
     if command -v "$ETCDUTL" >/dev/null 2>&1; then
         tool=$ETCDUTL

@@ -18,7 +18,10 @@
 # into RESTORE_DIR/snapshot.db (its name in RESTORE_DIR/snapshot.name), skipping, with a log line
 # each, snapshots without a checksum or whose checksum does not match: every member of a lost
 # cluster thus takes the same object. For a name (the snapshot the members already restored took)
-# it takes that one or fails. A checksum is the hash value in the .sha256 (its first field),
+# it takes that one or fails. A .db without its .sha256 taken less than UPLOAD_DEADLINE_S ago (the
+# snapshot Job's deadline) is an upload in flight: the fetch fails (the kubelet retries) instead
+# of taking an older snapshot that another member may not take; an older one was cut short and
+# is skipped. A checksum is the hash value in the .sha256 (its first field),
 # compared with the downloaded file's: whatever file name the .sha256 gives is never read. No
 # usable snapshot in a listing that succeeded: one log line, then a failure (the kubelet retries
 # the container), unless START_EMPTY_WHEN_LOST=1: then RESTORE_DIR/start-empty. A listing that
@@ -26,7 +29,7 @@
 #
 # Env: SNAPSHOT_BUCKET, SNAPSHOT_PREFIX (no leading or trailing '/'). upload: SNAPSHOT_DIR,
 # SNAPSHOT_KEEP (0: keep all), SNAPSHOT_CREATE_BUCKET and SNAPSHOT_PROTECT_BUCKET (1 or 0). fetch:
-# RESTORE_DIR, START_EMPTY_WHEN_LOST (1 or 0).
+# RESTORE_DIR, START_EMPTY_WHEN_LOST (1 or 0), UPLOAD_DEADLINE_S (3000).
 # Optional: AWS_ENDPOINT_URL (empty: AWS S3; passed as --endpoint-url, which every CLI version
 # reads), AWS_REGION / AWS_DEFAULT_REGION, and the AWS CLI's own credential variables.
 set -eu
@@ -35,6 +38,7 @@ SNAPSHOT_KEEP="${SNAPSHOT_KEEP:-0}"
 SNAPSHOT_CREATE_BUCKET="${SNAPSHOT_CREATE_BUCKET:-0}"
 SNAPSHOT_PROTECT_BUCKET="${SNAPSHOT_PROTECT_BUCKET:-0}"
 START_EMPTY_WHEN_LOST="${START_EMPTY_WHEN_LOST:-0}"
+UPLOAD_DEADLINE_S="${UPLOAD_DEADLINE_S:-3000}"
 
 log() {
     printf '%s etcd-snapshot-s3: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"
@@ -177,6 +181,11 @@ give_up() {
     fail "$1: refusing to start an empty cluster over the lost one (etcdStartEmptyWhenLost allows it)"
 }
 
+# upload_cutoff: the snapshot name (a UTC time) of a snapshot taken UPLOAD_DEADLINE_S ago.
+upload_cutoff() {
+    date -u -d "@$(($(date -u +%s) - UPLOAD_DEADLINE_S))" +%Y%m%d%H%M%S
+}
+
 # download KEY FILE: one object into FILE, written whole or not at all.
 download() {
     rm -f "$2.part"
@@ -209,7 +218,12 @@ fetch() {
         name=$(basename "$key" .db)
         sum="$RESTORE_DIR/$name.db.sha256"
         if ! download "$key.sha256" "$sum"; then
-            log "skipped $name: no readable $key.sha256"
+            # Uploads put the .db first, then its .sha256: a .db younger than an upload may take
+            # is still being uploaded, and every member must take the same object: wait for it.
+            if [ "$name" -gt "$(upload_cutoff)" ]; then # 14 digits each: a number
+                fail "snapshot $name is still being uploaded (no $key.sha256 yet, taken less than ${UPLOAD_DEADLINE_S}s ago): waiting for it, so that every member restores the same one (the kubelet retries)"
+            fi
+            log "skipped $name: no readable $key.sha256 (an upload cut short more than ${UPLOAD_DEADLINE_S}s ago)"
             continue
         fi
         if ! download "$key" "$RESTORE_DIR/$name.db"; then
