@@ -142,6 +142,7 @@ class ManagedEtcd(pulumi.ComponentResource):
         legacy_parent = pulumi.create_urn(name, LEGACY_COMPONENT_TYPE, parent=opts.parent if opts else None)
         created: dict[ObjectKey, pulumi.CustomResource] = {}
         statefulset_key = ("StatefulSet", shape.names.statefulset)
+        marker_key = ("ConfigMap", shape.names.bootstrap_marker)
         for index, manifest in enumerate(manifests):
             key = _key(manifest)
             fields: dict[str, Any] = {
@@ -154,6 +155,8 @@ class ManagedEtcd(pulumi.ComponentResource):
                 depends_on=[created[dependency] for dependency in order.get(key, ())],
                 aliases=[pulumi.Alias(name=key[1], parent=legacy_parent)],
             )
+            if key == marker_key:
+                options = pulumi.ResourceOptions.merge(options, _marker_options(shape))
             if key == statefulset_key:
                 options = pulumi.ResourceOptions.merge(options, _statefulset_options(shape))
                 if checked is not None:
@@ -170,6 +173,14 @@ def child_name(component_name: str, cluster_name: str, object_name: str) -> str:
     component's (`kafscale-etcd-client` in component `etcd` -> `etcd-etcd-client`). Unique per
     component, so one stack holds any number of clusters, whatever their names and namespaces."""
     return component_name + object_name.removeprefix(cluster_name)
+
+
+def _marker_options(settings: EtcdSettings) -> pulumi.ResourceOptions:
+    """The bootstrap marker keeps an emptied cluster from bootstrapping anew: always kept in
+    Kubernetes when it leaves the stack (retainOnDelete: `pulumi destroy`, a replacement), and
+    protected like the StatefulSet unless etcdAllowReplacement lifts it (a deliberate new
+    clusterName or namespace replaces it; the old one stays in Kubernetes)."""
+    return pulumi.ResourceOptions(protect=not settings.allow_replacement, retain_on_delete=True)
 
 
 def _statefulset_options(settings: EtcdSettings) -> pulumi.ResourceOptions:

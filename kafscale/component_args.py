@@ -115,7 +115,7 @@ class ManagedEtcdArgs(TypedDict, total=False):
     etcd_zone_spread: pulumi.Input[bool]
     """True spreads the members over topology.kubernetes.io/zone (maxSkew 1, ScheduleAnyway)."""
     etcd_allow_replacement: bool
-    """True lifts Pulumi's protect from the StatefulSet for one deliberate replacement (every member down at once; in memory mode every offset since the last snapshot lost); false (the default) refuses any change that would replace it."""
+    """True lifts Pulumi's protect from the StatefulSet and the bootstrap marker for one deliberate replacement (every member down at once; in memory mode every offset since the last snapshot lost); false (the default) refuses any change that would replace it."""
     etcd_deploy_timeout_sec: int
     """Seconds pulumi-kubernetes waits for the StatefulSet's rollout (60 to 86400); empty means (members + 1) x 300, the startup budget of each member plus one."""
     last_deployed_settings: pulumi.Input[dict[str, Any]]

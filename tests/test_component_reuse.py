@@ -36,6 +36,7 @@ class Registration:
     inputs: dict[str, Any]
     secret_inputs: set[str]
     protect: bool
+    retain_on_delete: bool
     custom_timeouts: tuple[str, str]
     aliases: list[Any]
     property_dependencies: dict[str, set[str]]
@@ -72,6 +73,7 @@ def recorded(monkeypatch):
                 inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
                 secret_inputs={key for key, value in fields.items() if _is_secret(value)},
                 protect=request.protect,
+                retain_on_delete=request.retainOnDelete,
                 custom_timeouts=(request.customTimeouts.create, request.customTimeouts.update),
                 aliases=list(request.aliases),
                 property_dependencies={
@@ -309,11 +311,24 @@ def test_the_statefulset_is_protected_unless_replacement_is_allowed(recorded):
     replace resource ... as it is currently marked for protection"; step.go
     `deleteProtectedError`)."""
     _stack_program_run()
-    protected = {r.type for r in _kubernetes(recorded) if r.protect}
-    assert protected == {STATEFULSET}
+    protected = {(r.type, r.inputs["metadata"]["name"]) for r in _kubernetes(recorded) if r.protect}
+    marker = ("kubernetes:core/v1:ConfigMap", "kafscale-etcd-bootstrapped")
+    assert protected == {(STATEFULSET, "kafscale-etcd"), marker}
     recorded.registrations.clear()
     _stack_program_run(["etcdAllowReplacement=true"])
     assert not any(r.protect for r in _kubernetes(recorded))
+
+
+def test_the_bootstrap_marker_is_kept_in_kubernetes_when_it_leaves_the_stack(recorded):
+    """retainOnDelete: "Pulumi will not call through to the resource provider's Delete method
+    when deleting or replacing the resource during pulumi up or pulumi destroy" (Pulumi's docs,
+    Resource option: retainOnDelete), so a `pulumi destroy` after `pulumi state unprotect`
+    leaves the marker in the namespace."""
+    for overrides in ([], ["etcdAllowReplacement=true"]):
+        recorded.registrations.clear()
+        _stack_program_run(overrides)
+        retained = {r.inputs["metadata"]["name"] for r in _kubernetes(recorded) if r.retain_on_delete}
+        assert retained == {"kafscale-etcd-bootstrapped"}, overrides
 
 
 def test_disk_mode_claims_are_retained_when_the_statefulset_goes():

@@ -31,6 +31,9 @@ from tests.support import SHELLS, missing, render_objects, require_etcd_binary
 pytestmark = pytest.mark.etcd
 
 POD = "kafscale-etcd-1"
+# The env paths a pod's containers use, moved under the test's directory.
+DIR_KEYS = ("DATA_DIR", "CLUSTER_DIR", "RESTORE_DIR")
+FILE_KEYS = ("CONFIG_FILE", "BOOTSTRAP_MARKER", "EVIDENCE_FILE", "DECISION_FILE", "VOTING_FILE")
 NAMESPACE = "kafscale-dev"
 
 
@@ -53,15 +56,7 @@ class Pod:
         # The members' addresses: a random loopback /24 per pod, so that tests running side by
         # side never answer each other's questions.
         self.subnet = f"127.{random.randint(100, 250)}.{random.randint(0, 250)}"
-        for key in (
-            "DATA_DIR",
-            "CONFIG_FILE",
-            "CLUSTER_DIR",
-            "BOOTSTRAP_MARKER",
-            "RESTORE_DIR",
-            "EVIDENCE_FILE",
-            "DECISION_FILE",
-        ):
+        for key in (*DIR_KEYS, *FILE_KEYS):
             if key in self.env:
                 self.env[key] = str(root / self.env[key].lstrip("/"))
         self.env["POD_IP"] = self.address(POD)
@@ -70,9 +65,9 @@ class Pod:
         for key, value in config_maps["kafscale-etcd-members"].items():
             (cluster_dir / key).write_text(value)
         Path(self.env["BOOTSTRAP_MARKER"]).parent.mkdir(parents=True)
-        for key in ("DATA_DIR", "CONFIG_FILE", "RESTORE_DIR", "EVIDENCE_FILE", "DECISION_FILE"):
-            if key in self.env:
-                is_dir = key in ("DATA_DIR", "RESTORE_DIR")
+        for key in (*DIR_KEYS, *FILE_KEYS):
+            if key in self.env and key not in ("CLUSTER_DIR", "BOOTSTRAP_MARKER"):
+                is_dir = key in DIR_KEYS
                 (Path(self.env[key]) if is_dir else Path(self.env[key]).parent).mkdir(
                     parents=True, exist_ok=True
                 )
@@ -398,6 +393,36 @@ def test_a_restore_of_another_snapshot_than_the_one_requested_is_refused(tmp_pat
     assert finished.returncode != 0
     assert "snapshot 20261201000000 was requested, but 20261202000000 was fetched" in finished.stdout
     assert not (Path(restore.env["DATA_DIR"]) / "member").exists()
+
+
+@pytest.mark.parametrize(
+    ("shell", "state", "ready"),
+    [("busybox-sh", "new", True), ("dash", "existing", False)],
+    indirect=["shell"],
+)
+def test_the_voting_gate_is_open_at_once_only_for_a_member_that_started_new(
+    tmp_path, shell, tools_path, state, ready
+):
+    """The sidecar's readiness file, with no member answering: a member that started `new` (a
+    first bootstrap, which OrderedReady must not hold back) votes; a learner waits for its
+    promotion, so a rolling update or a drain never counts it."""
+    manifests = _manifests("etcdProbes=false")
+    containers = pod_spec(only(manifests, "StatefulSet"))["containers"]
+    sidecar = next(c for c in containers if c["name"] == "member-promote")
+    pod = Pod(tmp_path, sidecar, _config_maps(manifests))
+    Path(pod.env["CONFIG_FILE"]).write_text(f"initial-cluster-state: {state}\n")
+    voting = Path(pod.env["VOTING_FILE"])
+    running = pod.start(shell, tools_path, RETRY_INTERVAL_S="1", WAIT_LOG_INTERVAL_S="0")
+    try:
+        assert running.stdout is not None
+        line = running.stdout.readline()
+        while "waiting for a member with quorum" not in line and line:
+            line = running.stdout.readline()
+        assert "waiting for a member with quorum" in line  # one whole round since it started
+        assert voting.exists() is ready
+    finally:
+        running.kill()
+        running.wait()
 
 
 @pytest.mark.parametrize("shell", ["dash"], indirect=True)

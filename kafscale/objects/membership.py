@@ -262,10 +262,10 @@ def promote_container(settings: EtcdSettings, names: EtcdNames, data_volume: str
     answers the other members on the evidence port (this member holds data, even while its etcd
     is down), and recovers the cluster from this member's data when it is the survivor (it reads
     the data dir, rewrites etcd's config file and stops this pod's etcd: the pod shares one
-    process namespace). With probes on, it is ready only once its member votes: a learner answers
-    /health like a voter (measured on 3.4.23 and 3.5.1) yet refuses linearizable requests, so
-    without this gate the client Service would send brokers to it and a rolling update would
-    move on before it counts for quorum."""
+    process namespace). It is ready only once its member votes: a learner answers /health like a
+    voter (measured on 3.4.23 and 3.5.1) yet refuses linearizable requests, so without this gate
+    the client Service would send brokers to it and a rolling update would move on before it
+    counts for quorum."""
     container: dict[str, object] = {
         **tools_container(settings, "member-promote", "promote"),
         "env": [
@@ -284,14 +284,16 @@ def promote_container(settings: EtcdSettings, names: EtcdNames, data_volume: str
         ],
         # An idle shell: the smallest request a scheduler honours.
         "resources": {"requests": {"cpu": "5m", "memory": "16Mi"}, "limits": {"memory": "64Mi"}},
-    }
-    if settings.probes:
-        # Without probes the pods start in order (OrderedReady), and this gate would hold the
-        # second member back until the first had a quorum it cannot have alone.
-        container["readinessProbe"] = {
+        # The voting gate, with probes on or off: a member that started as a learner is ready
+        # once promoted; one that started `new` (the bootstrap, a restart on its data, a restore)
+        # at once, so that OrderedReady (probes off) still creates member 1 after member 0 of a
+        # first bootstrap, which has no quorum alone. A rolling update or a drain (the
+        # PodDisruptionBudget counts ready pods) thus never moves on past an unpromoted learner.
+        "readinessProbe": {
             "exec": {"command": ["/bin/sh", "-c", f'test -f "{VOTING_FILE}"']},
             "periodSeconds": VOTING_PROBE_PERIOD_S,
-        }
+        },
+    }
     return container
 
 

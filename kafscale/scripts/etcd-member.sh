@@ -53,7 +53,8 @@
 # votes, for the readiness probe), CONFIRM_ROUNDS (3), WATCH_INTERVAL_S (5). join and promote:
 # EVIDENCE_FILE (where this member's answer is kept; empty: it answers nothing), EVIDENCE_PORT
 # (2382), POD_IP (the address to answer on; 0.0.0.0), DECISION_FILE (a person's decision),
-# RECOVERY_CONFIGMAP and POD_NAMESPACE (named in the command a waiting member suggests). shrink: TARGET_REPLICAS, MEMBER_PREFIX (members are named <prefix>-<ordinal>),
+# RECOVERY_CONFIGMAP and POD_NAMESPACE (named in the command a waiting member suggests).
+# shrink: TARGET_REPLICAS, MEMBER_PREFIX (members are named <prefix>-<ordinal>),
 # CLIENT_URLS (every member there may be, comma-separated), SHRINK_TIMEOUT_S (default 300).
 # Optional: RETRY_INTERVAL_S (2), WAIT_LOG_INTERVAL_S (30: while waiting, how often to say why),
 # ETCDCTL (etcdctl).
@@ -147,8 +148,9 @@ cluster_of() {
 
 # --- Evidence: what each member answers about itself, and what it asks of the others. ---
 
-# answer STATE [LINE...]: what this member answers on its evidence port from now on (`state=`
-# data, empty; then `key=value` lines), replaced in one rename.
+# answer STATE [LINE...]: what this member answers on its evidence port from now on, replaced in
+# one rename: `state=` empty (join, seeing no quorum), joining (join, seeing one), starting (not
+# decided yet, or etcd has made no data dir yet) or data (the sidecar); then `key=value` lines.
 answer() {
     [ -n "$EVIDENCE_FILE" ] || return 0
     {
@@ -189,8 +191,8 @@ stop_answering() {
 }
 
 # evidence_of PEER_URL: what the member at PEER_URL answers on its evidence port (key=value
-# lines); empty when it answers nothing, after three tries (one responder per connection: a
-# connection may land between two).
+# lines); empty when it answers nothing, after three tries a second apart (a busy node may drop
+# one connection; silence is only what stays silent).
 evidence_of() {
     host=${1#*://}
     host=${host%:*}
@@ -648,6 +650,12 @@ promote() {
     trap 'stop_answering; exit 0' TERM INT
     tell
     start_answering
+    # A member that started `new` (the bootstrap, a restart on its data, a restore) votes: ready
+    # at once, which OrderedReady needs to create the next member of a first bootstrap. One that
+    # started as a learner (`existing`) is ready once promoted.
+    if grep -q '^initial-cluster-state: new' "$CONFIG_FILE" 2>/dev/null; then
+        mark_voting
+    fi
     promoted=
     while :; do
         tell
@@ -681,6 +689,8 @@ promote() {
             else
                 wait_log "learner, not promoted yet: $out"
             fi
+        elif [ -z "$promoted" ]; then
+            wait_log "waiting for a member with quorum, to promote this member if it is a learner"
         fi
         if [ -n "$promoted" ] && [ -n "$healthy" ]; then
             sleep "$WATCH_INTERVAL_S" &
