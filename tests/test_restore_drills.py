@@ -28,7 +28,7 @@ import pytest
 
 from kafscale_lab.drills import background_load, lost_writes, membership, wait_for
 from kafscale_lab.etcd_binaries import AWS_CLI, etcdctl_beside
-from kafscale_lab.local_cluster import LocalCluster, pod_identity
+from kafscale_lab.local_cluster import INIT_DEADLINE_S, LocalCluster, pod_identity
 from kafscale_lab.manifests import Manifest, init_container, only
 from kafscale_lab.s3_server import ACCESS_KEY, SECRET_KEY, bucket_keys, s3_client, unique_bucket
 from tests.support import missing, put_offsets, rendered_manifests
@@ -55,11 +55,16 @@ def _rendered(endpoint: str, bucket: str, *overrides: str) -> list[Manifest]:
 
 
 def _cluster(
-    manifests: list[Manifest], etcd_binary: str, pod_shell: str | None, restart: bool = False
+    manifests: list[Manifest],
+    etcd_binary: str,
+    pod_shell: str | None,
+    restart: bool = False,
+    init_deadline_s: float = INIT_DEADLINE_S,
 ) -> LocalCluster:
     """The rendered pods, the AWS CLI image stood in for by BusyBox applets and Debian's `aws`,
     the tools image's scripts under the build's paired shell; `restart`: containers restart
-    after the kubelet's back-off."""
+    after the kubelet's back-off; `init_deadline_s`: how long the lab lets an init container run
+    before it calls the pod failed (the kubelet itself sets no limit)."""
     if not AWS_CLI.exists():
         missing(f"{AWS_CLI} is missing (make setup installs Debian's awscli)")
     image = init_container(only(manifests, "StatefulSet"), "snapshot-fetch")["image"]
@@ -70,6 +75,7 @@ def _cluster(
         aws_cli_image=image,
         secrets={"s3-creds": SECRET},
         restart_containers=restart,
+        init_deadline_s=init_deadline_s,
     )
 
 
@@ -279,7 +285,8 @@ def test_a_member_cut_off_and_recreated_empty_waits_and_rejoins_after_the_heal(
     bucket = unique_bucket()
     s3.create_bucket(Bucket=bucket)
     manifests = _rendered(s3_endpoint, bucket)
-    with _cluster(manifests, etcd_binary, pod_shell, restart=True) as cluster:
+    # member-join decides for as long as the partition lasts.
+    with _cluster(manifests, etcd_binary, pod_shell, True, cut_off_s + INIT_DEADLINE_S) as cluster:
         cluster.run_cronjob(_snapshot_cronjob(manifests))
         *others, cut = _pods()
         with background_load(cluster) as load:
