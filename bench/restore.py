@@ -56,8 +56,14 @@ def main() -> int:
         cronjob = next(
             m for m in manifests if m["kind"] == "CronJob" and m["metadata"]["name"].endswith("-snapshot")
         )
+        # Containers restart as the kubelet restarts them: a member that restored first and
+        # found the others still deciding recovers the cluster from its data, which stops etcd.
         with LocalCluster(
-            manifests, binary, aws_cli_image=aws_image, secrets={"s3-creds": SECRET}
+            manifests,
+            binary,
+            aws_cli_image=aws_image,
+            secrets={"s3-creds": SECRET},
+            restart_containers=True,
         ) as cluster:
             version = next(iter(cluster.statuses().values())).version
             with cluster.client(0) as client:
