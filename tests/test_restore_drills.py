@@ -26,8 +26,9 @@ from typing import Any
 
 import pytest
 
-from kafscale_lab.drills import background_load, lost_writes, membership, wait_for
+from kafscale_lab.drills import BackgroundLoad, background_load, lost_writes, membership, wait_for
 from kafscale_lab.etcd_binaries import AWS_CLI, etcdctl_beside
+from kafscale_lab.load import LoadResult
 from kafscale_lab.local_cluster import INIT_DEADLINE_S, LocalCluster, pod_identity
 from kafscale_lab.manifests import Manifest, init_container, only
 from kafscale_lab.s3_server import ACCESS_KEY, SECRET_KEY, bucket_keys, s3_client, unique_bucket
@@ -102,6 +103,21 @@ def _held_by_every_member(cluster: LocalCluster, prefix: str) -> list[dict[str, 
         with cluster.client(index) as client:
             held.append(client.get_prefix(prefix))
     return held
+
+
+def _load_after_recovery(load: BackgroundLoad) -> LoadResult:
+    """A few more seconds of load on the recovered cluster, then what the load acknowledged."""
+    recovered_at = load.elapsed()
+    wait_for(lambda: load.elapsed() > recovered_at + 5, "load on the recovered cluster")
+    return load.stop()
+
+
+def _assert_three_voters_and_nothing_lost(cluster: LocalCluster, result: LoadResult) -> None:
+    members = membership(cluster)
+    assert sorted(m.name for m in members) == _pods() and not any(m.is_learner for m in members)
+    lost_by_member = lost_writes(cluster, result)
+    assert not any(lost_by_member.values()), {pod: keys[:5] for pod, keys in lost_by_member.items()}
+    assert result.total_acked > 0
 
 
 def _snapshot_cronjob(manifests: list[Manifest]) -> Manifest:
@@ -241,19 +257,14 @@ def test_two_pods_lost_while_the_survivor_restarts_recover_from_the_survivor_not
                 )
             cluster.wait_until_serving(SERVE_DEADLINE_S + back_off_s)
             back_after = time.monotonic() - lost_at
-            wait_for(lambda: load.elapsed() > back_after + 5, "load on the recovered cluster")
-            result = load.stop()
-        members = membership(cluster)
-        assert sorted(m.name for m in members) == _pods() and not any(m.is_learner for m in members)
+            result = _load_after_recovery(load)
+        _assert_three_voters_and_nothing_lost(cluster, result)
         recovered = _log(cluster, survivor, "member-promote", mark)
         assert "RECOVERING the cluster from this member's data" in recovered, recovered
         for pod in lost:
             assert "asking for a restore" not in _log(cluster, pod, "member-join", mark)
             assert "no restore requested" in _log(cluster, pod, "snapshot-fetch", mark)
             assert "added as a learner" in _log(cluster, pod, "member-join", mark)
-        lost_by_member = lost_writes(cluster, result)
-        assert not any(lost_by_member.values()), {pod: keys[:5] for pod, keys in lost_by_member.items()}
-        assert result.total_acked > 0
         version = cluster.statuses()[survivor].version
     with capsys.disabled():
         print(
@@ -308,15 +319,11 @@ def test_a_member_cut_off_and_recreated_empty_waits_and_rejoins_after_the_heal(
             healed_at = time.monotonic()
             cluster.wait_until_serving(SERVE_DEADLINE_S)
             back_after = time.monotonic() - healed_at
-            wait_for(lambda: load.elapsed() > back_after + 3, "load on the healed cluster")
-            result = load.stop()
-        members = membership(cluster)
-        assert sorted(m.name for m in members) == _pods() and not any(m.is_learner for m in members)
+            result = _load_after_recovery(load)
+        _assert_three_voters_and_nothing_lost(cluster, result)
         join = _log(cluster, cut, "member-join", mark)
         assert "added as a learner" in join and "asking for a restore" not in join, join
         assert "no restore requested" in _log(cluster, cut, "snapshot-fetch", mark)
-        lost_by_member = lost_writes(cluster, result)
-        assert not any(lost_by_member.values()), {pod: keys[:5] for pod, keys in lost_by_member.items()}
         version = cluster.statuses()[cut].version
     with capsys.disabled():
         print(
