@@ -120,6 +120,13 @@ def _assert_three_voters_and_nothing_lost(cluster: LocalCluster, result: LoadRes
     assert result.total_acked > 0
 
 
+def _assert_joined_without_restoring(cluster: LocalCluster, pod: str, mark: dict[str, int]) -> None:
+    """Since `mark`, `pod` joined as a learner and neither asked for nor fetched a snapshot."""
+    join = _log(cluster, pod, "member-join", mark)
+    assert "added as a learner" in join and "asking for a restore" not in join, join
+    assert "no restore requested" in _log(cluster, pod, "snapshot-fetch", mark)
+
+
 def _snapshot_cronjob(manifests: list[Manifest]) -> Manifest:
     return next(
         m for m in manifests if m["kind"] == "CronJob" and m["metadata"]["name"].endswith("-snapshot")
@@ -262,9 +269,7 @@ def test_two_pods_lost_while_the_survivor_restarts_recover_from_the_survivor_not
         recovered = _log(cluster, survivor, "member-promote", mark)
         assert "RECOVERING the cluster from this member's data" in recovered, recovered
         for pod in lost:
-            assert "asking for a restore" not in _log(cluster, pod, "member-join", mark)
-            assert "no restore requested" in _log(cluster, pod, "snapshot-fetch", mark)
-            assert "added as a learner" in _log(cluster, pod, "member-join", mark)
+            _assert_joined_without_restoring(cluster, pod, mark)
         version = cluster.statuses()[survivor].version
     with capsys.disabled():
         print(
@@ -321,9 +326,7 @@ def test_a_member_cut_off_and_recreated_empty_waits_and_rejoins_after_the_heal(
             back_after = time.monotonic() - healed_at
             result = _load_after_recovery(load)
         _assert_three_voters_and_nothing_lost(cluster, result)
-        join = _log(cluster, cut, "member-join", mark)
-        assert "added as a learner" in join and "asking for a restore" not in join, join
-        assert "no restore requested" in _log(cluster, cut, "snapshot-fetch", mark)
+        _assert_joined_without_restoring(cluster, cut, mark)
         version = cluster.statuses()[cut].version
     with capsys.disabled():
         print(

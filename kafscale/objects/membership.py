@@ -153,7 +153,7 @@ def env_var(name: str, value: str) -> dict[str, str]:
     return {"name": name, "value": value}
 
 
-def _downward(name: str, field_path: str) -> dict[str, object]:
+def downward_env(name: str, field_path: str) -> dict[str, object]:
     return {"name": name, "valueFrom": {"fieldRef": {"fieldPath": field_path}}}
 
 
@@ -167,9 +167,9 @@ def _common_env() -> list[dict[str, object]]:
 def member_env(names: EtcdNames) -> list[dict[str, object]]:
     own_host = names.member_host(POD_NAME_REF, POD_NAMESPACE_REF)
     return [
-        _downward("POD_NAME", "metadata.name"),
-        _downward("POD_NAMESPACE", "metadata.namespace"),
-        _downward("POD_IP", "status.podIP"),
+        downward_env("POD_NAME", "metadata.name"),
+        downward_env("POD_NAMESPACE", "metadata.namespace"),
+        downward_env("POD_IP", "status.podIP"),
         env_var("MEMBER_NAME", POD_NAME_REF),
         env_var("MEMBER_PEER_URL", f"http://{own_host}:{PEER_PORT}"),
         env_var("MEMBER_CLIENT_URL", f"http://{own_host}:{CLIENT_PORT}"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from kafscale.naming import CLIENT_PORT, DATA_DIR, PEER_PORT, EtcdNames
 from kafscale.objects.membership import (
     CONFIG_FILE,
+    downward_env,
     etcd_config_mount,
     join_container,
     membership_volumes,
@@ -40,10 +41,7 @@ def etcd_container(settings: EtcdSettings, names: EtcdNames) -> dict[str, object
         "args": [f"--config-file={CONFIG_FILE}"],
         # Not read by etcd (only ETCD_* variables are, and a config file overrides them): they
         # tell the sidecar which etcd in the pod's process namespace is this pod's.
-        "env": [
-            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-            {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
-        ],
+        "env": [downward_env("POD_NAME", "metadata.name"), downward_env("POD_IP", "status.podIP")],
         "ports": [
             {"name": "client", "containerPort": CLIENT_PORT},
             {"name": "peer", "containerPort": PEER_PORT},
