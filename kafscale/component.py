@@ -133,10 +133,14 @@ class ManagedEtcd(pulumi.ComponentResource):
         an output (the same objects, with every value known only then)."""
         if not shape.managed:
             return {}
-        manifests = managed_etcd_manifests(shape)
+        # Not the organization: moving a stack between backends changes it, not the cluster.
+        deployment = f"{pulumi.get_project()}/{pulumi.get_stack()}"
+        manifests = managed_etcd_manifests(shape, deployment)
         shape_keys = [_key(manifest) for manifest in manifests]
         later = (
-            settings.apply(lambda s: _same_shape(managed_etcd_manifests(s), shape_keys)) if settings else None
+            settings.apply(lambda s: _same_shape(managed_etcd_manifests(s, deployment), shape_keys))
+            if settings
+            else None
         )
         order = apply_after(shape)
         legacy_parent = pulumi.create_urn(name, LEGACY_COMPONENT_TYPE, parent=opts.parent if opts else None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 APP_LABEL = "kafscale-etcd"
@@ -32,6 +33,9 @@ class EtcdNames:
 
     cluster: str
     namespace: str
+    # The Pulumi stack that deploys it (`<project>/<stack>`): part of the
+    # snapshots' identity, so that two stacks with the same names never share snapshots.
+    deployment: str = ""
 
     @property
     def labels(self) -> dict[str, str]:
@@ -104,6 +108,17 @@ class EtcdNames:
     @property
     def scale_down_job(self) -> str:
         return f"{self.cluster}-etcd-scale-down"
+
+    @property
+    def snapshot_identity(self) -> str:
+        """The folder under the snapshot prefix that holds this cluster's snapshots and no other
+        cluster's: `<namespace>.<cluster>.<12 hex digits>`, the digits a SHA-256 of the stack,
+        namespace and cluster name. Each checksum object names its snapshot under this folder, so
+        a snapshot copied in from another cluster's folder is refused too. Two stacks that share a
+        bucket and prefix (staging and production with the same names, say) never restore or
+        prune each other's snapshots (docs/backup-restore.md)."""
+        source = f"{self.deployment}\n{self.namespace}\n{self.cluster}".encode()
+        return f"{self.namespace}.{self.cluster}.{hashlib.sha256(source).hexdigest()[:12]}"
 
     @property
     def initial_cluster_token(self) -> str:

@@ -86,11 +86,16 @@ class _WarningCollector(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+# The project and stack a run stands for unless told otherwise (Pulumi.yaml's name, the dev stack).
+DEFAULT_PROJECT = "kafscale"
+DEFAULT_STACK = "dev"
+
+
 def run_program(
     program: Path | Callable[[], object],
     config: Mapping[str, str],
-    project: str = "kafscale",
-    stack: str = "dev",
+    project: str = DEFAULT_PROJECT,
+    stack: str = DEFAULT_STACK,
     deployed_outputs: Mapping[str, Any] | None = None,
     secret_keys: Sequence[str] = (),
 ) -> ProgramRun:

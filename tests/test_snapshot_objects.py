@@ -7,11 +7,12 @@ from kafscale.naming import CLUSTER_NAME_MAX_LENGTH, CRONJOB_NAME_MAX_LENGTH, Et
 from kafscale.objects.snapshot import s3_command, s3_script, save_script
 from kafscale.rules import default_snapshot_bucket, s3_bucket_name
 from kafscale.settings import parse_settings
-from kafscale_lab.manifests import container, pod_spec
-from tests.support import render_objects
+from kafscale_lab.manifests import container, init_container, only, pod_spec
+from tests.support import MOCK_DEPLOYMENT, component_args, render_objects
 
 LABELS = {"app": "kafscale-etcd", "cluster": "prod"}
 TASK_LABELS = {"app.kubernetes.io/component": "etcd-snapshot", "kafscale.io/etcd-task": "snapshot"}
+IDENTITY = EtcdNames("prod", "streaming", MOCK_DEPLOYMENT).snapshot_identity
 MEMBERS = ",".join(f"http://prod-etcd-{i}.prod-etcd.streaming.svc.cluster.local:2379" for i in range(3))
 
 
@@ -288,6 +289,7 @@ def test_the_main_container_uploads_with_the_aws_cli_image_and_the_defaults():
         {"name": "SNAPSHOT_DIR", "value": "/snapshot"},
         {"name": "SNAPSHOT_BUCKET", "value": "kafscale-etcd-streaming-prod"},
         {"name": "SNAPSHOT_PREFIX", "value": "etcd-snapshots"},
+        {"name": "SNAPSHOT_IDENTITY", "value": IDENTITY},
         {"name": "HOME", "value": "/tmp"},
         {"name": "SNAPSHOT_KEEP", "value": "0"},
         {"name": "SNAPSHOT_CREATE_BUCKET", "value": "0"},
@@ -315,6 +317,7 @@ def test_every_upload_setting_reaches_the_env():
         "SNAPSHOT_DIR": "/snapshot",
         "SNAPSHOT_BUCKET": "backups",
         "SNAPSHOT_PREFIX": "team/etcd",
+        "SNAPSHOT_IDENTITY": IDENTITY,
         "SNAPSHOT_KEEP": "24",
         "SNAPSHOT_CREATE_BUCKET": "1",
         "SNAPSHOT_PROTECT_BUCKET": "1",
@@ -405,3 +408,41 @@ def test_the_upload_script_uses_only_s3_commands_alike_in_aws_cli_v1_and_v2():
         "put-public-access-block",
     ]
     assert "s3 cp --only-show-errors" in script
+
+
+def test_each_cluster_has_its_own_snapshot_folder_named_readably_and_stable():
+    """Two stacks, namespaces or cluster names never share a folder, even with one bucket and
+    prefix; the same cluster always gets the same one (a restore finds what the uploads wrote)."""
+    base = EtcdNames("prod", "streaming", "kafscale/production")
+    others = [
+        EtcdNames("prod", "streaming", "kafscale/staging"),
+        EtcdNames("prod", "streaming", "platform/production"),
+        EtcdNames("prod", "streaming2", "kafscale/production"),
+        EtcdNames("prod2", "streaming", "kafscale/production"),
+    ]
+    identities = {base.snapshot_identity, *(names.snapshot_identity for names in others)}
+    assert len(identities) == 1 + len(others)
+    assert EtcdNames("prod", "streaming", "kafscale/production").snapshot_identity == base.snapshot_identity
+    namespace, cluster, digest = base.snapshot_identity.split(".")
+    assert (namespace, cluster) == ("streaming", "prod")
+    assert len(digest) == 12 and int(digest, 16) >= 0
+
+
+def test_uploads_and_restores_use_the_folder_of_the_stack_that_deploys_them():
+    """The component's stack (project/stack, under the mocks) names the folder, for the CronJob
+    and the etcd pods' fetch alike."""
+    from kafscale.component import ManagedEtcd
+    from kafscale.offline_engine import run_program
+    from kafscale.render import kubernetes_manifests
+
+    def identities(stack: str) -> set[str]:
+        run = run_program(lambda: ManagedEtcd("etcd", component_args()), config={}, stack=stack)
+        manifests = kubernetes_manifests(run)
+        (cronjob,) = [m for m in manifests if m["metadata"]["name"] == "kafscale-etcd-snapshot"]
+        upload = container(cronjob, "upload")
+        fetch = init_container(only(manifests, "StatefulSet"), "snapshot-fetch")
+        return {_values(each["env"])["SNAPSHOT_IDENTITY"] for each in (upload, fetch)}
+
+    staging, production = identities("staging"), identities("production")
+    assert len(staging) == len(production) == 1
+    assert staging != production

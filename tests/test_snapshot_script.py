@@ -72,6 +72,12 @@ def _rendered(endpoint: str, bucket: str, *overrides: str) -> tuple[list[dict[st
     return manifests, cronjob
 
 
+def _folder(cronjob: dict[str, Any]) -> str:
+    """Where this cluster's snapshots go: the prefix, then the cluster's own folder."""
+    env = {entry["name"]: entry.get("value") for entry in container(cronjob, "upload")["env"]}
+    return f"{env['SNAPSHOT_PREFIX']}/{env['SNAPSHOT_IDENTITY']}"
+
+
 def _env(
     entries: list[dict[str, Any]], cluster: LocalCluster, snapshot_dir: Path, home: Path
 ) -> dict[str, str]:
@@ -235,16 +241,20 @@ def test_a_snapshot_and_its_checksum_are_uploaded_and_restore_every_acknowledged
     (db_file,) = snapshot_dir.glob("*.db")
     name = db_file.name
     assert len(name) == len("20250101000000.db") and name[:14].isdigit()
-    assert bucket_keys(s3, bucket) == [f"{PREFIX}/{name}", f"{PREFIX}/{name}.sha256"]
-    assert f"uploaded s3://{bucket}/{PREFIX}/{name}\n" in upload_log
+    folder = _folder(cronjob)
+    assert folder.startswith(f"{PREFIX}/")
+    assert bucket_keys(s3, bucket) == [f"{folder}/{name}", f"{folder}/{name}.sha256"]
+    assert f"uploaded s3://{bucket}/{folder}/{name}\n" in upload_log
     assert upload_log.index(f"/{name}\n") < upload_log.index(f"/{name}.sha256\n")  # the .db first
 
     downloaded = tmp_path / "downloaded"
     downloaded.mkdir()
-    for key in (f"{PREFIX}/{name}", f"{PREFIX}/{name}.sha256"):
+    for key in (f"{folder}/{name}", f"{folder}/{name}.sha256"):
         s3.download_file(bucket, key, str(downloaded / Path(key).name))
     digest = hashlib.sha256((downloaded / name).read_bytes()).hexdigest()
-    assert (downloaded / f"{name}.sha256").read_text() == f"{digest}  {name}\n"
+    # The checksum names the snapshot in this cluster's folder (what a restore verifies).
+    identity = folder.removeprefix(f"{PREFIX}/")
+    assert (downloaded / f"{name}.sha256").read_text() == f"{digest}  {identity}/{name}\n"
     assert (downloaded / name).read_bytes() == db_file.read_bytes()
 
     with _restored_etcd(downloaded / name, etcd_binary, tmp_path) as url, EtcdHttpClient(url) as client:
@@ -258,10 +268,20 @@ def test_pruning_keeps_the_newest_n_snapshots_with_their_checksums(etcd_binary, 
     s3 = s3_client(s3_endpoint)
     bucket = unique_bucket()
     s3.create_bucket(Bucket=bucket)
-    others = [f"{PREFIX}/notes.txt", f"{PREFIX}/old/20200101000000.db", "elsewhere/20200101000000.db"]
-    for key in others:  # not snapshots directly under the prefix: never pruned
-        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
     manifests, cronjob = _rendered_one_member(s3_endpoint, bucket, "etcdSnapshotKeep=2")
+    folder = _folder(cronjob)
+    others = [
+        f"{folder}/notes.txt",
+        f"{folder}/old/20200101000000.db",
+        # Another cluster's snapshots in the same bucket and prefix, and ones from before
+        # snapshots had a cluster folder: never this cluster's to prune.
+        f"{PREFIX}/other.kafscale.0123456789ab/20200101000000.db",
+        f"{PREFIX}/other.kafscale.0123456789ab/20200101000000.db.sha256",
+        f"{PREFIX}/20200101000000.db",
+        "elsewhere/20200101000000.db",
+    ]
+    for key in others:  # not snapshots directly in this cluster's folder: never pruned
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
     names = []
     with LocalCluster(manifests, etcd_binary, secrets={"s3-creds": SECRET}) as cluster:
         job = SnapshotJob(cronjob, cluster, shell, tmp_path, etcd_binary)
@@ -273,7 +293,7 @@ def test_pruning_keeps_the_newest_n_snapshots_with_their_checksums(etcd_binary, 
             logs.append(_ok(result))
             names.append(next(snapshot_dir.glob("*.db")).name)
     assert len(set(names)) == 3
-    snapshots = [f"{PREFIX}/{name}" for name in names]
+    snapshots = [f"{folder}/{name}" for name in names]
     assert bucket_keys(s3, bucket) == sorted(
         [*others, *(key for newest in snapshots[1:] for key in (newest, f"{newest}.sha256"))]
     )
@@ -309,7 +329,8 @@ def test_the_bucket_is_created_and_protected_when_enabled(etcd_binary, shell, tm
     for log in (first_log, again_log):
         assert f"versioning enabled on {bucket}" in log and f"public access blocked on {bucket}" in log
     name = next(snapshot_dir.glob("*.db")).name
-    assert bucket_keys(s3, bucket) == [f"{PREFIX}/{name}", f"{PREFIX}/{name}.sha256"]
+    folder = _folder(cronjob)
+    assert bucket_keys(s3, bucket) == [f"{folder}/{name}", f"{folder}/{name}.sha256"]
 
 
 @S3_SIDE_ONLY
@@ -320,7 +341,9 @@ def test_a_missing_bucket_is_not_created_unless_enabled(etcd_binary, shell, tmp_
         result, snapshot_dir = SnapshotJob(cronjob, cluster, shell, tmp_path, etcd_binary).run()
     assert result.returncode != 0
     name = next(snapshot_dir.glob("*.db")).name
-    assert f"etcd-snapshot-s3: FAILED: upload of s3://{bucket}/{PREFIX}/{name} failed" in result.stdout
+    assert (
+        f"etcd-snapshot-s3: FAILED: upload of s3://{bucket}/{_folder(cronjob)}/{name} failed" in result.stdout
+    )
     assert bucket not in [b["Name"] for b in s3_client(s3_endpoint).list_buckets()["Buckets"]]
 
 
@@ -335,7 +358,8 @@ def test_an_unreachable_endpoint_fails_the_upload_with_its_failed_line(etcd_bina
     failed = [line for line in result.stdout.splitlines() if "FAILED" in line]
     assert len(failed) == 1, result.stdout
     assert (
-        f"etcd-snapshot-s3: FAILED: upload of s3://kafscale-unreachable/{PREFIX}/{name} failed" in failed[0]
+        f"etcd-snapshot-s3: FAILED: upload of s3://kafscale-unreachable/{_folder(cronjob)}/{name} failed"
+        in failed[0]
     )
     assert endpoint in result.stdout  # the CLI's own error names the endpoint
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from kafscale.objects.maintenance import maintenance_cronjobs
@@ -30,11 +31,13 @@ KIND_ORDER = (
 )
 
 
-def managed_etcd_manifests(settings: EtcdSettings) -> list[Manifest]:
-    """Every object of a managed etcd, in apply order; none when external endpoints are set."""
+def managed_etcd_manifests(settings: EtcdSettings, deployment: str = "") -> list[Manifest]:
+    """Every object of a managed etcd, in apply order; none when external endpoints are set.
+    `deployment` is the stack that deploys it (`<project>/<stack>`), part of the
+    snapshots' identity (EtcdNames.snapshot_identity)."""
     if not settings.managed:
         return []
-    names = settings.names
+    names = replace(settings.names, deployment=deployment)
     return [
         members_configmap(settings, names),
         headless_service(names),

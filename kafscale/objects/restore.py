@@ -2,7 +2,8 @@
 
 - `snapshot-fetch` (the snapshot image, scripts/etcd-snapshot-s3.sh `fetch`): when `member-join`
   found the whole cluster gone (every other member answered that it holds no data) and asked for
-  a restore, downloads the newest snapshot whose checksum matches; no usable snapshot is a
+  a restore, downloads the newest snapshot in this cluster's folder whose checksum matches and
+  names it (another cluster's snapshot is never taken); no usable snapshot is a
   failure (the kubelet retries) unless `etcdStartEmptyWhenLost` is on, and a bucket that cannot
   be listed is always one: an S3 error is never taken for "no snapshot".
 - `member-restore` (the tools image, scripts/etcd-member.sh `restore`): restores that snapshot
@@ -51,7 +52,7 @@ def join_restore_mounts(settings: EtcdSettings) -> list[dict[str, object]]:
     return [restore_mount()] if settings.snapshot_enabled else []
 
 
-def fetch_container(settings: EtcdSettings) -> dict[str, object]:
+def fetch_container(settings: EtcdSettings, names: EtcdNames) -> dict[str, object]:
     return {
         "name": "snapshot-fetch",
         "image": settings.snapshot_image,
@@ -61,7 +62,7 @@ def fetch_container(settings: EtcdSettings) -> dict[str, object]:
             env_var("START_EMPTY_WHEN_LOST", shell_flag(settings.start_empty_when_lost)),
             # A snapshot without its checksum younger than this is an upload in flight: wait.
             env_var("UPLOAD_DEADLINE_S", str(ACTIVE_DEADLINE_SECONDS)),
-            *s3_env(settings),
+            *s3_env(settings, names),
         ],
         "volumeMounts": [restore_mount(), {"name": TMP_VOLUME, "mountPath": TMP_DIR}],
         "securityContext": container_security_context(settings),
@@ -86,7 +87,7 @@ def restore_init_containers(
     """After `member-join`."""
     if not settings.snapshot_enabled:
         return []
-    return [fetch_container(settings), restore_container(settings, names, data_volume)]
+    return [fetch_container(settings, names), restore_container(settings, names, data_volume)]
 
 
 def restore_volumes(settings: EtcdSettings) -> list[dict[str, object]]:

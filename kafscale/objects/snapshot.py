@@ -2,7 +2,8 @@
 
 An init container (the tools image: BusyBox, etcdctl, etcdutl) saves a snapshot of one healthy
 member into an emptyDir, checks it and writes its sha256; the main container (the AWS CLI image)
-uploads both to `s3://<bucket>/<prefix>/` and prunes to the newest `etcdSnapshotKeep`.
+uploads both to `s3://<bucket>/<prefix>/<identity>/` (EtcdNames.snapshot_identity: this
+cluster's folder, no other's) and prunes that folder to the newest `etcdSnapshotKeep`.
 """
 
 from __future__ import annotations
@@ -55,21 +56,22 @@ def shell_flag(value: bool) -> str:
     return "1" if value else "0"
 
 
-def upload_env(settings: EtcdSettings) -> list[dict[str, object]]:
+def upload_env(settings: EtcdSettings, names: EtcdNames) -> list[dict[str, object]]:
     return [
         {"name": "SNAPSHOT_DIR", "value": SNAPSHOT_DIR},
-        *s3_env(settings),
+        *s3_env(settings, names),
         {"name": "SNAPSHOT_KEEP", "value": str(settings.snapshot_keep)},
         {"name": "SNAPSHOT_CREATE_BUCKET", "value": shell_flag(settings.snapshot_create_bucket)},
         {"name": "SNAPSHOT_PROTECT_BUCKET", "value": shell_flag(settings.snapshot_protect_bucket)},
     ]
 
 
-def s3_env(settings: EtcdSettings) -> list[dict[str, object]]:
+def s3_env(settings: EtcdSettings, names: EtcdNames) -> list[dict[str, object]]:
     """Where the snapshots are and how to reach them: the same for upload and fetch."""
     env: list[dict[str, object]] = [
         {"name": "SNAPSHOT_BUCKET", "value": settings.snapshot_bucket},
         {"name": "SNAPSHOT_PREFIX", "value": settings.snapshot_prefix},
+        {"name": "SNAPSHOT_IDENTITY", "value": names.snapshot_identity},
         # The AWS CLI keeps its cache and config under HOME: a writable emptyDir, not the image's
         # read-only root.
         {"name": "HOME", "value": TMP_DIR},
@@ -118,7 +120,7 @@ def snapshot_cronjob(settings: EtcdSettings, names: EtcdNames) -> dict[str, obje
         "name": "upload",
         "image": settings.snapshot_image,
         "command": s3_command("upload"),
-        "env": upload_env(settings),
+        "env": upload_env(settings, names),
         "volumeMounts": [{**snapshot_mount, "readOnly": True}, {"name": TMP_VOLUME, "mountPath": TMP_DIR}],
         "securityContext": container_security_context(settings),
     }

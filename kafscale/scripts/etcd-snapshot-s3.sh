@@ -6,18 +6,23 @@
 #   upload  the snapshot CronJob's main container, after etcd-snapshot-save.sh.
 #   fetch   an etcd pod's init container, after `etcd-member.sh join` asked for a restore.
 #
+# Every object lives in this cluster's folder, <prefix>/<identity>/ (SNAPSHOT_IDENTITY: no other
+# cluster's snapshots are there, whatever bucket and prefix they share), and each .sha256 object
+# names its snapshot by <identity>/<name>.db: a snapshot copied in from another folder is refused.
+#
 # upload takes the one <name>.db and <name>.db.sha256 that etcd-snapshot-save.sh left in
 # SNAPSHOT_DIR, verifies the checksum, optionally creates the bucket (a LocationConstraint outside
 # us-east-1) and protects it (versioning and the public access block; an endpoint without them is
-# logged and tolerated), uploads <prefix>/<name>.db and then <prefix>/<name>.db.sha256, and, when
-# SNAPSHOT_KEEP is above 0, deletes all but the newest SNAPSHOT_KEEP snapshots (each .db with its
-# .sha256). A .sha256 object therefore only ever sits beside a complete .db.
+# logged and tolerated), uploads <folder>/<name>.db and then <folder>/<name>.db.sha256, and, when
+# SNAPSHOT_KEEP is above 0, deletes all but the newest SNAPSHOT_KEEP snapshots of the folder (each
+# .db with its .sha256). A .sha256 object therefore only ever sits beside a complete .db.
 #
 # fetch does nothing unless RESTORE_DIR/requested exists (the whole cluster is gone). It holds
-# `newest` or a snapshot name. For `newest` it downloads the newest snapshot whose .sha256 matches
-# into RESTORE_DIR/snapshot.db (its name in RESTORE_DIR/snapshot.name), skipping, with a log line
-# each, snapshots without a checksum or whose checksum does not match: every member of a lost
-# cluster thus takes the same object. For a name (the snapshot the members already restored took)
+# `newest` or a snapshot name. For `newest` it downloads the folder's newest snapshot whose
+# .sha256 matches and names it into RESTORE_DIR/snapshot.db (its name in RESTORE_DIR/snapshot.name),
+# skipping, with a log line each, snapshots without a checksum, whose checksum does not match, or
+# whose checksum names another cluster's snapshot: every member of a lost cluster thus takes the
+# same object. For a name (the snapshot the members already restored took)
 # it takes that one or fails. A .db without its .sha256 taken less than UPLOAD_DEADLINE_S ago (the
 # snapshot Job's deadline) is an upload in flight: the fetch fails (the kubelet retries) instead
 # of taking an older snapshot that another member may not take; an older one was cut short and
@@ -27,7 +32,8 @@
 # the container), unless START_EMPTY_WHEN_LOST=1: then RESTORE_DIR/start-empty. A listing that
 # fails (DNS, credentials, egress) is always a failure: an S3 error is never "no snapshot".
 #
-# Env: SNAPSHOT_BUCKET, SNAPSHOT_PREFIX (no leading or trailing '/'). upload: SNAPSHOT_DIR,
+# Env: SNAPSHOT_BUCKET, SNAPSHOT_PREFIX (no leading or trailing '/'), SNAPSHOT_IDENTITY (this
+# cluster's folder under the prefix, one path segment). upload: SNAPSHOT_DIR,
 # SNAPSHOT_KEEP (0: keep all), SNAPSHOT_CREATE_BUCKET and SNAPSHOT_PROTECT_BUCKET (1 or 0). fetch:
 # RESTORE_DIR, START_EMPTY_WHEN_LOST (1 or 0), UPLOAD_DEADLINE_S (3000).
 # Optional: AWS_ENDPOINT_URL (empty: AWS S3; passed as --endpoint-url, which every CLI version
@@ -62,10 +68,10 @@ s3() {
     fi
 }
 
-# The snapshot keys directly under the prefix in a listing (tab- or line-separated), oldest first.
+# The snapshot keys directly in the folder in a listing (tab- or line-separated), oldest first.
 snapshot_keys() {
     printf '%s\n' "$1" | tr '\t' '\n' | while IFS= read -r key; do
-        case "${key#"$prefix"/}" in
+        case "${key#"$folder"/}" in
             "$key") ;; # not under the prefix
             [0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9].db) printf '%s\n' "$key" ;;
         esac
@@ -74,7 +80,7 @@ snapshot_keys() {
 
 # list_snapshots: `snapshots` = the snapshot keys, oldest first; on failure, `listing` = the error.
 list_snapshots() {
-    listing=$(s3 s3api list-objects-v2 --bucket "$bucket" --prefix "$prefix/" \
+    listing=$(s3 s3api list-objects-v2 --bucket "$bucket" --prefix "$folder/" \
         --query 'Contents[].Key' --output text 2>&1) || return 1
     snapshots=$(snapshot_keys "$listing")
 }
@@ -134,9 +140,13 @@ upload() {
         fi
     fi
 
-    # 3. Upload: the snapshot first, then its checksum.
+    # 3. Upload: the snapshot first, then its checksum, which names it in this cluster's folder.
+    awk -v named="$identity/$name" 'NR == 1 { print $1 "  " named; exit }' \
+        "$SNAPSHOT_DIR/$name.sha256" >"$SNAPSHOT_DIR/$name.sha256.named"
     for file in "$name" "$name.sha256"; do
-        if ! output=$(s3 s3 cp --only-show-errors "$SNAPSHOT_DIR/$file" "$target/$file" 2>&1); then
+        source="$SNAPSHOT_DIR/$file"
+        [ "$file" = "$name" ] || source="$SNAPSHOT_DIR/$name.sha256.named"
+        if ! output=$(s3 s3 cp --only-show-errors "$source" "$target/$file" 2>&1); then
             printf '%s\n' "$output"
             fail "upload of $target/$file failed: $(first_line "$output")"
         fi
@@ -210,7 +220,7 @@ fetch() {
         # Newest first: names are UTC times, so the reverse lexical order.
         keys=$(printf '%s\n' "$snapshots" | sed '/^$/d' | sort -r)
     else
-        keys="$prefix/$wanted.db"
+        keys="$folder/$wanted.db"
         printf '%s\n' "$snapshots" | grep -qxF "$keys" || fail "snapshot $wanted, which the members restored, is not in $target/"
     fi
     for key in $keys; do
@@ -226,11 +236,18 @@ fetch() {
             log "skipped $name: no readable $key.sha256 (an upload cut short more than ${UPLOAD_DEADLINE_S}s ago)"
             continue
         fi
+        # The checksum line: `<hash>  <identity>/<name>.db` (`*` before the name: binary mode).
+        expected=$(awk 'NR == 1 { print tolower($1); exit }' "$sum")
+        named=$(awk 'NR == 1 { sub(/^\*/, "", $2); print $2; exit }' "$sum")
+        if [ "$named" != "$identity/$name.db" ]; then
+            rm -f "$sum"
+            log "skipped $name: $key.sha256 names '$named', not $identity/$name.db: another cluster's snapshot (copied here, or from before snapshots had a cluster folder) is never restored"
+            continue
+        fi
         if ! download "$key" "$RESTORE_DIR/$name.db"; then
             rm -f "$sum"
             fail "could not download s3://$bucket/$key (the kubelet retries)"
         fi
-        expected=$(awk 'NR == 1 { print tolower($1); exit }' "$sum")
         case "$expected" in *[!0-9a-f]*) expected= ;; esac
         actual=$(sha256sum "$RESTORE_DIR/$name.db" | cut -d ' ' -f 1)
         if [ "${#expected}" -eq 64 ] && [ "$expected" = "$actual" ]; then
@@ -252,9 +269,14 @@ fetch() {
 
 [ -n "${SNAPSHOT_BUCKET:-}" ] || fail "SNAPSHOT_BUCKET is empty"
 [ -n "${SNAPSHOT_PREFIX:-}" ] || fail "SNAPSHOT_PREFIX is empty"
+case "${SNAPSHOT_IDENTITY:-}" in
+    '' | */* | . | ..) fail "SNAPSHOT_IDENTITY must be one path segment: '${SNAPSHOT_IDENTITY:-}'" ;;
+esac
 bucket=$SNAPSHOT_BUCKET
 prefix=$SNAPSHOT_PREFIX
-target="s3://$bucket/$prefix"
+identity=$SNAPSHOT_IDENTITY
+folder="$prefix/$identity"
+target="s3://$bucket/$folder"
 case "${1:-}" in
     upload) upload ;;
     fetch) fetch ;;
