@@ -46,6 +46,7 @@ def main() -> int:
             PROJECT_DIR,
             "dev",
             [
+                "etcdSnapshotEnabled=true",
                 f"etcdSnapshotS3Endpoint={endpoint}",
                 f"etcdSnapshotBucket={bucket}",
                 "etcdSnapshotCredentialsSecret=s3-creds",

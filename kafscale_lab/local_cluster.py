@@ -35,7 +35,7 @@ from kafscale.rules import MAX_REPLICAS
 from kafscale_lab.etcd_binaries import aws_image_path, tools_image_path
 from kafscale_lab.etcd_http import EtcdHttpClient, MemberStatus
 from kafscale_lab.manifests import Manifest, etcd_container, only, pod_spec
-from kafscale_lab.partition import PartitionError, PodGroups, partition
+from kafscale_lab.partition import PartitionError, PodGroups, partition, refused
 from kafscale_lab.pod_runner import (
     ContainerRun,
     PodError,
@@ -46,6 +46,7 @@ from kafscale_lab.pod_runner import (
     private_mounts,
 )
 from kafscale_lab.pod_runner import pod_identity as container_identity
+from kafscale_lab.probes import Probe, exec_probe_container, http_probe_url, probe_timing
 
 STARTUP_DEADLINE_S = 60.0
 STOP_GRACE_S = 5.0
@@ -80,6 +81,9 @@ class MemberPlan:
     empty_dir_volumes: frozenset[str] = frozenset()
     config_map_volumes: dict[str, tuple[str, bool]] = field(default_factory=dict)
     data_volume: str = "data"
+    readiness: tuple[Probe, ...] = ()  # the containers' probes, as rendered
+    liveness: tuple[Probe, ...] = ()
+    startup: tuple[Probe, ...] = ()
 
     @property
     def client_url(self) -> str:
@@ -181,15 +185,43 @@ def plan_pod(
             stand_ins.secrets,
         )
 
+    def probe(container: dict[str, Any], kind: str) -> Probe:
+        spec = container[kind]
+        timing = probe_timing(spec)
+        if "httpGet" in spec:
+            url = http_probe_url(container, address, spec["httpGet"])
+            return Probe(container["name"], url=url, **timing)  # type: ignore[arg-type]
+        command = spec["exec"]["command"]
+        runs = run(exec_probe_container(container, command))
+        return Probe(container["name"], run=runs, **timing)  # type: ignore[arg-type]
+
+    def probes(kind: str) -> tuple[Probe, ...]:
+        return tuple(probe(c, kind) for c in containers if kind in c)
+
     try:
         inits = tuple(run(c) for c in pod.get("initContainers", []))
         mains = tuple(run(c) for c in containers)
+        readiness, liveness, startup = (
+            probes(k) for k in ("readinessProbe", "livenessProbe", "startupProbe")
+        )
     except PodError as error:
         raise LocalClusterError(str(error)) from None
     data_volume = next(
         (m["name"] for m in containers[0].get("volumeMounts", []) if m["name"] in [*claims, *memory]), "data"
     )
-    return MemberPlan(pod_name, address, inits, mains, volume_dirs, empty_dirs, config_maps, data_volume)
+    return MemberPlan(
+        pod_name,
+        address,
+        inits,
+        mains,
+        volume_dirs,
+        empty_dirs,
+        config_maps,
+        data_volume,
+        readiness,
+        liveness,
+        startup,
+    )
 
 
 def plan_pods(
@@ -354,6 +386,11 @@ class _PodRun:
         if not self.restart:
             self.stopping.wait()
             return
+        if self.plan.liveness or self.plan.startup:
+            watcher = threading.Thread(
+                target=self._watch_probes, name=f"{self.plan.pod_name}-probes", daemon=True
+            )
+            watcher.start()
         while not self.stopping.wait(0.1):
             for container in self.plan.containers:
                 process = self.processes[container.name]
@@ -366,6 +403,41 @@ class _PodRun:
                         return
                     self.processes[container.name] = self._popen(container)
                     started[container.name] = time.monotonic()
+
+    def _watch_probes(self) -> None:
+        """The kubelet's startup and liveness probes: a container whose startup probe (until it
+        first succeeds), then liveness probe, fails `failureThreshold` times in a row is stopped,
+        and the restart loop starts it again after the back-off. Each new process starts over."""
+        startup = {p.container: p for p in self.plan.startup}
+        liveness = {p.container: p for p in self.plan.liveness}
+        state: dict[str, tuple[int, bool, int, float]] = {}  # container -> (pid, started, failures, due)
+        while not self.stopping.wait(0.5):
+            for name in {*startup, *liveness}:
+                with self.lock:
+                    process = self.processes.get(name)
+                if process is None or process.poll() is not None:
+                    continue
+                pid, started, failures, due = state.get(name, (0, False, 0, 0.0))
+                if pid != process.pid:  # a new process: its probes start over
+                    started = name not in startup
+                    first = liveness[name] if started else startup[name]
+                    pid, failures, due = process.pid, 0, time.monotonic() + first.initial_delay_s
+                probe = liveness.get(name) if started else startup[name]
+                if probe is None or time.monotonic() < due:
+                    state[name] = (pid, started, failures, due)
+                    continue
+                if probe.passes():
+                    started, failures = True, 0
+                else:
+                    failures += 1
+                state[name] = (pid, started, failures, time.monotonic() + probe.period_s)
+                if failures >= probe.failure_threshold:
+                    kind = "liveness" if started else "startup"
+                    with self.log_path(name).open("a") as log:
+                        log.write(
+                            f"lab kubelet: {kind} probe failed {failures} times in a row: restarting {name}\n"
+                        )
+                    _kill(process)
 
     def _back_off(self, container: str, ran_s: float) -> bool:
         """Wait the kubelet's back-off before `container` runs again; True when the pod stops."""
@@ -418,6 +490,7 @@ class LocalCluster:
         aws_cli_image: str | None = None,
         secrets: Mapping[str, Mapping[str, str]] | None = None,
         restart_containers: bool = False,
+        optional_config_maps_late_s: float = 0.0,
     ) -> None:
         """`tools_shell`: what runs the tools image's scripts in place of BusyBox sh (such as
         /usr/bin/dash); BusyBox's applets stay on PATH either way. `aws_cli_image`: the image whose
@@ -425,7 +498,12 @@ class LocalCluster:
         CLI image has them. `secrets`: the namespace's Secrets (name -> data) the pods' env refers
         to. `restart_containers`: a container that exits, and an init container that fails, runs
         again after the kubelet's back-off, as restartPolicy Always has it (without it an exit
-        stays one, for the tests that look at that exit)."""
+        stays one, for the tests that look at that exit). `optional_config_maps_late_s`: a pod
+        started from now on sees its optional ConfigMap volumes empty for that long, then filled:
+        the kubelet fills a ConfigMap volume from its cache and refreshes it once per sync (the
+        Kubernetes docs, "Mounted ConfigMaps are updated automatically": the kubelet sync period,
+        1 minute by default, plus the cache's propagation delay), so an optional one the pod
+        could not see at its start appears up to about 90 s later."""
         resolved = shutil.which(etcd_binary)
         if resolved is None:
             raise LocalClusterError(
@@ -437,6 +515,8 @@ class LocalCluster:
         self.etcd_binary = resolved
         self.init_deadline_s = init_deadline_s
         self.restart_containers = restart_containers
+        self.optional_config_maps_late_s = optional_config_maps_late_s
+        self._late_until: dict[str, float] = {}  # pod -> when its optional ConfigMaps appear
         # Not under /tmp: containers mount emptyDirs there (the AWS CLI's HOME), which would hide
         # the stand-in tools, volumes and hosts file from them.
         self._work_dir = Path(tempfile.mkdtemp(prefix="kafscale-etcd-", dir=WORK_ROOT))
@@ -548,9 +628,10 @@ class LocalCluster:
         self._held_back = []
 
     def _fill_config_map_volumes(self, member: MemberPlan) -> None:
+        late = time.monotonic() < self._late_until.get(member.pod_name, 0.0)
         for volume, (config_map, optional) in member.config_map_volumes.items():
             directory = member.volume_dirs[volume]
-            data = self.config_maps.get(config_map)
+            data = None if optional and late else self.config_maps.get(config_map)
             if data is None and not optional:
                 raise LocalClusterError(f"{member.pod_name}: ConfigMap {config_map} does not exist")
             directory.mkdir(parents=True, exist_ok=True)
@@ -578,11 +659,27 @@ class LocalCluster:
         if pod_name in self._pods:
             raise LocalClusterError(f"{pod_name} is already running")
         member = self._member(pod_name)
+        if self.optional_config_maps_late_s > 0:
+            until = time.monotonic() + self.optional_config_maps_late_s
+            self._late_until[pod_name] = until
+            timer = threading.Timer(self.optional_config_maps_late_s, self._fill_late, (pod_name, until))
+            timer.daemon = True
+            timer.start()
         self._make_volumes(member)
         procs = self._groups.procs_file(pod_name) if self._groups is not None else None
         run = _PodRun(member, self._work_dir, self.init_deadline_s, self.restart_containers, procs)
         self._pods[pod_name] = run
         run.start()
+
+    def _fill_late(self, pod_name: str, until: float) -> None:
+        """The kubelet's next sync: the optional ConfigMaps of the pod started with `until`
+        appear, if it still runs (not if it was made again since)."""
+        if self._late_until.get(pod_name) != until:
+            return
+        del self._late_until[pod_name]
+        run = self._pods.get(pod_name)
+        if run is not None:
+            self._fill_config_map_volumes(run.plan)
 
     def _member(self, pod_name: str) -> MemberPlan:
         return next(m for m in self.all_members if m.pod_name == pod_name)
@@ -736,6 +833,52 @@ class LocalCluster:
             [(pod, self._member(pod).address) for pod in pods],
             [(pod, self._member(pod).address) for pod in others],
         ):
+            yield
+
+    def pod_ready(self, pod_name: str) -> bool:
+        """The pod's Ready condition as the kubelet sets it: every container running, and every
+        readiness probe as rendered passing (a container without one is ready once it runs)."""
+        run = self._pods.get(pod_name)
+        if run is None:
+            return False
+        with run.lock:
+            processes = dict(run.processes)
+        if len(processes) < len(run.plan.containers) or any(p.poll() is not None for p in processes.values()):
+            return False
+        return all(probe.passes() for probe in run.plan.readiness)
+
+    def wait_until_ready(self, pod_name: str, deadline_s: float = STARTUP_DEADLINE_S) -> None:
+        deadline = time.monotonic() + deadline_s
+        while not self.pod_ready(pod_name):
+            self._raise_if_failed()
+            if time.monotonic() > deadline:
+                raise LocalClusterError(f"{pod_name} was not Ready within {deadline_s:.0f}s")
+            time.sleep(0.5)
+
+    def roll(self, deadline_s: float = STARTUP_DEADLINE_S) -> None:
+        """A StatefulSet's rolling update (`updateStrategy: RollingUpdate`): each pod made again,
+        highest ordinal first, the next only once the updated one is Ready as its probes say."""
+        for member in reversed(self.members):
+            self.restart_pod(member.pod_name)
+            self.wait_until_ready(member.pod_name, deadline_s)
+
+    def evict(self, pod_name: str) -> bool:
+        """An eviction (what `kubectl drain` asks for each pod of the node), judged as the API
+        server judges it against the PodDisruptionBudget (`maxUnavailable: 1`: allowed only while
+        every member counts healthy, that is Ready); True when the pod was evicted, and made
+        again by the StatefulSet controller, as on another node."""
+        if not all(self.pod_ready(member.pod_name) for member in self.members):
+            return False
+        self.restart_pod(pod_name)
+        return True
+
+    @contextlib.contextmanager
+    def refusing(self, pods: Sequence[str], address: str) -> Iterator[None]:
+        """Every connection from `pods` to `address` (a service outside them, such as the S3
+        endpoint) refused until the block ends: an egress firewall, a service that is down."""
+        if self._groups is None:
+            raise PartitionError("no writable cgroup v2 hierarchy here: the lab cannot filter pods")
+        with refused(self._groups, pods, address):
             yield
 
     def stop(self) -> None:

@@ -96,13 +96,16 @@ def _iptables() -> str:
     return found
 
 
-def _rule(groups: PodGroups, sender: str, address: str) -> list[str]:
+def _rule(groups: PodGroups, sender: str, address: str, verdict: tuple[str, ...] = ("DROP",)) -> list[str]:
+    """`verdict` for every packet `sender` sends to `address` (a TCP reset needs `-p tcp`)."""
+    protocol = ["-p", "tcp"] if "tcp-reset" in verdict else []
     return [
         "OUTPUT",
+        *protocol,
         "-m", "cgroup", "--path", groups.path(sender),
         "-d", f"{address}/32",
         "-m", "comment", "--comment", groups.tag,
-        "-j", "DROP",
+        "-j", *verdict,
     ]  # fmt: skip
 
 
@@ -123,18 +126,37 @@ def partition(
 ) -> Iterator[None]:
     """Cut every pod of `side_a` off from every pod of `side_b` ((pod, address) pairs), both
     ways, until the block ends."""
+    rules = []
+    for pod_a, address_a in side_a:
+        for pod_b, address_b in side_b:
+            rules += [_rule(groups, pod_a, address_b), _rule(groups, pod_b, address_a)]
+    with _rules_in_place(groups, [pod for pod, _ in [*side_a, *side_b]], rules):
+        yield
+
+
+@contextlib.contextmanager
+def refused(groups: PodGroups, pods: Sequence[str], address: str) -> Iterator[None]:
+    """Every connection from `pods` to `address` refused (a TCP reset, as an egress firewall or
+    a service that is down answers), until the block ends: the pods cannot reach a service
+    outside them, such as the S3 endpoint, and learn so at once."""
+    verdict = ("REJECT", "--reject-with", "tcp-reset")
+    with _rules_in_place(groups, pods, [_rule(groups, pod, address, verdict) for pod in pods]):
+        yield
+
+
+@contextlib.contextmanager
+def _rules_in_place(groups: PodGroups, pods: Sequence[str], rules: Sequence[list[str]]) -> Iterator[None]:
+    """`rules` inserted until the block ends, then deleted, whatever happened inside."""
     iptables = _iptables()
+    for pod in pods:
+        groups.procs_file(pod)  # iptables matches only a group that exists
     added: list[list[str]] = []
     try:
-        for pod_a, address_a in side_a:
-            for pod_b, address_b in side_b:
-                groups.procs_file(pod_a)  # iptables matches only a group that exists
-                groups.procs_file(pod_b)
-                for rule in (_rule(groups, pod_a, address_b), _rule(groups, pod_b, address_a)):
-                    made = subprocess.run([iptables, "-I", *rule], capture_output=True, text=True)
-                    if made.returncode != 0:
-                        raise PartitionError(f"iptables -I {' '.join(rule)}: {made.stderr.strip()}")
-                    added.append(rule)
+        for rule in rules:
+            made = subprocess.run([iptables, "-I", *rule], capture_output=True, text=True)
+            if made.returncode != 0:
+                raise PartitionError(f"iptables -I {' '.join(rule)}: {made.stderr.strip()}")
+            added.append(rule)
         yield
     finally:
         for rule in added:

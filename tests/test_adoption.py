@@ -25,7 +25,17 @@ def _import_file(*overrides: str) -> dict:
 
 @pytest.mark.parametrize(
     "overrides",
-    [[], ["clusterName=orders", "namespace=streaming", "etcdStorageMemory=false", "etcdMonitoring=on"]],
+    # Backups on, as the operator runs them (the dev stack turns them off).
+    [
+        ["etcdSnapshotEnabled=true"],
+        [
+            "clusterName=orders",
+            "namespace=streaming",
+            "etcdStorageMemory=false",
+            "etcdMonitoring=on",
+            "etcdSnapshotEnabled=true",
+        ],
+    ],
     ids=["dev", "orders-disk-monitoring"],
 )
 def test_the_import_file_names_the_operators_objects_as_the_program_registers_them(overrides):

@@ -379,7 +379,8 @@ def test_the_statefulset_rollout_is_awaited_for_the_deploy_timeout(recorded, ove
 
 def test_a_secret_key_is_secret_in_every_object_it_reaches_and_in_the_settings_output(recorded):
     _stack_program_run(
-        ["etcdSnapshotS3Endpoint=https://s3.internal.example:9000"], secret_keys=["etcdSnapshotS3Endpoint"]
+        ["etcdSnapshotEnabled=true", "etcdSnapshotS3Endpoint=https://s3.internal.example:9000"],
+        secret_keys=["etcdSnapshotS3Endpoint"],
     )
     reached = [r for r in _kubernetes(recorded) if "s3.internal.example" in json.dumps(r.inputs)]
     assert reached, "the endpoint reaches the pods' S3 steps"

@@ -1,13 +1,15 @@
 """The rendered objects, booted as real etcd processes in pods run the kubelet's way."""
 
 import os
+import time
+from pathlib import Path
 
 import pytest
 import yaml
 
-from kafscale.objects.membership import CONFIG_VOLUME
+from kafscale.objects.membership import CONFIG_VOLUME, STATE_VOLUME, VOTING_FILE
 from kafscale_lab.local_cluster import LocalCluster, LocalClusterError, StandIns, plan_pods
-from kafscale_lab.manifests import init_container, only
+from kafscale_lab.manifests import init_container, only, pod_spec
 from kafscale_lab.pod_runner import expand_kubernetes_refs
 from tests.support import rendered_manifests
 
@@ -27,7 +29,10 @@ def test_kubernetes_env_expansion(text, expanded):
 
 
 def test_plan_gives_each_pod_its_volumes_and_binds_the_config_listeners_to_its_address(tmp_path):
-    statefulset = only(rendered_manifests("etcdReplicas=3", "etcdStorageMemory=false"), "StatefulSet")
+    statefulset = only(
+        rendered_manifests("etcdReplicas=3", "etcdStorageMemory=false", "etcdSnapshotEnabled=true"),
+        "StatefulSet",
+    )
     stand_ins = StandIns("/bin/etcd", tmp_path / "tools")
     addresses = ["127.9.9.1", "127.9.9.2", "127.9.9.3"]
     (tmp_path / "disk").mkdir()
@@ -120,3 +125,41 @@ def test_a_bad_retention_in_config_never_reaches_etcd(etcd_binary):
 def test_a_missing_etcd_binary_is_a_clear_error():
     with pytest.raises(LocalClusterError, match="not found: install Debian's etcd-server"):
         LocalCluster(rendered_manifests("etcdReplicas=1"), "/nonexistent/etcd")
+
+
+def _poll(condition, what: str, deadline_s: float = 120.0) -> None:
+    deadline = time.monotonic() + deadline_s
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+
+
+@pytest.mark.etcd
+@pytest.mark.parametrize("etcd_binary", ["debian"], indirect=True)
+def test_probes_act_as_rendered_readiness_gates_and_a_failing_liveness_probe_restarts_etcd(etcd_binary):
+    """A one-member pod: Ready once etcd serves and the sidecar's voting file exists (its exec
+    probe run in the sidecar's own mounts); not Ready without that file. A liveness probe that
+    can only fail (its path pointed where etcd serves nothing, one failure allowed) stops etcd,
+    which the lab starts again after the kubelet's back-off."""
+    manifests = rendered_manifests("etcdReplicas=1")
+    with LocalCluster(manifests, etcd_binary) as cluster:
+        (member,) = cluster.members
+        cluster.wait_until_ready(member.pod_name)
+        voting = cluster.volume_dir(member.pod_name, STATE_VOLUME) / Path(VOTING_FILE).name
+        assert voting.exists()
+        voting.unlink()
+        assert not cluster.pod_ready(member.pod_name)
+    (etcd,) = [c for c in pod_spec(only(manifests, "StatefulSet"))["containers"] if c["name"] == "etcd"]
+    liveness = etcd["livenessProbe"]
+    liveness.update(
+        periodSeconds=1, failureThreshold=1, httpGet={**liveness["httpGet"], "path": "/nothing-here"}
+    )
+    with LocalCluster(manifests, etcd_binary, restart_containers=True) as cluster:
+        (member,) = cluster.members
+        first = cluster.process_ids()[member.pod_name]
+        log = cluster.log_path(member.pod_name)
+        _poll(
+            lambda: "liveness probe failed 1 times in a row: restarting etcd" in log.read_text(),
+            "the restart",
+        )
+        _poll(lambda: cluster.process_ids().get(member.pod_name, first) != first, "etcd started again")

@@ -30,7 +30,6 @@ def test_dev_stack_renders_the_managed_etcd_in_memory_mode():
         ("NetworkPolicy", "kafscale-etcd"),
         ("CronJob", "kafscale-etcd-maintenance"),
         ("CronJob", "kafscale-etcd-maintenance-check"),
-        ("CronJob", "kafscale-etcd-snapshot"),
     ]
     assert {m["metadata"]["namespace"] for m in manifests} == {"kafscale-dev"}
     statefulset = only(manifests, "StatefulSet")

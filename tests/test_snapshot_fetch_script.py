@@ -60,6 +60,7 @@ class Pod:
             project[0],
             project[1],
             (
+                "etcdSnapshotEnabled=true",
                 f"etcdSnapshotS3Endpoint={endpoint}",
                 f"etcdSnapshotBucket={bucket}",
                 "etcdSnapshotCredentialsSecret=s3-creds",
@@ -72,6 +73,7 @@ class Pod:
         for directory in self.dirs.values():
             directory.mkdir(parents=True)
         self.path = aws_image_path(work / "aws-bin")
+        self.decision_file: Path | None = None  # a person's decision (the recovery ConfigMap)
 
     @property
     def restore_dir(self) -> Path:
@@ -86,6 +88,7 @@ class Pod:
             if value in mounts:  # a directory the container mounts: its local stand-in
                 env[variable] = str(local[mounts[value]])
         env["PATH"] = self.path
+        env["DECISION_FILE"] = str(self.decision_file or self.dirs["home"] / "no-decision")
         assert container["command"][:2] == ["/bin/sh", "-c"]
         return subprocess.run(
             [*self.shell, *container["command"][2:]],
@@ -291,3 +294,84 @@ def test_another_clusters_snapshot_in_the_same_bucket_and_prefix_is_never_fetche
     skipped = f"skipped 20260101070000: {copied}.sha256 names '{staging.identity}/20260101050000.db'"
     assert skipped in results[production].stdout
     assert "another cluster's snapshot" in results[production].stdout
+
+
+# With no marker, the folder is the second witness that this cluster existed (`bootstrap`).
+
+
+@BUSYBOX_SH
+def test_with_no_marker_an_empty_folder_or_no_bucket_lets_the_member_bootstrap(
+    shell, tmp_path, s3_endpoint, bucket
+):
+    s3 = s3_client(s3_endpoint)
+    for label, target in (("empty", bucket), ("no-bucket", f"{bucket}-missing")):
+        pod = Pod(s3_endpoint, target, shell, tmp_path / label)
+        # Another cluster's snapshot in the same bucket and prefix is no witness for this one.
+        if label == "empty":
+            _upload(s3, bucket, pod, "20260101000000", b"another's", identity="other.kafscale.0123456789ab")
+        pod.request("bootstrap")
+        result = pod.run("snapshot-fetch")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "nothing shows that this cluster existed before" in result.stdout
+        assert sorted(p.name for p in pod.restore_dir.iterdir()) == ["requested"], label
+
+
+@DASH
+def test_with_no_marker_snapshots_in_the_folder_show_the_cluster_existed_and_the_newest_is_fetched(
+    shell, tmp_path, s3_endpoint, bucket
+):
+    s3 = s3_client(s3_endpoint)
+    pod = Pod(s3_endpoint, bucket, shell, tmp_path)
+    _upload(s3, bucket, pod, "20260101000000", b"older")
+    _upload(s3, bucket, pod, "20260101010000", b"newest")
+    pod.request("bootstrap")
+    result = pod.run("snapshot-fetch")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (pod.restore_dir / "existed").read_text() == "2\n"
+    assert "this cluster existed before, so no member bootstraps a new empty one" in result.stdout
+    assert (pod.restore_dir / "snapshot.db").read_bytes() == b"newest"
+    assert (pod.restore_dir / "snapshot.name").read_text() == "20260101010000\n"
+
+
+@BUSYBOX_SH
+def test_with_no_marker_a_persons_decision_names_the_snapshot_or_skips_the_bucket(
+    shell, tmp_path, s3_endpoint, bucket
+):
+    s3 = s3_client(s3_endpoint)
+    pod = Pod(s3_endpoint, bucket, shell, tmp_path)
+    _upload(s3, bucket, pod, "20260101000000", b"the one a person chose")
+    _upload(s3, bucket, pod, "20260101010000", b"newest")
+    decision = tmp_path / "decision"
+    pod.decision_file = decision
+    decision.write_text("restore 20260101000000\n")
+    pod.request("bootstrap")
+    chosen = pod.run("snapshot-fetch")
+    assert chosen.returncode == 0, chosen.stdout + chosen.stderr
+    assert (pod.restore_dir / "snapshot.db").read_bytes() == b"the one a person chose"
+    assert (pod.restore_dir / "existed").exists()
+
+    decision.write_text("start-empty\n")
+    unreachable = Pod(unreachable_endpoint(), bucket, shell, tmp_path / "unreachable")
+    unreachable.decision_file = decision
+    unreachable.request("bootstrap")
+    started = unreachable.run("snapshot-fetch")
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert "a person decided: 'start-empty'" in started.stdout
+    assert sorted(p.name for p in unreachable.restore_dir.iterdir()) == ["requested"]
+
+
+@DASH
+def test_with_no_marker_a_bucket_that_cannot_be_listed_keeps_the_member_from_bootstrapping(
+    shell, tmp_path, bucket
+):
+    """First day or marker gone, nobody can tell while S3 does not answer: the fetch fails (the
+    kubelet retries) and names the command with which a person decides."""
+    pod = Pod(unreachable_endpoint(), bucket, shell, tmp_path)
+    pod.request("bootstrap")
+    result = pod.run("snapshot-fetch")
+    assert result.returncode != 0
+    (failed,) = _failed_lines(result)
+    assert "cannot list" in failed and "an error is not an empty bucket" in failed
+    assert "whether this cluster existed before cannot be told" in result.stdout
+    assert "create configmap kafscale-etcd-recovery --from-literal=decision=start-empty" in result.stdout
+    assert sorted(p.name for p in pod.restore_dir.iterdir()) == ["requested"]

@@ -59,7 +59,11 @@ def _rendered_one_member(
 
 
 def _rendered(endpoint: str, bucket: str, *overrides: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    manifests = rendered_manifests(
+    """The cluster the snapshots are taken of (its pods rendered with backups off, so that they
+    boot whatever the endpoint does: tests/test_restore_drills.py runs the pods' S3 steps) and
+    the snapshot CronJob of the same cluster with backups on."""
+    with_backups = rendered_manifests(
+        "etcdSnapshotEnabled=true",
         f"etcdSnapshotS3Endpoint={endpoint}",
         f"etcdSnapshotBucket={bucket}",
         f"etcdSnapshotPrefix=/{PREFIX}/",
@@ -67,9 +71,9 @@ def _rendered(endpoint: str, bucket: str, *overrides: str) -> tuple[list[dict[st
         *overrides,
     )
     (cronjob,) = [
-        m for m in manifests if m["kind"] == "CronJob" and m["metadata"]["name"].endswith("-snapshot")
+        m for m in with_backups if m["kind"] == "CronJob" and m["metadata"]["name"].endswith("-snapshot")
     ]
-    return manifests, cronjob
+    return rendered_manifests("etcdSnapshotEnabled=false", *overrides), cronjob
 
 
 def _folder(cronjob: dict[str, Any]) -> str:

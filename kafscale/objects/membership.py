@@ -53,6 +53,7 @@ EVIDENCE_FILE = f"{STATE_DIR}/evidence"
 RECOVERY_VOLUME = "etcd-recovery"
 RECOVERY_DIR = "/etc/etcd-recovery"
 RECOVERY_KEY = "decision"
+DECISION_FILE = f"{RECOVERY_DIR}/{RECOVERY_KEY}"
 # How many rounds in a row every other member must answer that it holds no data before a
 # survivor recovers the cluster from its own data, one round every WATCH_INTERVAL_S.
 CONFIRM_ROUNDS = 3
@@ -183,7 +184,7 @@ def _evidence_env(names: EtcdNames) -> list[dict[str, object]]:
     return [
         env_var("EVIDENCE_PORT", str(EVIDENCE_PORT)),
         env_var("EVIDENCE_FILE", EVIDENCE_FILE),
-        env_var("DECISION_FILE", f"{RECOVERY_DIR}/{RECOVERY_KEY}"),
+        env_var("DECISION_FILE", DECISION_FILE),
         env_var("RECOVERY_CONFIGMAP", names.recovery_configmap),
     ]
 
@@ -195,14 +196,15 @@ def cluster_mounts() -> list[dict[str, object]]:
     ]
 
 
+def recovery_mount() -> dict[str, object]:
+    """A person's decision (the optional recovery ConfigMap), read-only."""
+    return {"name": RECOVERY_VOLUME, "mountPath": RECOVERY_DIR, "readOnly": True}
+
+
 def member_mounts() -> list[dict[str, object]]:
     """What a member's own scripts read besides the cluster files: a person's decision, and the
     state dir where its answer to the others is kept."""
-    return [
-        *cluster_mounts(),
-        {"name": RECOVERY_VOLUME, "mountPath": RECOVERY_DIR, "readOnly": True},
-        {"name": STATE_VOLUME, "mountPath": STATE_DIR},
-    ]
+    return [*cluster_mounts(), recovery_mount(), {"name": STATE_VOLUME, "mountPath": STATE_DIR}]
 
 
 def tools_container(settings: EtcdSettings, name: str, task: str) -> dict[str, object]:

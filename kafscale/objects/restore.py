@@ -1,6 +1,9 @@
 """Restore of a lost cluster, with backups on: two init containers after `member-join`.
 
-- `snapshot-fetch` (the snapshot image, scripts/etcd-snapshot-s3.sh `fetch`): when `member-join`
+- `snapshot-fetch` (the snapshot image, scripts/etcd-snapshot-s3.sh `fetch`): when no marker says
+  the cluster bootstrapped, looks for this cluster's snapshots, the second witness that it
+  existed (none: `member-restore` bootstraps; some: it decides on evidence as for a lost cluster,
+  with the snapshot a restore would take already fetched). When `member-join`
   found the whole cluster gone (every other member answered that it holds no data) and asked for
   a restore, downloads the newest snapshot in this cluster's folder whose checksum matches and
   names it (another cluster's snapshot is never taken); no usable snapshot is a
@@ -18,7 +21,13 @@ steps only look and exit.
 from __future__ import annotations
 
 from kafscale.naming import EtcdNames
-from kafscale.objects.membership import config_writer_container, env_var
+from kafscale.objects.membership import (
+    DECISION_FILE,
+    config_writer_container,
+    downward_env,
+    env_var,
+    recovery_mount,
+)
 from kafscale.objects.pod_security import container_security_context
 from kafscale.objects.snapshot import (
     ACTIVE_DEADLINE_SECONDS,
@@ -62,9 +71,13 @@ def fetch_container(settings: EtcdSettings, names: EtcdNames) -> dict[str, objec
             env_var("START_EMPTY_WHEN_LOST", shell_flag(settings.start_empty_when_lost)),
             # A snapshot without its checksum younger than this is an upload in flight: wait.
             env_var("UPLOAD_DEADLINE_S", str(ACTIVE_DEADLINE_SECONDS)),
+            # With no marker, a person's `restore <snapshot>` or `start-empty` decides.
+            env_var("DECISION_FILE", DECISION_FILE),
+            env_var("RECOVERY_CONFIGMAP", names.recovery_configmap),
+            downward_env("POD_NAMESPACE", "metadata.namespace"),
             *s3_env(settings, names),
         ],
-        "volumeMounts": [restore_mount(), {"name": TMP_VOLUME, "mountPath": TMP_DIR}],
+        "volumeMounts": [restore_mount(), {"name": TMP_VOLUME, "mountPath": TMP_DIR}, recovery_mount()],
         "securityContext": container_security_context(settings),
     }
 

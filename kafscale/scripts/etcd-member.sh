@@ -4,7 +4,10 @@
 #
 #   join     init container: decide how this member starts and write etcd's config file.
 #   restore  init container after join (and etcd-snapshot-s3.sh fetch), when backups are on:
-#            restore the fetched snapshot into the data dir, if join asked for a restore.
+#            restore the fetched snapshot into the data dir, if join asked for a restore; or,
+#            when join found no marker, bootstrap (the fetch step found no snapshot of this
+#            cluster) or decide on evidence as for a lost cluster (it found some: the cluster
+#            existed, and its marker is gone or not mounted yet).
 #   promote  beside etcd (the pod's sidecar, for as long as the pod runs): promote this member
 #            from learner to voter once it has caught up, answer the other members' questions
 #            (the evidence port), and recover the cluster from this member's data when it is the
@@ -21,8 +24,9 @@
 #     its old identity: etcd-io/etcd#7445). etcd allows one learner at a time, so members join
 #     one by one. An entry that never started while the cluster is still bootstrapping (no
 #     marker) is this member's own bootstrap slot: it starts as `new`.
-#   - no member has quorum and the cluster never bootstrapped (no BOOTSTRAP_MARKER): `new`, with
-#     the full initial cluster.
+#   - no member has quorum and the cluster never bootstrapped (no BOOTSTRAP_MARKER and, with
+#     backups on, no snapshot in this cluster's folder: join asks the fetch step to look, and
+#     `restore` decides): `new`, with the full initial cluster.
 #   - no member has quorum and the cluster bootstrapped before: decided on evidence, never on
 #     silence. While join decides, this member answers on its evidence port (EVIDENCE_PORT) that
 #     it holds no data; beside etcd, the sidecar answers that it holds data (with its cluster ID,
@@ -101,8 +105,22 @@ ctl() {
     "$ETCDCTL" --dial-timeout=1s --command-timeout=5s "$@"
 }
 
+# bootstrapped: the cluster bootstrapped before. Two witnesses: the marker ConfigMap, and (with
+# backups on) this cluster's snapshots in the bucket, which the fetch step found (RESTORE_DIR/
+# existed): a deleted marker, or one the kubelet has not mounted yet, never lets a member
+# bootstrap a new empty cluster over snapshots of this one.
 bootstrapped() {
-    [ -n "$BOOTSTRAP_MARKER" ] && [ -f "$BOOTSTRAP_MARKER" ]
+    { [ -n "$BOOTSTRAP_MARKER" ] && [ -f "$BOOTSTRAP_MARKER" ]; } ||
+        { [ -n "$RESTORE_DIR" ] && [ -f "$RESTORE_DIR/existed" ]; }
+}
+
+# witness: what says the cluster bootstrapped before, for a log line.
+witness() {
+    if [ -n "$BOOTSTRAP_MARKER" ] && [ -f "$BOOTSTRAP_MARKER" ]; then
+        printf '%s' "$BOOTSTRAP_MARKER"
+    else
+        printf "its snapshots in the bucket; its marker is missing"
+    fi
 }
 
 # The members' client URLs, comma-separated, as the cluster ConfigMap lists them, this member's
@@ -430,6 +448,13 @@ join() {
         fi
         if [ -z "$healthy" ]; then
             if ! bootstrapped; then
+                if [ -n "$RESTORE_DIR" ]; then
+                    # The second witness is in the bucket: the fetch step looks, then `restore`
+                    # bootstraps, or decides on evidence as for a lost cluster.
+                    log "no member has quorum and no marker says the cluster bootstrapped: asking the fetch step whether this cluster's snapshot folder shows it existed"
+                    printf 'bootstrap\n' >"$RESTORE_DIR/requested"
+                    return 0
+                fi
                 log "no member has quorum and the cluster never bootstrapped: bootstrapping it"
                 write_config new "$initial_cluster"
                 return 0
@@ -437,7 +462,7 @@ join() {
             if lost_cluster; then
                 return 0
             fi
-            wait_log "waiting: the cluster bootstrapped before ($BOOTSTRAP_MARKER) and no member has" \
+            wait_log "waiting: the cluster bootstrapped before ($(witness)) and no member has" \
                 "quorum; refusing to bootstrap a new empty cluster over it: $why"
         elif ! list=$(member_list "$healthy" 2>&1); then
             wait_log "waiting: member list failed: $list"
@@ -482,6 +507,22 @@ restore() {
         return 0
     fi
     initial_cluster=$(tr -d ' \n' <"$CLUSTER_DIR/initial-cluster")
+    read -r requested <"$RESTORE_DIR/requested" || requested=newest
+    if [ "$requested" = bootstrap ]; then
+        rm -f "$RESTORE_DIR/requested"
+        if [ ! -f "$RESTORE_DIR/existed" ]; then
+            log "this cluster's snapshot folder holds no snapshot and no marker says it bootstrapped: bootstrapping it"
+            write_config new "$initial_cluster"
+            return 0
+        fi
+        log "this cluster's snapshot folder shows that it existed (its marker is gone, or not mounted yet): deciding on evidence as for a lost cluster, never bootstrapping a new empty one"
+        join
+        if [ ! -f "$RESTORE_DIR/requested" ]; then
+            rm -f "$RESTORE_DIR/snapshot.db"
+            return 0
+        fi
+        # join asked for a restore: the fetch step already took the snapshot to restore.
+    fi
     healthy=$(healthy_endpoints "$(client_urls)")
     if [ -n "$healthy" ]; then
         log "a member has quorum again ($healthy): joining it instead of restoring"
@@ -496,8 +537,15 @@ restore() {
         start_empty
         return 0
     fi
-    [ -f "$RESTORE_DIR/snapshot.db" ] && [ -f "$RESTORE_DIR/snapshot.name" ] ||
-        fail "a restore was requested but no snapshot was fetched into $RESTORE_DIR"
+    if [ ! -f "$RESTORE_DIR/snapshot.db" ] || [ ! -f "$RESTORE_DIR/snapshot.name" ]; then
+        # The kubelet runs this step again, not the fetch: a person's start-empty still decides.
+        if [ "$(decision)" = start-empty ]; then
+            log "a person decided: 'start-empty' ($DECISION_FILE)"
+            start_empty
+            return 0
+        fi
+        fail "a restore was requested but no snapshot was fetched into $RESTORE_DIR; $(to_decide)"
+    fi
     name=$(cat "$RESTORE_DIR/snapshot.name")
     read -r requested <"$RESTORE_DIR/requested" || requested=newest
     if [ "$requested" != newest ] && [ "$requested" != "$name" ]; then

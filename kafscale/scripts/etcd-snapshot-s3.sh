@@ -17,8 +17,13 @@
 # SNAPSHOT_KEEP is above 0, deletes all but the newest SNAPSHOT_KEEP snapshots of the folder (each
 # .db with its .sha256). A .sha256 object therefore only ever sits beside a complete .db.
 #
-# fetch does nothing unless RESTORE_DIR/requested exists (the whole cluster is gone). It holds
-# `newest` or a snapshot name. For `newest` it downloads the folder's newest snapshot whose
+# fetch does nothing unless RESTORE_DIR/requested exists. It holds `bootstrap` (no member has
+# quorum and no marker says the cluster bootstrapped: the folder is the second witness), `newest`
+# or a snapshot name (the whole cluster is gone). For `bootstrap`, an empty folder (or no bucket)
+# lets the member bootstrap; a folder with snapshots writes RESTORE_DIR/existed (the cluster
+# existed: member-restore decides on evidence as for a lost cluster) and fetches what a restore
+# would take (`newest`, or the snapshot a person's `restore <name>` in DECISION_FILE names),
+# without failing when none is usable. For `newest` it downloads the folder's newest snapshot whose
 # .sha256 matches and names it into RESTORE_DIR/snapshot.db (its name in RESTORE_DIR/snapshot.name),
 # skipping, with a log line each, snapshots without a checksum, whose checksum does not match, or
 # whose checksum names another cluster's snapshot: every member of a lost cluster thus takes the
@@ -35,7 +40,9 @@
 # Env: SNAPSHOT_BUCKET, SNAPSHOT_PREFIX (no leading or trailing '/'), SNAPSHOT_IDENTITY (this
 # cluster's folder under the prefix, one path segment). upload: SNAPSHOT_DIR,
 # SNAPSHOT_KEEP (0: keep all), SNAPSHOT_CREATE_BUCKET and SNAPSHOT_PROTECT_BUCKET (1 or 0). fetch:
-# RESTORE_DIR, START_EMPTY_WHEN_LOST (1 or 0), UPLOAD_DEADLINE_S (3000).
+# RESTORE_DIR, START_EMPTY_WHEN_LOST (1 or 0), UPLOAD_DEADLINE_S (3000), DECISION_FILE (optional:
+# a person's decision, read for `bootstrap`), RECOVERY_CONFIGMAP and POD_NAMESPACE (named in the
+# command a waiting member suggests).
 # Optional: AWS_ENDPOINT_URL (empty: AWS S3; passed as --endpoint-url, which every CLI version
 # reads), AWS_REGION / AWS_DEFAULT_REGION, and the AWS CLI's own credential variables.
 set -eu
@@ -208,14 +215,45 @@ fetch() {
         log "no restore requested: nothing to fetch"
         return 0
     fi
-    rm -f "$RESTORE_DIR/snapshot.db" "$RESTORE_DIR/snapshot.name" "$RESTORE_DIR/start-empty"
+    rm -f "$RESTORE_DIR/snapshot.db" "$RESTORE_DIR/snapshot.name" "$RESTORE_DIR/start-empty" \
+        "$RESTORE_DIR/existed"
+    read -r wanted <"$RESTORE_DIR/requested" || wanted=newest
+    bootstrap=0
+    if [ "$wanted" = bootstrap ]; then
+        # No marker says the cluster bootstrapped: its snapshots, if any, are the witness.
+        bootstrap=1
+        wanted=newest
+        if [ -n "${DECISION_FILE:-}" ] && [ -f "$DECISION_FILE" ]; then
+            case "$(awk 'NR == 1 { $1 = $1; print; exit }' "$DECISION_FILE")" in
+                'restore newest') ;;
+                'restore '*) wanted=$(awk 'NR == 1 { print $2; exit }' "$DECISION_FILE") ;;
+                start-empty)
+                    log "a person decided: 'start-empty' ($DECISION_FILE): the bucket is not asked"
+                    return 0
+                    ;;
+            esac
+        fi
+    fi
     if ! list_snapshots; then
-        printf '%s\n' "$listing"
-        fail "cannot list $target/ (the kubelet retries; an error is not an empty bucket): $(first_line "$listing")"
+        if [ "$bootstrap" = 1 ] && printf '%s\n' "$listing" | grep -q NoSuchBucket; then
+            snapshots= # no bucket: no snapshot of this cluster either
+        else
+            printf '%s\n' "$listing"
+            [ "$bootstrap" = 0 ] || log "whether this cluster existed before cannot be told: no member bootstraps until the bucket answers, or a person decides: kubectl -n ${POD_NAMESPACE:-<namespace>} create configmap ${RECOVERY_CONFIGMAP:-<cluster>-etcd-recovery} --from-literal=decision=start-empty (docs/backup-restore.md)"
+            fail "cannot list $target/ (the kubelet retries; an error is not an empty bucket): $(first_line "$listing")"
+        fi
+    fi
+    if [ "$bootstrap" = 1 ]; then
+        count=$(printf '%s\n' "$snapshots" | sed '/^$/d' | wc -l | tr -d ' ')
+        if [ "$count" -eq 0 ]; then
+            log "no snapshot in $target/: nothing shows that this cluster existed before"
+            return 0
+        fi
+        printf '%s\n' "$count" >"$RESTORE_DIR/existed"
+        log "$count snapshot(s) in $target/: this cluster existed before, so no member bootstraps a new empty one over it; fetching the one a restore takes"
     fi
     checked=0
     set -f # the keys are not globs
-    read -r wanted <"$RESTORE_DIR/requested" || wanted=newest
     if [ "$wanted" = newest ]; then
         # Newest first: names are UTC times, so the reverse lexical order.
         keys=$(printf '%s\n' "$snapshots" | sed '/^$/d' | sort -r)
@@ -261,6 +299,11 @@ fetch() {
         log "skipped $name: its checksum does not match $key.sha256"
     done
     [ "$wanted" = newest ] || fail "snapshot $wanted could not be fetched whole (the kubelet retries)"
+    if [ "$bootstrap" = 1 ]; then
+        [ "$START_EMPTY_WHEN_LOST" = 0 ] || : >"$RESTORE_DIR/start-empty"
+        log "no usable snapshot in $target/ ($checked checked): member-restore decides on evidence"
+        return 0
+    fi
     if [ "$checked" -eq 0 ]; then
         give_up "no snapshot in $target/"
     fi
