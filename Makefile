@@ -9,7 +9,7 @@ RUNTIME_VENV := venv-runtime
 # 5-minute compaction poll), so twice the cores overlaps them without starving any.
 WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
 
-.PHONY: setup system-packages render test test-fast soak lint clean
+.PHONY: setup system-packages render test test-fast soak properties lint clean
 
 # Debian's etcd 3.4, etcdctl, BusyBox, dash and promtool for the tests (apt-get, needs root once).
 system-packages:
@@ -43,6 +43,11 @@ test: setup lint
 # The drills' long variants (an 80 s back-off, partitions of 90 and 300 s): each prints its figures.
 soak: setup
 	$(BIN)/python -m pytest -n $(WORKERS) -m soak -s
+
+# The property tests (bad input) with a longer search than the suite's: N examples per property.
+PROPERTY_EXAMPLES ?= 2000
+properties: $(BIN)/.installed
+	KAFSCALE_PROPERTY_EXAMPLES=$(PROPERTY_EXAMPLES) $(BIN)/python -m pytest tests/test_bad_input.py -k "any" -n auto
 
 # The mock tests alone are CPU-bound: one worker per core.
 test-fast: $(BIN)/.installed

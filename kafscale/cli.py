@@ -152,6 +152,16 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_settings_output(value: object) -> bool:
+    """The component's `settings` output: an object of config keys (short names) naming at least
+    the cluster and its namespace, nothing else (a stack's whole outputs, `{"settings": {...}}`
+    or any other object would read as an all-defaults deployment). An older version's output may
+    lack keys added since."""
+    known = {key.name for key in keys.CONFIG_KEYS}
+    required = {keys.CLUSTER_NAME.name, keys.K8S_NAMESPACE.name}
+    return isinstance(value, dict) and required <= set(value) <= known
+
+
 def _last_settings(path: Path | None) -> dict[str, Any] | None:
     if path is None:
         return None
@@ -163,8 +173,16 @@ def _last_settings(path: Path | None) -> dict[str, Any] | None:
         ) from None
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise InputError(f"--last-settings {shown(str(path))}: not a JSON document") from None
-    if not isinstance(settings, dict):
-        raise InputError(f"--last-settings {shown(str(path))}: not a JSON object of settings")
+    except (RecursionError, ValueError):  # nested past Python's stack, an integer past 4,300 digits
+        raise InputError(
+            f"--last-settings {shown(str(path))}: not a settings output (nested too deep, "
+            "or a number too long)"
+        ) from None
+    if not _is_settings_output(settings):
+        raise InputError(
+            f"--last-settings {shown(str(path))}: not a settings output: an object of config keys such as "
+            "`pulumi stack output settings --json` prints"
+        )
     return settings
 
 

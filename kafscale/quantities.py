@@ -49,12 +49,16 @@ MAX_EXPONENT = 30
 
 
 def parse_quantity(text: str) -> tuple[Fraction, str] | None:
-    """The exact value of a Kubernetes quantity and its suffix, or None if `text` is not one."""
-    match = _QUANTITY.match(text) if len(text) <= MAX_QUANTITY_CHARS else None
+    """The exact value of a Kubernetes quantity and its suffix, or None if `text` is not one.
+    Leading zeros change nothing; past them, at most MAX_QUANTITY_CHARS characters are read."""
+    match = _QUANTITY.match(text)
     if match is None:
         return None
-    value = Fraction(match["number"])
+    number = match["number"].lstrip("0") or "0"
     suffix = match["suffix"] or ""
+    if len(number) + len(suffix) > MAX_QUANTITY_CHARS:
+        return None
+    value = Fraction(number)
     if suffix in BINARY_SUFFIXES:
         value *= BINARY_SUFFIXES[suffix]
     elif suffix in DECIMAL_SUFFIXES:
@@ -106,3 +110,19 @@ def format_binary_si(byte_count: int) -> str:
         number //= 1024
         chosen = suffix
     return f"{number}{chosen}"
+
+
+def quantity_above(text: str, limit: int) -> bool:
+    """Whether `text` is a quantity above `limit`, however long: one too long to read is judged
+    on its digits (more whole digits than `limit` has, times a unit of at least 1)."""
+    parsed = parse_quantity(text)
+    if parsed is not None:
+        return parsed[0] > limit
+    match = _QUANTITY.match(text)
+    if match is None or match["sign"] == "-":
+        return False
+    suffix = match["suffix"] or ""
+    if suffix[:1] in ("e", "E") and len(suffix) > 1:  # an exponent, not the unit E
+        return False
+    whole = match["number"].split(".", 1)[0].lstrip("0")
+    return len(whole) > len(str(limit))

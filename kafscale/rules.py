@@ -203,15 +203,30 @@ def secret_name(text: str) -> str | None:
 
 
 def whole_number(low: int, high: int) -> Callable[[str], int | None]:
-    """A whole number from `low` to `high`."""
+    """A whole number from `low` to `high`; leading zeros change nothing (`007` is 7)."""
 
     def convert(text: str) -> int | None:
-        if not re.fullmatch(rf"[+-]?[0-9]{{1,{WHOLE_NUMBER_MAX_DIGITS}}}", text):
+        match = re.fullmatch(rf"([+-]?)0*([0-9]{{1,{WHOLE_NUMBER_MAX_DIGITS}}})", text)
+        if match is None:
             return None
-        number = int(text)
+        number = int(match[1] + match[2])
         return number if low <= number <= high else None
 
     return convert
+
+
+def whole_number_above(limit: int) -> Callable[[str], bool]:
+    """Whether a text is a whole number above `limit`, however many digits it has (decided on
+    its digits: no number of that size is ever built)."""
+
+    def above(text: str) -> bool:
+        match = re.fullmatch(r"\+?0*([0-9]+)", text)
+        if match is None:
+            return False
+        digits = match[1]
+        return len(digits) > len(str(limit)) or int(digits) > limit
+
+    return above
 
 
 def byte_count(text: str) -> int | None:

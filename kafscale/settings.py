@@ -26,7 +26,7 @@ from kafscale.etcd_versions import (
     known_defects,
 )
 from kafscale.naming import SELECTOR_LABEL_NAMES, EtcdNames
-from kafscale.quantities import INT64_MAX, format_binary_si, parse_byte_count
+from kafscale.quantities import BINARY_SUFFIXES, format_binary_si, quantity_above
 from kafscale.rules import FALSE_WORDS, LabelSelector, selector_text, shown
 
 T = TypeVar("T")
@@ -499,10 +499,11 @@ def _item_text(item: object) -> str:
     return str(item)
 
 
-def _above_the_limit(parser: _Parser, key: keys.ConfigKey[int], parsed: int | None, limit: str) -> None:
-    """A size past a limit is refused outright: on a live cluster, falling back to the default
-    would shrink it (members removed, a quota or memory limit below what the data holds)."""
-    if parsed is not None and key.convert(parser.given(key)) is None:
+def _above_the_limit(parser: _Parser, key: keys.ConfigKey[int], above: bool, limit: str) -> None:
+    """A size past a limit, however many digits it has, is refused outright: on a live cluster,
+    falling back to the default would shrink it (members removed, a quota or memory limit below
+    what the data holds)."""
+    if above:
         raise SettingsError(f"{key.full_name}: {shown(parser.given(key))} is above {limit}")
 
 
@@ -510,7 +511,7 @@ def _replicas(parser: _Parser, managed_in_memory: bool) -> int:
     _above_the_limit(
         parser,
         keys.REPLICAS,
-        rules.whole_number(rules.MAX_REPLICAS + 1, INT64_MAX)(parser.given(keys.REPLICAS)),
+        rules.whole_number_above(rules.MAX_REPLICAS)(parser.given(keys.REPLICAS)),
         f"{rules.MAX_REPLICAS} members, the most etcd recommends",
     )
     replicas = parser.value(keys.REPLICAS)
@@ -534,8 +535,10 @@ def _replicas(parser: _Parser, managed_in_memory: bool) -> int:
 
 
 def _byte_count_within_limit(parser: _Parser, key: keys.ConfigKey[int]) -> int:
-    count = parse_byte_count(parser.given(key))
-    too_large = count if count is not None and count > rules.MAX_BACKEND_BYTES else None
+    given = parser.given(key)
+    # Only what would be a byte count if it were smaller: a binary unit or none.
+    suffix = given.lstrip("+0123456789.")
+    too_large = suffix in ("", *BINARY_SUFFIXES) and quantity_above(given, rules.MAX_BACKEND_BYTES)
     _above_the_limit(
         parser, key, too_large, f"{format_binary_si(rules.MAX_BACKEND_BYTES)}, the most a member holds"
     )

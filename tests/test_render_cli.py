@@ -247,3 +247,27 @@ def test_a_last_settings_file_that_cannot_be_read_is_one_error_line(tmp_path, co
     assert result.returncode == 2 and result.stdout == ""
     (line,) = result.stderr.splitlines()
     assert line.startswith(f"error: --last-settings {shown(str(path))}: ")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "[" * 100_000 + "]" * 100_000,  # past Python's recursion limit
+        '{"clusterName": "kafscale", "namespace": "x", "etcdReplicas": ' + "9" * 5000 + "}",
+        '{"settings": {"clusterName": "kafscale", "namespace": "kafscale"}}',  # a whole stack's outputs
+        '{"clientEndpoints": "http://x:2379", "managed": true}',
+        '{"clusterName": "kafscale", "namespace": "kafscale", "notAKey": 1}',
+        "{}",
+    ],
+    ids=["deep", "huge-integer", "nested-settings", "other-outputs", "unknown-key", "empty"],
+)
+def test_a_last_settings_file_that_is_not_a_settings_output_is_one_error_line(tmp_path, content):
+    """Read as a deployment of all defaults, such a file would give a false verdict (a refused
+    replacement in memory mode, no check at all in disk mode)."""
+    path = tmp_path / "last.json"
+    path.write_text(content)
+    result = run_cli("render", "--stack", "dev", "--last-settings", str(path))
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 2 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"error: --last-settings {shown(str(path))}: not a settings output"), line

@@ -446,3 +446,27 @@ def test_uploads_and_restores_use_the_folder_of_the_stack_that_deploys_them():
     staging, production = identities("staging"), identities("production")
     assert len(staging) == len(production) == 1
     assert staging != production
+
+
+@pytest.mark.parametrize(
+    ("key", "variable", "value"),
+    [
+        ("etcdSnapshotPrefix", "SNAPSHOT_PREFIX", "team$$a"),
+        ("etcdSnapshotPrefix", "SNAPSHOT_PREFIX", "$(SNAPSHOT_DIR)/x"),
+        ("etcdSnapshotPrefix", "SNAPSHOT_PREFIX", "a$(POD_NAME)$$(HOME)$"),
+        ("etcdSnapshotS3Endpoint", "AWS_ENDPOINT_URL", "http://minio$(HOME):9000"),
+    ],
+)
+def test_a_value_with_dollar_forms_reaches_every_container_exactly_as_given(key, variable, value):
+    """The kubelet expands `$(VAR)` and reduces `$$` in env values: a user's value must come out
+    of that expansion as written, in the upload container (which defines SNAPSHOT_DIR and HOME)
+    and in the etcd pods' fetch (which defines HOME) alike."""
+    from kafscale_lab.pod_runner import container_env
+
+    objects = render_objects(etcdSnapshotEnabled="true", **{key: value})
+    statefulset = objects.get("StatefulSet", "kafscale-etcd")
+    cronjob = objects.get("CronJob", "kafscale-etcd-snapshot")
+    containers = [container(cronjob, "upload"), init_container(statefulset, "snapshot-fetch")]
+    for each in containers:
+        env = container_env(each, "kafscale-etcd-0", "kafscale")
+        assert env[variable] == value, each["name"]

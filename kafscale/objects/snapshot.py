@@ -11,6 +11,7 @@ from __future__ import annotations
 from importlib import resources
 
 from kafscale.naming import EtcdNames
+from kafscale.objects.membership import literal_env
 from kafscale.objects.pod_security import container_security_context
 from kafscale.objects.task_pod import task_cronjob, task_pod_template
 from kafscale.settings import EtcdSettings
@@ -68,20 +69,21 @@ def upload_env(settings: EtcdSettings, names: EtcdNames) -> list[dict[str, objec
 
 def s3_env(settings: EtcdSettings, names: EtcdNames) -> list[dict[str, object]]:
     """Where the snapshots are and how to reach them: the same for upload and fetch."""
+    # What a user wrote reaches the container exactly: the kubelet would expand `$(VAR)` in it.
     env: list[dict[str, object]] = [
-        {"name": "SNAPSHOT_BUCKET", "value": settings.snapshot_bucket},
-        {"name": "SNAPSHOT_PREFIX", "value": settings.snapshot_prefix},
+        literal_env("SNAPSHOT_BUCKET", settings.snapshot_bucket),
+        literal_env("SNAPSHOT_PREFIX", settings.snapshot_prefix),
         {"name": "SNAPSHOT_IDENTITY", "value": names.snapshot_identity},
         # The AWS CLI keeps its cache and config under HOME: a writable emptyDir, not the image's
         # read-only root.
         {"name": "HOME", "value": TMP_DIR},
     ]
     if settings.snapshot_s3_endpoint:
-        env.append({"name": "AWS_ENDPOINT_URL", "value": settings.snapshot_s3_endpoint})
+        env.append(literal_env("AWS_ENDPOINT_URL", settings.snapshot_s3_endpoint))
     if settings.snapshot_s3_region:
         env += [
-            {"name": "AWS_REGION", "value": settings.snapshot_s3_region},
-            {"name": "AWS_DEFAULT_REGION", "value": settings.snapshot_s3_region},
+            literal_env("AWS_REGION", settings.snapshot_s3_region),
+            literal_env("AWS_DEFAULT_REGION", settings.snapshot_s3_region),
         ]
     if settings.snapshot_credentials_secret:
         env += [
