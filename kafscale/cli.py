@@ -20,10 +20,11 @@ from kafscale.adoption import import_file
 from kafscale.change_effects import change_table
 from kafscale.component import COMPONENT_TYPE
 from kafscale.naming import EtcdNames
+from kafscale.quantities import parse_byte_count
 from kafscale.render import manifest_file_name, render_stack, to_yaml
-from kafscale.rules import COMPACTION_MODES, shown
+from kafscale.rules import COMPACTION_MODES, MAX_BACKEND_BYTES, shown
 from kafscale.settings import SettingsError, parse_settings
-from kafscale.sizing import recommend, tmpfs_worst_case
+from kafscale.sizing import beyond_one_member, recommend, tmpfs_worst_case
 from kafscale.stack_config import StackConfigError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -216,8 +217,21 @@ def _sizing(args: argparse.Namespace) -> int:
             keys.MEMORY_HEADROOM.name: args.memory_headroom,
         }
     )
-    if parsed.warnings:
-        raise InputError("; ".join(w.message for w in parsed.warnings))
+    # A value that fell back is an error here (no default stands in for what was asked); one used
+    # as given with a warning (a quota above etcd's suggested 8Gi) is used, as render uses it.
+    asked = {
+        keys.QUOTA_BACKEND_BYTES.name: (args.quota, parsed.settings.quota_backend_bytes),
+        keys.MEMORY_HEADROOM.name: (args.memory_headroom, parsed.settings.memory_headroom_bytes),
+    }
+    refused = [
+        w
+        for w in parsed.warnings
+        if w.key not in asked or parse_byte_count(str(asked[w.key][0]).strip()) != asked[w.key][1]
+    ]
+    if refused:
+        raise InputError("; ".join(w.message for w in refused))
+    for warning in parsed.warnings:
+        print(f"warning: {warning.message}", file=sys.stderr)
     settings = parsed.settings
     assert settings.expected_write_rate is not None
     try:
@@ -229,6 +243,8 @@ def _sizing(args: argparse.Namespace) -> int:
         )
     except ValueError as error:
         raise InputError(str(error)) from None
+    if recommendation.quota_bytes > MAX_BACKEND_BYTES:
+        raise InputError(beyond_one_member(recommendation))
     quota = settings.quota_backend_bytes if args.quota else recommendation.quota_bytes
     worst = tmpfs_worst_case(
         quota,

@@ -191,8 +191,9 @@ SNAPSHOT_IMAGE = ConfigKey("etcdSnapshotImage", "amazon/aws-cli:2.15.0", rules.i
 SNAPSHOT_S3_ENDPOINT = ConfigKey(
     "etcdSnapshotS3Endpoint",
     "",
-    rules.endpoint_url,
-    "is not an S3 endpoint URL (http://host:port or https://host:port)",
+    rules.s3_endpoint_url,
+    "is not an S3 endpoint URL the AWS CLI takes (http://host:port or https://host:port, the host an "
+    "IP address or labels of letters, digits and '-')",
     unset="",
     default_shown="none (AWS S3)",
 )

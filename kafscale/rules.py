@@ -8,6 +8,8 @@ environment.
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import json
 import math
 import re
@@ -75,9 +77,13 @@ _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _IMAGE_NAME = rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
 _IMAGE_REFERENCE = re.compile(
     rf"^(?P<name>{_IMAGE_NAME})(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?"
-    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$"
+    r"(?:@(?P<algorithm>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*):(?P<encoded>[0-9a-fA-F]{32,}))?$"
 )
 IMAGE_NAME_MAX_LENGTH = 255
+# The digests a runtime verifies (opencontainers/go-digest: the registered algorithms, each with
+# its lower-case hex length); any other algorithm, length or case is refused at pull.
+IMAGE_DIGEST_HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
+DEFAULT_REGISTRY = "docker.io"
 
 
 def shown(text: str, limit: int = 80) -> str:
@@ -131,11 +137,26 @@ def storage_class_name(text: str) -> str | None:
 
 
 def image_reference(text: str) -> str | None:
-    """An image reference the kubelet can pull (`registry:5000/path/name:tag@sha256:...`)."""
+    """An image reference the kubelet can pull (`registry:5000/path/name:tag@sha256:...`): a
+    digest of a registered algorithm in lower-case hex of its length, and a name of at most 255
+    characters once normalised as the runtimes normalise it (distribution/reference
+    `ParseNormalizedNamed`: `etcd` is `docker.io/library/etcd`, `team/etcd` `docker.io/team/etcd`)."""
     match = _IMAGE_REFERENCE.match(text) if len(text) <= 2 * IMAGE_NAME_MAX_LENGTH else None
-    if match is None or len(match["name"]) > IMAGE_NAME_MAX_LENGTH:
+    if match is None or len(normalized_image_name(match["name"])) > IMAGE_NAME_MAX_LENGTH:
         return None
+    if match["algorithm"] is not None:
+        length = IMAGE_DIGEST_HEX_LENGTHS.get(match["algorithm"])
+        if length is None or not re.fullmatch(rf"[0-9a-f]{{{length}}}", match["encoded"]):
+            return None
     return text
+
+
+def normalized_image_name(name: str) -> str:
+    """An image name with the registry and path the runtimes add to a short one."""
+    first, _, rest = name.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return name
+    return f"{DEFAULT_REGISTRY}/{name}" if rest else f"{DEFAULT_REGISTRY}/library/{name}"
 
 
 def endpoint_url(text: str) -> str | None:
@@ -150,6 +171,26 @@ def endpoint_url(text: str) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
         return None
     if parts.query or parts.fragment or parts.path not in ("", "/") or parts.username or parts.password:
+        return None
+    return text
+
+
+# A host the AWS CLI takes (botocore/utils.py `is_valid_endpoint_url`, `is_valid_uri`): labels of
+# letters, digits and '-', 1 to 63 characters, not starting or ending with '-'; or an IP address.
+_HOST_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+def s3_endpoint_url(text: str) -> str | None:
+    """An S3 endpoint: an http or https URL as for etcd, whose host is a DNS name of valid labels
+    or an IP address (no `_`, no empty or over-long label, no percent-escape)."""
+    if endpoint_url(text) is None:
+        return None
+    host = urlsplit(text).hostname or ""
+    with contextlib.suppress(ValueError):
+        ipaddress.ip_address(host)
+        return text
+    labels = host.rstrip(".").split(".")
+    if len(host) > DNS_SUBDOMAIN_MAX_LENGTH or not all(_HOST_LABEL.fullmatch(label) for label in labels):
         return None
     return text
 
@@ -193,8 +234,9 @@ def s3_prefix(text: str) -> str | None:
 
 
 def s3_region(text: str) -> str | None:
-    """A region name as AWS and S3-compatible stores spell them (`eu-west-1`, `garage`)."""
-    return text if _S3_REGION.match(text) else None
+    """A region name as AWS and S3-compatible stores spell them (`eu-west-1`, `garage`): not
+    digits alone, which the AWS CLI refuses."""
+    return text if _S3_REGION.match(text) and not text.isdigit() else None
 
 
 def secret_name(text: str) -> str | None:

@@ -11,6 +11,7 @@ the value used. Empty or unset means the default, silently. A value that can onl
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -231,6 +232,9 @@ def _default_text(value: object) -> str:
     return str(value)
 
 
+_PRINTABLE_INT_BITS = 14_000  # about 4,200 decimal digits: str() still prints it
+
+
 def _as_config_text(value: object) -> str | None:
     """A value as the Pulumi engine hands it to a program: text; true/false for booleans; JSON for
     lists and maps. Callers of the Python API may pass any of them."""
@@ -238,6 +242,11 @@ def _as_config_text(value: object) -> str | None:
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int) and value.bit_length() > _PRINTABLE_INT_BITS:
+        # Python refuses to print an integer past 4,300 digits (sys.get_int_max_str_digits):
+        # nines of about its length stand for it, above every limit, and shown cut short.
+        digits = int(value.bit_length() * math.log10(2)) + 1
+        return ("-" if value < 0 else "") + "9" * digits
     if isinstance(value, int | float):
         return str(value)
     if isinstance(value, list | tuple | dict):

@@ -13,6 +13,7 @@ from kafscale import config_keys as keys
 from kafscale.compaction import compaction_interval_s
 from kafscale.durations import human_seconds, periodic_retention_nanos
 from kafscale.quantities import format_binary_si
+from kafscale.rules import MAX_BACKEND_BYTES
 from kafscale.settings import EtcdSettings
 from kafscale.tmpfs_footprint import (
     DEFRAG_COPY_DIVISOR,
@@ -84,6 +85,23 @@ def recommend(
     history_bytes = revisions * MEASURED_BYTES_PER_REVISION
     quota = max(MINIMUM_QUOTA_BYTES, math.ceil(history_bytes * SAFETY_FACTOR / MIB) * MIB)
     return Recommendation(write_rate, mode, retention, revisions, history_bytes, quota, memory_headroom_bytes)
+
+
+def beyond_one_member(recommendation: Recommendation) -> str:
+    """What is possible when the recommended quota is past what one member holds (render refuses
+    such a quota): the most history that fits, as a write rate for this retention or as a share
+    of the history this retention keeps."""
+    most = format_binary_si(MAX_BACKEND_BYTES)
+    fits = int(MAX_BACKEND_BYTES / (SAFETY_FACTOR * MEASURED_BYTES_PER_REVISION))
+    share = fits / recommendation.history_revisions
+    return (
+        f"{recommendation.write_rate:g} writes/s with {recommendation.mode} retention "
+        f"{recommendation.retention} keeps {recommendation.history_revisions:,} revisions, which need a "
+        f"quota of {format_binary_si(recommendation.quota_bytes)}, above the {most} one member holds: "
+        f"at most {fits:,} revisions fit (x{SAFETY_FACTOR:g} safety), that is about "
+        f"{recommendation.write_rate * share:,.0f} writes/s with this retention, or a retention that keeps "
+        f"{share:.2%} of this history"
+    )
 
 
 def quota_warning(settings: EtcdSettings) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,6 +13,18 @@ from kafscale_lab.local_cluster import LocalClusterError
 from kafscale_lab.simulate import SimulationError, simulate
 
 
+def finite_number(text: str) -> float:
+    """A number for an option: `nan` and `inf` (which float() takes) are refused, as argparse
+    refuses any other text that is not a number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="python -m kafscale_lab", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
@@ -19,11 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
         "simulate", help="boot the stack's etcd here, drive KafScale's write load, judge the tuning"
     )
     add_stack_arguments(command)
-    command.add_argument("--rate", type=float, required=True, help="writes per second to drive")
-    command.add_argument("--duration", type=float, required=True, help="wall seconds to drive them")
+    command.add_argument("--rate", type=finite_number, required=True, help="writes per second to drive")
+    command.add_argument("--duration", type=finite_number, required=True, help="wall seconds to drive them")
     command.add_argument(
         "--time-scale",
-        type=float,
+        type=finite_number,
         default=1.0,
         help="divide retention and quota by this: the run stands for duration x scale seconds",
     )

@@ -460,3 +460,80 @@ def test_the_python_api_takes_python_values_as_stack_config_would_give_them():
     assert parsed.settings.replicas == 5
     assert parsed.settings.storage_memory is True
     assert parsed.settings.client_namespaces == ("apps", "monitoring")
+
+
+def test_an_integer_past_4300_digits_in_the_component_api_is_judged_not_a_crash():
+    """Python refuses to print such an integer (ValueError in str()): the component judges it as
+    the number it is, an error for a size (falling back would shrink a live cluster), a warning
+    for any other key."""
+    import pulumi
+
+    from tests.support import run_component
+
+    run, _ = run_component(etcdSnapshotKeep=10**5000)
+    (warning,) = [w for w in run.warnings if "etcdSnapshotKeep" in w]
+    assert "(5001 characters)" in warning and "Traceback" not in warning
+    with pytest.raises(
+        pulumi.RunError, match=r'kafscale:etcdReplicas: "9+\.\.\." \(5001 characters\) is above 7'
+    ):
+        run_component(etcdReplicas=10**5000)
+
+
+HEX64 = "0123456789abcdef" * 4
+
+
+@pytest.mark.parametrize("key", ["etcdImage", "etcdSnapshotEtcdctlImage", "etcdSnapshotImage"])
+@pytest.mark.parametrize(
+    "image",
+    [
+        f"etcd@sha256:{HEX64[:-1]}",  # one digit short
+        f"etcd@sha256:{HEX64.upper()}",  # runtimes read only lower-case hex
+        f"etcd@sha512:{HEX64}",  # sha512 is 128 digits
+        f"etcd@md5:{HEX64[:32]}",  # not a registered algorithm
+        "e" * 238,  # docker.io/library/eee...: 256 characters once normalised
+    ],
+)
+def test_an_image_reference_the_kubelet_refuses_falls_back_with_a_warning(key, image):
+    parsed = parse_settings({key: image})
+    (warning,) = [w for w in parsed.warnings if w.key == key]
+    assert "is not an image reference the kubelet can pull" in warning.message
+
+
+@pytest.mark.parametrize(
+    "image", [f"etcd@sha256:{HEX64}", f"quay.io/coreos/etcd:v3.5.1@sha512:{HEX64 * 2}", "e" * 237]
+)
+def test_an_image_reference_the_kubelet_takes_is_used_as_given(image):
+    parsed = parse_settings({"etcdImage": image})
+    assert parsed.settings.image == image
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://minio_1:9000",  # '_'
+        "http://a..b:9000",  # an empty label
+        f"http://{'a' * 64}.storage:9000",  # a label of 64
+        "http://mi%6eio:9000",  # a percent-escape
+        "http://-minio:9000",  # a label starting with '-'
+    ],
+)
+def test_an_s3_endpoint_the_aws_cli_refuses_falls_back_to_aws_s3_with_a_warning(endpoint):
+    """botocore/utils.py `is_valid_endpoint_url`: the CLI would fail every snapshot and every
+    restore listing."""
+    parsed = parse_settings({"etcdSnapshotS3Endpoint": endpoint})
+    assert parsed.settings.snapshot_s3_endpoint == ""
+    (warning,) = [w for w in parsed.warnings if w.key == "etcdSnapshotS3Endpoint"]
+    assert "is not an S3 endpoint URL the AWS CLI takes" in warning.message
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["http://minio.storage:9000", "http://10.0.0.7:9000", "http://[fd00::7]:9000"]
+)
+def test_an_s3_endpoint_the_aws_cli_takes_is_used(endpoint):
+    assert parse_settings({"etcdSnapshotS3Endpoint": endpoint}).settings.snapshot_s3_endpoint == endpoint
+
+
+def test_a_region_of_digits_alone_falls_back_with_a_warning():
+    parsed = parse_settings({"etcdSnapshotS3Region": "123"})
+    assert parsed.settings.snapshot_s3_region == ""
+    assert [w.key for w in parsed.warnings] == ["etcdSnapshotS3Region"]

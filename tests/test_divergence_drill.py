@@ -82,6 +82,7 @@ def test_a_member_killed_during_a_defrag_diverges_and_the_checks_raise_corrupt(e
         )
 
 
+@pytest.mark.soak  # the contrast: a window of three check intervals, outside the suite's 10 minutes
 def test_without_the_checks_the_same_divergence_goes_unnoticed(etcd_binary):
     manifests = rendered_manifests(
         f"etcdImage={IMAGE}", "etcdStorageMemory=false", "etcdCorruptionChecks=false"

@@ -2,7 +2,7 @@ import pytest
 
 from kafscale_lab.load import LoadPlan, LoadResult, MemberSample, SecondSample
 from kafscale_lab.simulate import SimulationError, judge, plan_scaling
-from tests.support import run_cli
+from tests.support import other_build_in_soak, run_cli
 
 
 def _settings(mode="periodic", retention="5m", quota=2147483648):
@@ -96,6 +96,7 @@ def test_simulate_refuses_a_stack_with_external_endpoints():
 
 
 @pytest.mark.etcd
+@other_build_in_soak("debian")
 def test_simulate_prints_a_verdict_and_writes_csv_and_plot(etcd_binary, tmp_path):
     result = _simulate(
         "--stack", "dev", "--rate", "100", "--duration", "16", "--time-scale", "60",
@@ -112,3 +113,15 @@ def test_simulate_prints_a_verdict_and_writes_csv_and_plot(etcd_binary, tmp_path
     assert lines[-1].startswith("verdict: OK")
     assert (tmp_path / "run.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len((tmp_path / "run.csv").read_text().splitlines()) >= 12
+
+
+@pytest.mark.parametrize("option", ["--rate", "--duration", "--time-scale"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN"])
+def test_a_number_that_is_not_finite_is_one_error_line_before_anything_boots(option, value):
+    """float() takes `nan` and `inf`, and every comparison with nan is false: the run would go
+    on to boot etcd, or crash."""
+    given = {"--rate": "10", "--duration": "1", "--time-scale": "1", option: value}
+    result = _simulate("--stack", "dev", *[f"{name}={text}" for name, text in given.items()])
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: ") and "not a finite number" in line

@@ -156,3 +156,26 @@ def test_sizing_command_checks_a_configured_quota_and_headroom():
         result.stdout.splitlines()[-1]
         == "  total                        4,620 MiB: the limit 4620Mi covers it"
     )
+
+
+def test_sizing_honours_a_quota_above_8gi_with_the_warning_render_gives():
+    """Render uses a quota above etcd's suggested 8Gi with a warning; sizing judges the same."""
+    result = _sizing("--write-rate", "100", "--quota", "9Gi")
+    assert result.returncode == 0, result.stderr
+    (warning,) = result.stderr.splitlines()
+    assert warning.startswith('warning: kafscale:etcdQuotaBackendBytes: "9Gi" is above etcd\'s suggested')
+    assert "  backend at the quota         9,216 MiB" in result.stdout
+
+
+def test_sizing_says_what_fits_when_the_history_needs_more_than_one_member_holds():
+    """Render refuses a quota above 1Ti: recommending one would be advice nobody can follow."""
+    result = _sizing("--write-rate", "1000000", "--retention", "24h")
+    assert result.returncode == 2 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    # 1Ti / (2 x 112 B) = 4,908,534,052 revisions; 24h + 1h of 1e6 writes/s = 90,000,000,000.
+    assert line == (
+        "error: 1e+06 writes/s with periodic retention 24h keeps 90,000,000,000 revisions, which need a "
+        "quota of 19226075Mi, above the 1Ti one member holds: at most 4,908,534,052 revisions fit "
+        "(x2 safety), that is about 54,539 writes/s with this retention, or a retention that keeps "
+        "5.45% of this history"
+    )

@@ -454,7 +454,8 @@ def test_uploads_and_restores_use_the_folder_of_the_stack_that_deploys_them():
         ("etcdSnapshotPrefix", "SNAPSHOT_PREFIX", "team$$a"),
         ("etcdSnapshotPrefix", "SNAPSHOT_PREFIX", "$(SNAPSHOT_DIR)/x"),
         ("etcdSnapshotPrefix", "SNAPSHOT_PREFIX", "a$(POD_NAME)$$(HOME)$"),
-        ("etcdSnapshotS3Endpoint", "AWS_ENDPOINT_URL", "http://minio$(HOME):9000"),
+        # Bucket, endpoint and region rules refuse a `$` outright (a warning; see test_bad_input).
+        ("etcdSnapshotPrefix", "SNAPSHOT_PREFIX", "$$(HOME)$"),
     ],
 )
 def test_a_value_with_dollar_forms_reaches_every_container_exactly_as_given(key, variable, value):
