@@ -23,6 +23,9 @@ def replaces_statefulset(before: EtcdSettings, after: EtcdSettings) -> bool:
     )
 
 
+SHOWN_MAX_CHARS = 80
+
+
 def replacing_keys(before: Mapping[str, object], after: Mapping[str, object]) -> list[str]:
     """The config keys whose change from `before` to `after` (raw values by key) replaces the
     StatefulSet, each judged alone; every changed key when only their combination does."""
@@ -87,7 +90,13 @@ def replacement_problems(
 
 
 def _shown(value: object) -> str:
-    return json.dumps(value)
+    """A deployed or current value for a message, cut short; one Python cannot print (an integer
+    past 4,300 digits, nesting past its stack) is named as such."""
+    try:
+        text = json.dumps(value)
+    except (ValueError, RecursionError):
+        return "(a value too large to show)"
+    return text if len(text) <= SHOWN_MAX_CHARS else f"{text[:SHOWN_MAX_CHARS]}... ({len(text)} characters)"
 
 
 def _settings(raw: Mapping[str, object]) -> EtcdSettings | None:

@@ -7,6 +7,7 @@ import json
 import re
 from typing import Any
 
+import botocore.utils as botocore_utils  # the AWS CLI's own endpoint check (installed with moto)
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -48,6 +49,17 @@ HOSTILE = st.one_of(
     st.tuples(st.integers(min_value=1, max_value=200), st.integers(min_value=0, max_value=10**6)).map(
         lambda pair: "0" * pair[0] + str(pair[1])
     ),
+    # Digests of every length, case and algorithm; hosts the AWS CLI refuses.
+    st.tuples(
+        st.sampled_from(["etcd", "quay.io/coreos/etcd:v3.5.1"]),
+        st.sampled_from(["sha256", "sha512", "sha384", "md5", "SHA256"]),
+        st.integers(min_value=30, max_value=130),
+        st.sampled_from(["a", "A", "0"]),
+    ).map(lambda parts: f"{parts[0]}@{parts[1]}:{parts[3] * parts[2]}"),
+    st.tuples(
+        st.sampled_from(["http://", "https://"]),
+        st.sampled_from(["minio_1", "a..b", "a" * 64 + ".x", "mi%6eio", "-x", "minio.storage", "10.0.0.7"]),
+    ).map(lambda parts: f"{parts[0]}{parts[1]}:9000"),
     # What the kubelet would expand or unescape in an env value.
     st.tuples(
         st.sampled_from(["", "team", "http://s3"]), st.sampled_from(["$$", "$(HOME)", "$(SNAPSHOT_DIR)", "$"])
@@ -81,8 +93,12 @@ def _accepted_by_kubernetes_and_etcd(settings: EtcdSettings) -> None:
                 for step in re.findall(r"/([0-9]+)", field):
                     assert 1 <= int(step) <= span
     assert settings.storage_class is None or DNS1123_SUBDOMAIN.fullmatch(settings.storage_class)
-    for image in (settings.image, settings.etcdctl_image):
+    for image in (settings.image, settings.etcdctl_image, settings.snapshot_image):
         assert image.isascii() and image.isprintable() and " " not in image
+        if "@" in image:  # a digest the runtimes verify (opencontainers/go-digest)
+            algorithm, _, encoded = image.rsplit("@", 1)[1].partition(":")
+            length = {"sha256": 64, "sha384": 96, "sha512": 128}[algorithm]
+            assert re.fullmatch(f"[0-9a-f]{{{length}}}", encoded)
         first, _, rest = image.split("@")[0].partition("/")
         path = rest if rest and ("." in first or ":" in first or first == "localhost") else f"{first}/{rest}"
         assert path.rsplit(":", 1)[0] == path.rsplit(":", 1)[0].lower()  # repositories are lower-case
@@ -95,6 +111,8 @@ def _accepted_by_kubernetes_and_etcd(settings: EtcdSettings) -> None:
     assert {name for name, _ in settings.monitoring_labels}.isdisjoint({"app", "cluster"})
     for namespace in settings.client_namespaces:
         assert DNS1123_LABEL.fullmatch(namespace) and len(namespace) <= 63
+    if settings.snapshot_s3_endpoint:  # what the AWS CLI itself checks
+        assert botocore_utils.is_valid_uri(settings.snapshot_s3_endpoint)
     manifests = managed_etcd_manifests(settings)
     text = json.dumps(manifests)
     text.encode("utf-8")  # nothing the engine could not carry

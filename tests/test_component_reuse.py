@@ -548,3 +548,17 @@ def test_each_component_of_a_stack_gets_its_own_last_deployment():
         pulumi.RunError, match=r"etcdProbes \(true -> false\) replaces the StatefulSet payments-etcd"
     ):
         run_program(lambda: program("false"), config={}, deployed_outputs=deployed)
+
+
+def test_a_last_deployment_holding_an_integer_past_4300_digits_is_judged_not_a_crash():
+    """What `last_deployed_settings` may hold when the component API is given it directly (a
+    StackReference's numbers are float64 and cannot): Python refuses to print such an integer."""
+    from kafscale.change_safety import replacement_problems
+    from kafscale.settings import parse_settings
+
+    deployed = _deployed("etcdStorageMemory=false")["settings"]
+    before = {**deployed, "etcdStorageSize": 10**5000}
+    after = parse_settings({**deployed, "etcdStorageSize": "20Gi"}).settings
+    problems = replacement_problems(before, after)
+    (warning,) = problems.warnings
+    assert "kafscale:etcdStorageSize ((a value too large to show) -> \"20Gi\")" in warning
