@@ -555,3 +555,18 @@ def test_a_region_of_digits_alone_falls_back_with_a_warning():
     parsed = parse_settings({"etcdSnapshotS3Region": "123"})
     assert parsed.settings.snapshot_s3_region == ""
     assert [w.key for w in parsed.warnings] == ["etcdSnapshotS3Region"]
+
+
+@pytest.mark.parametrize("key", keys.CONFIG_KEYS, ids=lambda key: key.name)
+def test_an_integer_past_4300_digits_for_any_key_of_the_python_api_is_judged_not_a_crash(key):
+    """What a caller of the component API may pass for any field: a warning, or one error for a
+    size (falling back would shrink a live cluster) or an identity (no default stands in)."""
+    try:
+        parsed = parse_settings({key.name: 10**5000})
+    except SettingsError as error:
+        assert key in (keys.REPLICAS, keys.QUOTA_BACKEND_BYTES, keys.MEMORY_HEADROOM, keys.CLUSTER_NAME,
+                       keys.K8S_NAMESPACE, keys.ENDPOINTS), key.name  # fmt: skip
+        _one_line_and_safe(str(error))
+        return
+    for warning in parsed.warnings:
+        _one_line_and_safe(warning.message)
