@@ -1,13 +1,13 @@
 """The rendered objects, booted as real etcd processes in pods run the kubelet's way."""
 
 import os
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 
 from kafscale.objects.membership import CONFIG_VOLUME, STATE_VOLUME, VOTING_FILE
+from kafscale_lab.drills import wait_for
 from kafscale_lab.etcd_binaries import tools_image_path
 from kafscale_lab.local_cluster import LocalCluster, LocalClusterError, StandIns, plan_pods
 from kafscale_lab.manifests import init_container, only, pod_spec
@@ -128,13 +128,6 @@ def test_a_missing_etcd_binary_is_a_clear_error():
         LocalCluster(rendered_manifests("etcdReplicas=1"), "/nonexistent/etcd")
 
 
-def _poll(condition, what: str, deadline_s: float = 120.0) -> None:
-    deadline = time.monotonic() + deadline_s
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.2)
-
-
 @pytest.mark.etcd
 @pytest.mark.parametrize("etcd_binary", ["debian"], indirect=True)
 def test_probes_act_as_rendered_readiness_gates_and_a_failing_liveness_probe_restarts_etcd(
@@ -170,8 +163,8 @@ def test_probes_act_as_rendered_readiness_gates_and_a_failing_liveness_probe_res
         (member,) = cluster.members
         first = cluster.process_ids()[member.pod_name]
         log = cluster.log_path(member.pod_name)
-        _poll(
+        wait_for(
             lambda: "liveness probe failed 1 times in a row: restarting etcd" in log.read_text(),
             "the restart",
         )
-        _poll(lambda: cluster.process_ids().get(member.pod_name, first) != first, "etcd started again")
+        wait_for(lambda: cluster.process_ids().get(member.pod_name, first) != first, "etcd started again")
