@@ -9,7 +9,7 @@ RUNTIME_VENV := venv-runtime
 # 5-minute compaction poll), so twice the cores overlaps them without starving any.
 WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
 
-.PHONY: setup system-packages render test test-fast soak properties lint clean
+.PHONY: setup system-packages render test test-fast soak properties lint generate clean
 
 # Debian's etcd 3.4, etcdctl, BusyBox, dash and promtool for the tests (apt-get, needs root once).
 system-packages:
@@ -34,6 +34,11 @@ render: $(BIN)/.installed
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
+
+# Pulumi.yaml's config block, the component's inputs, the settings attributes, docs/settings.md and
+# docs/change-safety.md, from the key rows of kafscale/config_keys.py.
+generate: $(BIN)/.installed
+	$(BIN)/python -m kafscale.codegen
 
 # The whole suite, the slow real-etcd tests overlapping (pytest-xdist). Idle workers take tests
 # queued on busy ones (worksteal), so no worker ends the run alone with a queue of drills.

@@ -7,7 +7,8 @@ and the lists below), delete-first when its name is fixed (provider.go `Diff`,
 `deleteBeforeReplace`), as every name here is; any other change is an update in place. A
 StatefulSet updated in its pod template rolls its pods one at a time.
 
-`python -m kafscale changes` prints the README's table from these rules and EXAMPLE_CHANGES.
+`python -m kafscale changes` prints the table of docs/change-safety.md from these rules and each
+key's example change.
 """
 
 from __future__ import annotations
@@ -35,55 +36,9 @@ FORCE_NEW_BY_KIND: dict[str, tuple[str, ...]] = {
     "Service": (".spec.clusterIP",),
 }
 
-# One realistic change per key, from the defaults (a mapping: per storage mode, memory first).
-EXAMPLE_CHANGES: dict[str, str | dict[bool, str]] = {
-    keys.CLUSTER_NAME.name: "orders",
-    keys.K8S_NAMESPACE.name: "streaming",
-    keys.ENDPOINTS.name: "http://etcd.example:2379",
-    keys.IMAGE.name: "kubesphere/etcd:3.6.5-0",
-    keys.REPLICAS.name: "5",
-    keys.STORAGE_SIZE.name: "20Gi",
-    keys.STORAGE_CLASS.name: "fast-ssd",
-    keys.STORAGE_MEMORY.name: {True: "false", False: "true"},
-    keys.AUTO_COMPACTION_MODE.name: "revision",
-    keys.AUTO_COMPACTION_RETENTION.name: "1h",
-    keys.QUOTA_BACKEND_BYTES.name: "8Gi",
-    keys.EXPECTED_WRITE_RATE.name: "1000",
-    keys.MAINTENANCE_ENABLED.name: "false",
-    keys.MAINTENANCE_SCHEDULE.name: "0 3 * * *",
-    keys.MAINTENANCE_CHECK_SCHEDULE.name: "*/5 * * * *",
-    keys.MAINTENANCE_SIZE_THRESHOLD_PCT.name: "60",
-    keys.DEFRAG_SCHEDULE.name: "0 3 * * *",
-    keys.DEFRAG_ENABLED.name: "false",
-    keys.ETCDCTL_IMAGE.name: "registry.example/kafscale-etcd-tools:1.1",
-    keys.SNAPSHOT_BUCKET.name: "kafscale-backups",
-    keys.SNAPSHOT_PREFIX.name: "prod",
-    keys.SNAPSHOT_SCHEDULE.name: "*/30 * * * *",
-    keys.SNAPSHOT_IMAGE.name: "amazon/aws-cli:2.17.0",
-    keys.SNAPSHOT_S3_ENDPOINT.name: "https://minio.example:9000",
-    keys.SNAPSHOT_STALE_AFTER_SEC.name: "3600",
-    keys.SNAPSHOT_CREATE_BUCKET.name: "true",
-    keys.SNAPSHOT_PROTECT_BUCKET.name: "true",
-    keys.SNAPSHOT_S3_REGION.name: "eu-west-1",
-    keys.SNAPSHOT_CREDENTIALS_SECRET.name: "etcd-s3",
-    keys.SNAPSHOT_KEEP.name: "48",
-    keys.SNAPSHOT_ENABLED.name: "false",
-    keys.START_EMPTY_WHEN_LOST.name: "true",
-    keys.PROBES.name: "false",
-    keys.CORRUPTION_CHECKS.name: "false",
-    keys.CORRUPT_CHECK_INTERVAL.name: "1h",
-    keys.RUN_AS_USER.name: "1001",
-    keys.READ_ONLY_ROOT_FILESYSTEM.name: "false",
-    keys.NETWORK_POLICY.name: "false",
-    keys.CLIENT_NAMESPACES.name: "monitoring",
-    keys.CLIENT_POD_SELECTORS.name: "app=kafscale-broker",
-    keys.MONITORING.name: "true",
-    keys.MONITORING_LABELS.name: "release=prometheus",
-    keys.MEMORY_HEADROOM.name: "1Gi",
-    keys.POD_ANTI_AFFINITY.name: {True: "preferred", False: "required"},
-    keys.ZONE_SPREAD.name: "true",
-    keys.ALLOW_REPLACEMENT.name: "true",
-    keys.DEPLOY_TIMEOUT_SEC.name: "3600",
+# One realistic change per key, from the defaults (per storage mode, memory first): each row's.
+EXAMPLE_CHANGES: dict[str, str | Mapping[bool, str]] = {
+    key.name: key.documented.example for key in keys.CONFIG_KEYS
 }
 # What an example needs beside the defaults to mean anything.
 EXAMPLE_CONTEXT: dict[str, dict[str, str]] = {keys.MONITORING_LABELS.name: {keys.MONITORING.name: "true"}}
@@ -192,7 +147,7 @@ def _label(role: tuple[str, str]) -> str:
 
 def example_value(key: str, memory: bool) -> str:
     example = EXAMPLE_CHANGES[key]
-    return example[memory] if isinstance(example, dict) else example
+    return example if isinstance(example, str) else example[memory]
 
 
 def example_effects(key: str, memory: bool) -> ChangeEffects:
@@ -229,7 +184,7 @@ def effects_text(effects: ChangeEffects, memory: bool) -> str:
 
 
 def change_table() -> str:
-    """The README's table: for each key, what its example change does in each storage mode."""
+    """docs/change-safety.md's table: for each key, what its example change does in each mode."""
     lines = [
         "| key | example change | memory mode | disk mode |",
         "|---|---|---|---|",

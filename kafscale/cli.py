@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     sizing.set_defaults(run=_sizing)
 
     changes = commands.add_parser(
-        "changes", help="print what changing each setting does to a live stack (the README's table)"
+        "changes", help="print what changing each setting does to a live stack (docs/change-safety.md)"
     )
     changes.set_defaults(run=_changes)
 

@@ -12,16 +12,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from kafscale.change_safety import replacement_problems
-from kafscale.component_args import (
-    LAST_DEPLOYED_SETTINGS,
-    ManagedEtcdArgs,
-    config_values,
-    field_name,
-    takes_outputs,
-)
-from kafscale.config_keys import NAMESPACE
+from kafscale.component_args import LAST_DEPLOYED_SETTINGS, ManagedEtcdArgs
+from kafscale.config_keys import NAMESPACE, snake_case
 from kafscale.objects import Manifest, ObjectKey, apply_after, managed_etcd_manifests
 from kafscale.package_version import DISTRIBUTION
+from kafscale.pulumi_config import config_values, takes_outputs
 from kafscale.rules import shown
 from kafscale.settings import EtcdSettings, SettingsError, parse_settings
 from kafscale.sizing import quota_warning, tmpfs_warning
@@ -63,7 +58,7 @@ class ManagedEtcd(pulumi.ComponentResource):
         given = config_values(args)
         later = {key: value for key, value in given.items() if _is_output(value)}
         for key in later:
-            if not takes_outputs(field_name(key)):
+            if not takes_outputs(snake_case(key)):
                 raise pulumi.RunError(
                     f"{NAMESPACE}:{key} decides which objects exist and how they are named or kept: "
                     "it must be a plain value, not an output (or a secret)"
@@ -189,7 +184,7 @@ def _marker_options(settings: EtcdSettings) -> pulumi.ResourceOptions:
 
 def _statefulset_options(settings: EtcdSettings) -> pulumi.ResourceOptions:
     """Protected unless etcdAllowReplacement lifts it; awaited for etcdDeployTimeoutSec."""
-    timeout = f"{settings.deploy_timeout_s}s"
+    timeout = f"{settings.deploy_timeout_sec}s"
     return pulumi.ResourceOptions(
         protect=not settings.allow_replacement,
         custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout),

@@ -5,8 +5,21 @@ from __future__ import annotations
 import pulumi
 from pulumi.runtime.config import is_config_secret
 
-from kafscale.component_args import LAST_DEPLOYED_SETTINGS, ManagedEtcdArgs, field_name, takes_outputs
+from kafscale.component_args import LAST_DEPLOYED_SETTINGS, ManagedEtcdArgs
 from kafscale.config_keys import CONFIG_KEYS, NAMESPACE
+
+KEYS_BY_INPUT = {key.input_field: key for key in CONFIG_KEYS}
+
+
+def takes_outputs(field: str) -> bool:
+    """Whether a component input may be another resource's output (else it must be plain)."""
+    return field == LAST_DEPLOYED_SETTINGS or KEYS_BY_INPUT[field].documented.takes_outputs
+
+
+def config_values(args: ManagedEtcdArgs) -> dict[str, object]:
+    """The given inputs keyed by config key (`etcdReplicas`, ...), unset ones left out."""
+    given: dict[str, object] = dict(args)
+    return {key.name: given[key.input_field] for key in CONFIG_KEYS if given.get(key.input_field) is not None}
 
 
 def read_args() -> ManagedEtcdArgs:
@@ -23,7 +36,7 @@ def read_args() -> ManagedEtcdArgs:
         value = config.get(key.name)
         if value is None:
             continue
-        field = field_name(key.name)
+        field = key.input_field
         if is_config_secret(key.full_name):
             if not takes_outputs(field):
                 raise pulumi.RunError(

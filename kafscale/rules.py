@@ -28,7 +28,7 @@ COMPACTION_MODES = ("periodic", "revision")
 NAMESPACE_NAME_MAX_LENGTH = 63
 DNS_SUBDOMAIN_MAX_LENGTH = 253
 
-# Limits a real cluster can run with, each with its reason (the README's settings table says the same).
+# Limits a real cluster can run with, each with its reason (docs/settings.md says the same).
 # etcd's FAQ: more than seven members is not recommended; every member is one more copy of every
 # write, and a member count this program renders must fit one `--initial-cluster` argument.
 MAX_REPLICAS = 7

@@ -29,6 +29,7 @@ from kafscale.etcd_versions import (
 from kafscale.naming import SELECTOR_LABEL_NAMES, EtcdNames
 from kafscale.quantities import BINARY_SUFFIXES, format_binary_si, quantity_above
 from kafscale.rules import FALSE_WORDS, LabelSelector, selector_text, shown
+from kafscale.settings_fields import SettingsFields
 
 T = TypeVar("T")
 
@@ -52,52 +53,9 @@ class ConfigWarning:
 
 
 @dataclass(frozen=True)
-class EtcdSettings:
-    cluster_name: str
-    namespace: str
-    endpoints: tuple[str, ...]
-    image: str
-    replicas: int
-    storage_size: str
-    storage_class: str | None
-    storage_memory: bool
-    auto_compaction_mode: str
-    auto_compaction_retention: str
-    quota_backend_bytes: int
-    maintenance_enabled: bool
-    maintenance_schedule: str
-    maintenance_check_schedule: str
-    maintenance_threshold_pct: int
-    etcdctl_image: str
-    snapshot_bucket: str
-    snapshot_prefix: str
-    snapshot_schedule: str
-    snapshot_image: str
-    snapshot_s3_endpoint: str
-    snapshot_stale_after_sec: int
-    snapshot_create_bucket: bool
-    snapshot_protect_bucket: bool
-    snapshot_s3_region: str
-    snapshot_credentials_secret: str
-    snapshot_keep: int
-    snapshot_enabled: bool
-    start_empty_when_lost: bool
-    expected_write_rate: float | None
-    probes: bool
-    corruption_checks: bool
-    corrupt_check_interval_s: int
-    run_as_user: int
-    read_only_root_filesystem: bool
-    network_policy: bool
-    client_namespaces: tuple[str, ...]
-    client_pod_selectors: tuple[LabelSelector, ...]
-    monitoring: bool
-    monitoring_labels: LabelSelector
-    memory_headroom_bytes: int
-    pod_anti_affinity: str
-    zone_spread: bool
-    allow_replacement: bool
-    deploy_timeout_s: int
+class EtcdSettings(SettingsFields):
+    """Every key's effective value (the attributes: kafscale/settings_fields.py), and what follows
+    from them."""
 
     @property
     def names(self) -> EtcdNames:
@@ -117,52 +75,24 @@ class EtcdSettings:
     def as_config_values(self) -> dict[str, object]:
         """The effective values keyed by config key, as plain data (the `settings` output)."""
         return {
-            keys.CLUSTER_NAME.name: self.cluster_name,
-            keys.K8S_NAMESPACE.name: self.namespace,
-            keys.ENDPOINTS.name: list(self.endpoints),
-            keys.IMAGE.name: self.image,
-            keys.REPLICAS.name: self.replicas,
-            keys.STORAGE_SIZE.name: self.storage_size,
-            keys.STORAGE_CLASS.name: self.storage_class or "",
-            keys.STORAGE_MEMORY.name: self.storage_memory,
-            keys.AUTO_COMPACTION_MODE.name: self.auto_compaction_mode,
-            keys.AUTO_COMPACTION_RETENTION.name: self.auto_compaction_retention,
-            keys.QUOTA_BACKEND_BYTES.name: self.quota_backend_bytes,
-            keys.EXPECTED_WRITE_RATE.name: self.expected_write_rate,
-            keys.MAINTENANCE_ENABLED.name: self.maintenance_enabled,
-            keys.MAINTENANCE_SCHEDULE.name: self.maintenance_schedule,
-            keys.MAINTENANCE_CHECK_SCHEDULE.name: self.maintenance_check_schedule,
-            keys.MAINTENANCE_SIZE_THRESHOLD_PCT.name: self.maintenance_threshold_pct,
-            keys.ETCDCTL_IMAGE.name: self.etcdctl_image,
-            keys.SNAPSHOT_BUCKET.name: self.snapshot_bucket,
-            keys.SNAPSHOT_PREFIX.name: self.snapshot_prefix,
-            keys.SNAPSHOT_SCHEDULE.name: self.snapshot_schedule,
-            keys.SNAPSHOT_IMAGE.name: self.snapshot_image,
-            keys.SNAPSHOT_S3_ENDPOINT.name: self.snapshot_s3_endpoint,
-            keys.SNAPSHOT_STALE_AFTER_SEC.name: self.snapshot_stale_after_sec,
-            keys.SNAPSHOT_CREATE_BUCKET.name: self.snapshot_create_bucket,
-            keys.SNAPSHOT_PROTECT_BUCKET.name: self.snapshot_protect_bucket,
-            keys.SNAPSHOT_S3_REGION.name: self.snapshot_s3_region,
-            keys.SNAPSHOT_CREDENTIALS_SECRET.name: self.snapshot_credentials_secret,
-            keys.SNAPSHOT_KEEP.name: self.snapshot_keep,
-            keys.SNAPSHOT_ENABLED.name: self.snapshot_enabled,
-            keys.START_EMPTY_WHEN_LOST.name: self.start_empty_when_lost,
-            keys.PROBES.name: self.probes,
-            keys.CORRUPTION_CHECKS.name: self.corruption_checks,
-            keys.CORRUPT_CHECK_INTERVAL.name: self.corrupt_check_interval_s,
-            keys.RUN_AS_USER.name: self.run_as_user,
-            keys.READ_ONLY_ROOT_FILESYSTEM.name: self.read_only_root_filesystem,
-            keys.NETWORK_POLICY.name: self.network_policy,
-            keys.CLIENT_NAMESPACES.name: list(self.client_namespaces),
-            keys.CLIENT_POD_SELECTORS.name: [selector_text(s) for s in self.client_pod_selectors],
-            keys.MONITORING.name: self.monitoring,
-            keys.MONITORING_LABELS.name: selector_text(self.monitoring_labels),
-            keys.MEMORY_HEADROOM.name: self.memory_headroom_bytes,
-            keys.POD_ANTI_AFFINITY.name: self.pod_anti_affinity,
-            keys.ZONE_SPREAD.name: self.zone_spread,
-            keys.ALLOW_REPLACEMENT.name: self.allow_replacement,
-            keys.DEPLOY_TIMEOUT_SEC.name: self.deploy_timeout_s,
+            key.name: _plain(getattr(self, key.field), key.documented.attribute_type)
+            for key in keys.CONFIG_KEYS
+            if key.documented.attribute_type
         }
+
+
+def _plain(value: object, attribute_type: str) -> object:
+    """An attribute's value as plain data: lists for tuples, selectors as their text, no None for
+    an optional name."""
+    if attribute_type == "LabelSelector":
+        return selector_text(value)  # type: ignore[arg-type]
+    if attribute_type == "tuple[LabelSelector, ...]":
+        return [selector_text(item) for item in value]  # type: ignore[attr-defined]
+    if attribute_type.startswith("tuple["):
+        return list(value)  # type: ignore[call-overload]
+    if attribute_type == "str | None":
+        return value or ""
+    return value
 
 
 @dataclass(frozen=True)
@@ -269,53 +199,39 @@ def parse_settings(raw: Mapping[str, object]) -> ParsedSettings:
         _warn_of_known_defects(parser, image, corruption_checks)
     snapshot_enabled = parser.value(keys.SNAPSHOT_ENABLED)
     replicas = _replicas(parser, storage_memory and not endpoints)
-    settings = EtcdSettings(
-        cluster_name=cluster_name,
-        namespace=namespace,
-        endpoints=endpoints,
-        image=image,
-        replicas=replicas,
-        storage_size=parser.value(keys.STORAGE_SIZE),
-        storage_class=parser.value(keys.STORAGE_CLASS),
-        storage_memory=storage_memory,
-        auto_compaction_mode=mode,
-        auto_compaction_retention=_retention(parser, mode),
-        quota_backend_bytes=_quota(parser),
-        maintenance_enabled=_maintenance_enabled(parser),
-        maintenance_schedule=_maintenance_schedule(parser),
-        maintenance_check_schedule=parser.value(keys.MAINTENANCE_CHECK_SCHEDULE),
-        maintenance_threshold_pct=parser.value(keys.MAINTENANCE_SIZE_THRESHOLD_PCT),
-        etcdctl_image=parser.value(keys.ETCDCTL_IMAGE),
-        snapshot_bucket=_snapshot_bucket(parser, namespace, cluster_name, snapshot_enabled),
-        snapshot_prefix=parser.value(keys.SNAPSHOT_PREFIX),
-        snapshot_schedule=parser.value(keys.SNAPSHOT_SCHEDULE),
-        snapshot_image=parser.value(keys.SNAPSHOT_IMAGE),
-        snapshot_s3_endpoint=parser.value(keys.SNAPSHOT_S3_ENDPOINT),
-        snapshot_stale_after_sec=parser.value(keys.SNAPSHOT_STALE_AFTER_SEC),
-        snapshot_create_bucket=parser.value(keys.SNAPSHOT_CREATE_BUCKET),
-        snapshot_protect_bucket=parser.value(keys.SNAPSHOT_PROTECT_BUCKET),
-        snapshot_s3_region=parser.value(keys.SNAPSHOT_S3_REGION),
-        snapshot_credentials_secret=parser.value(keys.SNAPSHOT_CREDENTIALS_SECRET),
-        snapshot_keep=parser.value(keys.SNAPSHOT_KEEP),
-        snapshot_enabled=snapshot_enabled,
-        start_empty_when_lost=parser.value(keys.START_EMPTY_WHEN_LOST),
-        expected_write_rate=parser.value(keys.EXPECTED_WRITE_RATE),
-        probes=_probes(parser, image),
-        corruption_checks=corruption_checks,
-        corrupt_check_interval_s=parser.value(keys.CORRUPT_CHECK_INTERVAL),
-        run_as_user=parser.value(keys.RUN_AS_USER),
-        read_only_root_filesystem=parser.value(keys.READ_ONLY_ROOT_FILESYSTEM),
-        network_policy=parser.value(keys.NETWORK_POLICY),
-        client_namespaces=_valid_items(parser, keys.CLIENT_NAMESPACES, ",", "no other namespace"),
-        client_pod_selectors=_valid_items(parser, keys.CLIENT_POD_SELECTORS, ";", "no pod selectors"),
-        monitoring=parser.value(keys.MONITORING),
-        monitoring_labels=_monitoring_labels(parser),
-        memory_headroom_bytes=_byte_count_within_limit(parser, keys.MEMORY_HEADROOM),
-        pod_anti_affinity=_pod_anti_affinity(parser, storage_memory),
-        zone_spread=parser.value(keys.ZONE_SPREAD),
-        allow_replacement=parser.value(keys.ALLOW_REPLACEMENT),
-        deploy_timeout_s=_deploy_timeout(parser, replicas),
-    )
+    # The keys whose value depends on another's, or that warn beyond their own rule; every other
+    # key is its own rule's value.
+    decided: dict[str, object] = {
+        keys.CLUSTER_NAME.field: cluster_name,
+        keys.K8S_NAMESPACE.field: namespace,
+        keys.ENDPOINTS.field: endpoints,
+        keys.IMAGE.field: image,
+        keys.REPLICAS.field: replicas,
+        keys.STORAGE_MEMORY.field: storage_memory,
+        keys.AUTO_COMPACTION_MODE.field: mode,
+        keys.AUTO_COMPACTION_RETENTION.field: _retention(parser, mode),
+        keys.QUOTA_BACKEND_BYTES.field: _quota(parser),
+        keys.MAINTENANCE_ENABLED.field: _maintenance_enabled(parser),
+        keys.MAINTENANCE_SCHEDULE.field: _maintenance_schedule(parser),
+        keys.SNAPSHOT_BUCKET.field: _snapshot_bucket(parser, namespace, cluster_name, snapshot_enabled),
+        keys.SNAPSHOT_ENABLED.field: snapshot_enabled,
+        keys.PROBES.field: _probes(parser, image),
+        keys.CORRUPTION_CHECKS.field: corruption_checks,
+        keys.CLIENT_NAMESPACES.field: _valid_items(parser, keys.CLIENT_NAMESPACES, ",", "no other namespace"),
+        keys.CLIENT_POD_SELECTORS.field: _valid_items(
+            parser, keys.CLIENT_POD_SELECTORS, ";", "no pod selectors"
+        ),
+        keys.MONITORING_LABELS.field: _monitoring_labels(parser),
+        keys.MEMORY_HEADROOM.field: _byte_count_within_limit(parser, keys.MEMORY_HEADROOM),
+        keys.POD_ANTI_AFFINITY.field: _pod_anti_affinity(parser, storage_memory),
+        keys.DEPLOY_TIMEOUT_SEC.field: _deploy_timeout(parser, replicas),
+    }
+    values = {
+        key.field: decided[key.field] if key.field in decided else parser.value(key)
+        for key in keys.CONFIG_KEYS
+        if key.documented.attribute_type
+    }
+    settings = EtcdSettings(**values)  # type: ignore[arg-type]
     return ParsedSettings(settings, tuple(parser.warnings))
 
 

@@ -102,7 +102,7 @@ def render_objects(**raw: str) -> RenderedObjects:
 
 def component_args(**raw: object) -> ManagedEtcdArgs:
     """The component's args for raw values keyed by config key (`etcdReplicas`, ...)."""
-    from kafscale.component_args import field_name
+    from kafscale.config_keys import snake_case as field_name
 
     return {field_name(key): value for key, value in raw.items()}  # type: ignore[return-value]
 

@@ -93,7 +93,7 @@ def _accepted_by_kubernetes_and_etcd(settings: EtcdSettings) -> None:
                 for step in re.findall(r"/([0-9]+)", field):
                     assert 1 <= int(step) <= span
     assert settings.storage_class is None or DNS1123_SUBDOMAIN.fullmatch(settings.storage_class)
-    for image in (settings.image, settings.etcdctl_image, settings.snapshot_image):
+    for image in (settings.image, settings.snapshot_etcdctl_image, settings.snapshot_image):
         assert image.isascii() and image.isprintable() and " " not in image
         if "@" in image:  # a digest the runtimes verify (opencontainers/go-digest)
             algorithm, _, encoded = image.rsplit("@", 1)[1].partition(":")
@@ -302,7 +302,7 @@ def test_a_size_above_its_limit_is_an_error_however_many_digits_it_has(key, digi
     ("key", "attribute", "raw", "used"),
     [
         ("etcdReplicas", "replicas", "0" * 30 + "5", 5),
-        ("etcdDeployTimeoutSec", "deploy_timeout_s", "0" * 40 + "600", 600),
+        ("etcdDeployTimeoutSec", "deploy_timeout_sec", "0" * 40 + "600", 600),
         ("etcdSnapshotKeep", "snapshot_keep", "0" * 25 + "24", 24),
         ("etcdSnapshotStaleAfterSec", "snapshot_stale_after_sec", "0" * 25 + "7200", 7200),
         ("etcdQuotaBackendBytes", "quota_backend_bytes", "0" * 80 + "4Gi", 4 * 1024**3),

@@ -1,4 +1,4 @@
-"""The README's table of what each setting's change does on a live stack, from pulumi-kubernetes'
+"""docs/change-safety.md's table of what each setting's change does on a live stack, from pulumi-kubernetes'
 replacement rules (kafscale/change_effects.py cites them), and the preview check built on them."""
 
 import pytest
@@ -17,11 +17,11 @@ from kafscale.change_safety import replacing_keys
 from kafscale.settings import parse_settings
 from tests.support import PROJECT_DIR, render_objects, run_cli
 
-README = (PROJECT_DIR / "README.md").read_text()
+CHANGE_DOC = (PROJECT_DIR / "docs" / "change-safety.md").read_text()
 
 
-def test_the_readme_holds_the_table_the_rules_give():
-    assert change_table() in README
+def test_the_change_page_holds_the_table_the_rules_give():
+    assert change_table() in CHANGE_DOC
 
 
 def test_the_changes_command_prints_it():

@@ -561,4 +561,4 @@ def test_a_last_deployment_holding_an_integer_past_4300_digits_is_judged_not_a_c
     after = parse_settings({**deployed, "etcdStorageSize": "20Gi"}).settings
     problems = replacement_problems(before, after)
     (warning,) = problems.warnings
-    assert "kafscale:etcdStorageSize ((a value too large to show) -> \"20Gi\")" in warning
+    assert 'kafscale:etcdStorageSize ((a value too large to show) -> "20Gi")' in warning

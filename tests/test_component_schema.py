@@ -22,8 +22,10 @@ from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from kafscale import config_keys as keys
 from kafscale.component import COMPONENT_TYPE, PACKAGE_NAME, ManagedEtcd
-from kafscale.component_args import LAST_DEPLOYED_SETTINGS, ManagedEtcdArgs, field_name, takes_outputs
+from kafscale.component_args import LAST_DEPLOYED_SETTINGS, ManagedEtcdArgs
+from kafscale.config_keys import snake_case as field_name
 from kafscale.package_version import package_version
+from kafscale.pulumi_config import takes_outputs
 from tests.support import PROJECT_DIR
 
 DESCRIPTIONS = {

@@ -1,26 +1,29 @@
-"""README, Pulumi.yaml and the code must describe the same keys, defaults and dev stack."""
+"""The README, docs/ and Pulumi.yaml describe the same keys, defaults and dev stack as the code, and
+every link in them resolves."""
 
 import re
 
+import pytest
 import yaml
 
 from kafscale.config_keys import CONFIG_KEYS
 from tests.support import PROJECT_DIR
 
 README = (PROJECT_DIR / "README.md").read_text()
+SETTINGS_DOC = (PROJECT_DIR / "docs" / "settings.md").read_text()
 PROJECT = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
 DEV_STACK = yaml.safe_load((PROJECT_DIR / "Pulumi.dev.yaml").read_text())
 
 
-def _table_rows(first_header: str) -> list[list[str]]:
-    """Rows of the README table whose header row starts with `| first_header |`."""
-    lines = README.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {first_header} |"))
+def _table_rows(first_header: str, text: str = README) -> list[list[str]]:
+    """Rows of every table in `text` whose header row starts with `| first_header |`."""
+    lines = text.splitlines()
     rows = []
-    for line in lines[start + 2 :]:
-        if not line.startswith("|"):
-            break
-        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    for start in (i for i, line in enumerate(lines) if line.startswith(f"| {first_header} |")):
+        for line in lines[start + 2 :]:
+            if not line.startswith("|"):
+                break
+            rows.append([cell.strip() for cell in line.strip("|").split("|")])
     return rows
 
 
@@ -29,12 +32,13 @@ def _code(cell: str) -> str:
     return match.group(1) if match else ""
 
 
-def test_readme_settings_table_lists_exactly_the_declared_keys_with_env_vars_and_defaults():
-    rows = {_code(row[0]): row for row in _table_rows("key | operator env var")}
-    assert list(rows) == [key.full_name for key in CONFIG_KEYS]
+def test_the_settings_page_lists_every_key_once_with_its_env_var_and_default():
+    rows = {_code(row[0]): row for row in _table_rows("key | operator env var", SETTINGS_DOC)}
+    assert sorted(rows) == sorted(key.full_name for key in CONFIG_KEYS)
+    assert len(_table_rows("key | operator env var", SETTINGS_DOC)) == len(CONFIG_KEYS)
     for key in CONFIG_KEYS:
         _, env_cell, default_cell, rule = rows[key.full_name]
-        assert env_cell == (f"`{key.env_var}`" if key.env_var else "—")
+        assert env_cell == (f"`{key.env_var}`" if key.env_var else "— (ours)")
         if key.default:
             assert default_cell == f"`{key.default}`"
         else:
@@ -98,11 +102,57 @@ def test_readme_names_the_commands_that_exist():
     assert "make test" in (PROJECT_DIR / ".ci" / "run").read_text()
 
 
-def test_the_readme_states_the_limits_the_rules_keep():
+def test_the_settings_page_states_the_limits_the_rules_keep():
     from kafscale.quantities import format_binary_si
     from kafscale.rules import MAX_BACKEND_BYTES, MAX_REPLICAS, MAX_WRITE_RATE, MIN_PERIODIC_RETENTION_NANOS
 
-    assert f"whole number from 1 to {MAX_REPLICAS}" in README
-    assert f"from 1 byte to `{format_binary_si(MAX_BACKEND_BYTES)}`" in README
-    assert f"up to {MAX_WRITE_RATE:,.0f}" in README
-    assert MIN_PERIODIC_RETENTION_NANOS == 10**9 and "at least `1s`" in README
+    assert f"whole number from 1 to {MAX_REPLICAS}" in SETTINGS_DOC
+    assert f"from 1 byte to `{format_binary_si(MAX_BACKEND_BYTES)}`" in SETTINGS_DOC
+    assert f"up to {MAX_WRITE_RATE:,.0f}" in SETTINGS_DOC
+    assert MIN_PERIODIC_RETENTION_NANOS == 10**9 and "at least `1s`" in SETTINGS_DOC
+
+
+MARKDOWN_PAGES = sorted([PROJECT_DIR / "README.md", *(PROJECT_DIR / "docs").glob("*.md")])
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def _anchors(text: str) -> set[str]:
+    """GitHub's anchors for a page's headings (fenced code left out)."""
+    anchors, fenced = set(), False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        heading = re.match(r"^#+ (.*)$", line)
+        if heading and not fenced:
+            anchors.add(re.sub(r"[^\w\- ]", "", heading.group(1).strip().lower()).replace(" ", "-"))
+    return anchors
+
+
+def _links(text: str) -> list[str]:
+    fenced, found = False, []
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced:
+            found.extend(LINK.findall(line))
+    return found
+
+
+@pytest.mark.parametrize("page", MARKDOWN_PAGES, ids=lambda p: p.name)
+def test_every_relative_link_resolves_to_a_file_and_heading(page):
+    for target in _links(page.read_text()):
+        if re.match(r"^[a-z]+:", target):
+            continue  # an external URL
+        path, _, anchor = target.partition("#")
+        destination = (page.parent / path).resolve() if path else page
+        assert destination.exists(), f"{page.name}: {target}"
+        if anchor:
+            assert anchor in _anchors(destination.read_text()), f"{page.name}: {target}"
+
+
+def test_the_readme_is_a_front_door():
+    """About 200 lines at most: what it is, a quick start, the outputs, a component example, the
+    common keys and links; everything else is a docs page the README links."""
+    assert len(README.splitlines()) <= 200
+    for page in (PROJECT_DIR / "docs").glob("*.md"):
+        assert f"(docs/{page.name})" in README, page.name

@@ -123,7 +123,7 @@ def test_a_corruption_checks_value_that_is_not_a_boolean_is_true_with_a_warning(
 )
 def test_the_periodic_check_interval_is_a_go_duration_of_whole_seconds(value, seconds, warned):
     parsed = parse_settings({"etcdCorruptCheckInterval": value})
-    assert parsed.settings.corrupt_check_interval_s == seconds
+    assert parsed.settings.corrupt_check_interval == seconds
     warnings = [w.message for w in parsed.warnings if w.key == "etcdCorruptCheckInterval"]
     assert bool(warnings) is warned
     if warned:

@@ -43,9 +43,9 @@ def test_deprecated_defrag_schedule_is_ignored_when_the_new_key_is_set():
         ("etcdMaintenanceSchedule", "0 */6 * *", "maintenance_schedule", "0 */6 * * *"),
         ("etcdDefragSchedule", "61 * * * *", "maintenance_schedule", "0 */6 * * *"),
         ("etcdMaintenanceCheckSchedule", "@every 5m", "maintenance_check_schedule", "*/15 * * * *"),
-        ("etcdMaintenanceSizeThresholdPct", "0", "maintenance_threshold_pct", 75),
-        ("etcdMaintenanceSizeThresholdPct", "101", "maintenance_threshold_pct", 75),
-        ("etcdMaintenanceSizeThresholdPct", "half", "maintenance_threshold_pct", 75),
+        ("etcdMaintenanceSizeThresholdPct", "0", "maintenance_size_threshold_pct", 75),
+        ("etcdMaintenanceSizeThresholdPct", "101", "maintenance_size_threshold_pct", 75),
+        ("etcdMaintenanceSizeThresholdPct", "half", "maintenance_size_threshold_pct", 75),
     ],
 )
 def test_bad_maintenance_values_fall_back_with_a_warning(key, raw, field, used):
@@ -67,5 +67,5 @@ def test_good_maintenance_values_are_used():
     assert parsed.warnings == ()
     assert parsed.settings.maintenance_schedule == "30 1 * * SUN"
     assert parsed.settings.maintenance_check_schedule == "@hourly"
-    assert parsed.settings.maintenance_threshold_pct == 90
-    assert parsed.settings.etcdctl_image == "registry.example/etcd-tools:1.2"
+    assert parsed.settings.maintenance_size_threshold_pct == 90
+    assert parsed.settings.snapshot_etcdctl_image == "registry.example/etcd-tools:1.2"

@@ -6,6 +6,7 @@ run in tests/test_membership_drills.py, in pods, against real clusters."""
 from __future__ import annotations
 
 import random
+import re
 import shutil
 import subprocess
 import time
@@ -48,18 +49,24 @@ def shell(request: pytest.FixtureRequest) -> list[str]:
 class Pod:
     """One rendered container's script and env, its volumes as directories under `root`."""
 
-    def __init__(self, root: Path, container: dict[str, Any], config_maps: dict[str, dict[str, str]]) -> None:
+    def __init__(
+        self,
+        root: Path,
+        container: dict[str, Any],
+        config_maps: dict[str, dict[str, str]],
+        name: str = POD,
+    ) -> None:
         self.root = root
         self.script = container["command"][2]
         self.args = container["command"][3:]
-        self.env = container_env(container, POD, NAMESPACE)
+        self.env = container_env(container, name, NAMESPACE)
         # The members' addresses: a random loopback /24 per pod, so that tests running side by
         # side never answer each other's questions.
         self.subnet = f"127.{random.randint(100, 250)}.{random.randint(0, 250)}"
         for key in (*DIR_KEYS, *FILE_KEYS):
             if key in self.env:
                 self.env[key] = str(root / self.env[key].lstrip("/"))
-        self.env["POD_IP"] = self.address(POD)
+        self.env["POD_IP"] = self.address(name)
         cluster_dir = Path(self.env["CLUSTER_DIR"])
         cluster_dir.mkdir(parents=True, exist_ok=True)  # another container of the same pod made it
         for key, value in config_maps["kafscale-etcd-members"].items():
@@ -125,10 +132,10 @@ def _config_maps(manifests: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
     return {m["metadata"]["name"]: m["data"] for m in manifests if m["kind"] == "ConfigMap"}
 
 
-def _join_pod(tmp_path: Path, *overrides: str) -> Pod:
+def _join_pod(tmp_path: Path, *overrides: str, member: int = 1) -> Pod:
     manifests = _manifests(*overrides)
     join = init_container(only(manifests, "StatefulSet"), "member-join")
-    return Pod(tmp_path, join, _config_maps(manifests))
+    return Pod(tmp_path, join, _config_maps(manifests), name=f"kafscale-etcd-{member}")
 
 
 @pytest.fixture
@@ -148,7 +155,7 @@ def _expected_bootstrap_config(*overrides: str) -> dict[str, Any]:
         else value
         for key, value in etcd_flags(settings, settings.names).items()
     }
-    checks = corruption_check_config(image_etcd_version(settings.image), settings.corrupt_check_interval_s)
+    checks = corruption_check_config(image_etcd_version(settings.image), settings.corrupt_check_interval)
     return {**flags, **CONFIG_FILE_DEFAULTS, **checks}  # the operator's, then ours
 
 
@@ -314,7 +321,9 @@ def answering(pod: Pod, answers: dict[str, str]) -> Iterator[None]:
             server.wait()
 
 
-EMPTY = "state=empty"
+EMPTY = "state=empty\nnonce=2c0ffee2c0ff"
+FIRST_NONCE = "0a1b2c3d4e5f"
+FIRST_EMPTY = f"state=empty\nnonce={FIRST_NONCE}"
 HOLDS_DATA = "state=data\ncluster=5a1e\nrevision=1504\nterm=7"
 
 
@@ -324,12 +333,32 @@ def test_a_lost_cluster_with_backups_asks_for_the_newest_snapshot_once_every_mem
 ):
     pod = _join_pod(tmp_path)
     pod.mark_bootstrapped()
-    with answering(pod, {"kafscale-etcd-0": EMPTY, "kafscale-etcd-2": EMPTY}):
+    with answering(pod, {"kafscale-etcd-0": FIRST_EMPTY, "kafscale-etcd-2": EMPTY}):
         finished = pod.run(shell, tools_path, RETRY_INTERVAL_S="1")
     assert finished.returncode == 0, finished.stdout + finished.stderr
     assert "every other member answered that it holds no data: the whole cluster is gone" in finished.stdout
     assert (Path(pod.env["RESTORE_DIR"]) / "requested").read_text() == "newest\n"
+    # The restore's identity: the nonce the first member answered, which every member heard.
+    assert (Path(pod.env["RESTORE_DIR"]) / "nonce").read_text() == f"{FIRST_NONCE}\n"
+    identity = f"the new cluster's identity: nonce {FIRST_NONCE}, which kafscale-etcd-0 answered"
+    assert identity in finished.stdout
     assert not Path(pod.env["CONFIG_FILE"]).exists()  # member-restore writes it
+
+
+@pytest.mark.parametrize("shell", ["dash"], indirect=True)
+def test_the_first_member_names_a_restore_with_the_nonce_it_answers(tmp_path, shell, tools_path):
+    """kafscale-etcd-0 decides with the nonce it answers the others, kept for the pod's life: the
+    restore step (and a restart of join) finds the same one."""
+    pod = _join_pod(tmp_path, member=0)
+    pod.mark_bootstrapped()
+    with answering(pod, {"kafscale-etcd-1": EMPTY, "kafscale-etcd-2": EMPTY}):
+        finished = pod.run(shell, tools_path, RETRY_INTERVAL_S="1")
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    kept = Path(pod.env["EVIDENCE_FILE"] + ".nonce").read_text()
+    assert re.fullmatch(r"[0-9a-f]{12}", kept), kept
+    assert (Path(pod.env["RESTORE_DIR"]) / "nonce").read_text() == f"{kept}\n"
+    assert f"nonce={kept}" in Path(pod.env["EVIDENCE_FILE"]).read_text()
+    assert "2c0ffee2c0ff" not in (Path(pod.env["RESTORE_DIR"]) / "nonce").read_text()
 
 
 @pytest.mark.parametrize(
@@ -396,12 +425,13 @@ def test_while_it_decides_a_member_answers_that_it_holds_no_data(tmp_path, shell
 def test_a_lost_cluster_without_backups_starts_empty_only_when_allowed(tmp_path, shell, tools_path):
     allowed = _join_pod(tmp_path / "allowed", "etcdSnapshotEnabled=false", "etcdStartEmptyWhenLost=true")
     allowed.mark_bootstrapped()
-    with answering(allowed, {"kafscale-etcd-0": EMPTY, "kafscale-etcd-2": EMPTY}):
+    with answering(allowed, {"kafscale-etcd-0": FIRST_EMPTY, "kafscale-etcd-2": EMPTY}):
         finished = allowed.run(shell, tools_path, RETRY_INTERVAL_S="1")
     assert finished.returncode == 0, finished.stdout + finished.stderr
     config = yaml.safe_load(Path(allowed.env["CONFIG_FILE"]).read_text())
     assert config["initial-cluster-state"] == "new"
-    assert config["initial-cluster-token"] == "kafscale-etcd-empty"  # never the lost cluster's own
+    # Never the lost cluster's own token: the nonce kafscale-etcd-0 (the first member) answered.
+    assert config["initial-cluster-token"] == f"kafscale-etcd-empty-{FIRST_NONCE}"
 
     refused = _join_pod(tmp_path / "refused", "etcdSnapshotEnabled=false")
     refused.mark_bootstrapped()

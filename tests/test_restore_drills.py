@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -216,6 +217,14 @@ def _assert_restored_from(cluster: LocalCluster, name: str, mark: dict[str, int]
         if pod not in restored:
             joined = _log(cluster, pod, "member-join", mark) + _log(cluster, pod, "member-restore", mark)
             assert "added as a learner" in joined and "restored snapshot" not in joined, joined
+    # One identity for the restore: the snapshot's name and the nonce the first member answered.
+    tokens = {
+        token
+        for pod in restored
+        for token in re.findall(r"cluster token (\S+)", _log(cluster, pod, "member-restore", mark))
+    }
+    expected = rf"kafscale-etcd-restore-{snapshot}-[0-9a-f]{{12}}"
+    assert len(tokens) == 1 and re.fullmatch(expected, *tokens), tokens
     return restored
 
 

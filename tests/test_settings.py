@@ -19,8 +19,8 @@ DEFAULTS = EtcdSettings(
     maintenance_enabled=True,
     maintenance_schedule="0 */6 * * *",
     maintenance_check_schedule="*/15 * * * *",
-    maintenance_threshold_pct=75,
-    etcdctl_image="ghcr.io/kafscale/kafscale-etcd-tools:dev",
+    maintenance_size_threshold_pct=75,
+    snapshot_etcdctl_image="ghcr.io/kafscale/kafscale-etcd-tools:dev",
     snapshot_bucket="kafscale-etcd-kafscale-kafscale",
     snapshot_prefix="etcd-snapshots",
     snapshot_schedule="0 * * * *",
@@ -37,7 +37,7 @@ DEFAULTS = EtcdSettings(
     expected_write_rate=None,
     probes=True,
     corruption_checks=True,
-    corrupt_check_interval_s=900,
+    corrupt_check_interval=900,
     run_as_user=65532,
     read_only_root_filesystem=True,
     network_policy=True,
@@ -49,7 +49,7 @@ DEFAULTS = EtcdSettings(
     pod_anti_affinity="preferred",
     zone_spread=False,
     allow_replacement=False,
-    deploy_timeout_s=1200,
+    deploy_timeout_sec=1200,
 )
 
 

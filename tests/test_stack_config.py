@@ -125,7 +125,7 @@ def test_value_matches_type_follows_the_cli(declared, content, ok):
     assert value_matches_type(declared, None, content) is ok
 
 
-# Every form the README documents as accepted must pass the CLI's check of the declared type.
+# Every form docs/settings.md documents as accepted must pass the CLI's check of the declared type.
 README_ACCEPTED = {
     "etcdQuotaBackendBytes": ["4294967296", "4Gi", "4096Mi", "16Gi"],
     "etcdReplicas": ["1", "3", "4", "5"],

@@ -28,7 +28,7 @@ def _cronjob(
         {"name": "ETCD_MEMBERS", "value": ",".join(names.member_client_urls(settings.replicas))},
         {"name": "ETCDCTL_API", "value": "3"},
         {"name": "ETCD_QUOTA_BYTES", "value": str(settings.quota_backend_bytes)},
-        {"name": "THRESHOLD_PCT", "value": str(settings.maintenance_threshold_pct)},
+        {"name": "THRESHOLD_PCT", "value": str(settings.maintenance_size_threshold_pct)},
         {"name": "CHECK_ONLY", "value": "1" if check_only else "0"},
     ]
     if settings.storage_memory:
@@ -39,7 +39,7 @@ def _cronjob(
         ]
     container = {
         "name": "maintenance",
-        "image": settings.etcdctl_image,
+        "image": settings.snapshot_etcdctl_image,
         "command": ["/bin/sh", "-c", maintenance_script()],
         "env": env,
         "securityContext": container_security_context(settings),

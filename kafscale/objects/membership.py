@@ -117,7 +117,7 @@ def etcd_config_text(settings: EtcdSettings, names: EtcdNames) -> str:
     fixed.update(CONFIG_FILE_DEFAULTS)
     if settings.corruption_checks:  # ours, beyond the operator's flags
         version = image_etcd_version(settings.image)
-        fixed.update(corruption_check_config(version, settings.corrupt_check_interval_s))
+        fixed.update(corruption_check_config(version, settings.corrupt_check_interval))
     return "\n".join(f"{key}: {json.dumps(value)}" for key, value in fixed.items())
 
 
@@ -219,7 +219,7 @@ def member_mounts() -> list[dict[str, object]]:
 def tools_container(settings: EtcdSettings, name: str, task: str) -> dict[str, object]:
     return {
         "name": name,
-        "image": settings.etcdctl_image,
+        "image": settings.snapshot_etcdctl_image,
         "command": ["/bin/sh", "-c", member_script(), SCRIPT_NAME, task],
         "securityContext": container_security_context(settings),
     }

@@ -79,7 +79,7 @@ def alert_rules(settings: EtcdSettings, names: EtcdNames) -> list[dict[str, obje
     """The alerting rules, scoped to this cluster's series (job = the metrics Service)."""
     series = f'job="{names.metrics_service}",namespace="{names.namespace}"'
     quota = settings.quota_backend_bytes
-    threshold = quota * settings.maintenance_threshold_pct // 100
+    threshold = quota * settings.maintenance_size_threshold_pct // 100
     window = f"{compaction_stuck_window_minutes(settings)}m"
     per_member = "max by (namespace, pod)"
     return [
@@ -92,7 +92,7 @@ def alert_rules(settings: EtcdSettings, names: EtcdNames) -> list[dict[str, obje
                 "summary": "etcd backend above the maintenance threshold",
                 "description": (
                     f"Member {{{{ $labels.pod }}}} holds {{{{ $value | humanize1024 }}}}B, at or above "
-                    f"{settings.maintenance_threshold_pct}% of the {quota}-byte quota; maintenance "
+                    f"{settings.maintenance_size_threshold_pct}% of the {quota}-byte quota; maintenance "
                     "should defragment it (see the etcd-maintenance CronJob)."
                 ),
             },

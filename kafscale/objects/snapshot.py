@@ -112,7 +112,7 @@ def snapshot_cronjob(settings: EtcdSettings, names: EtcdNames) -> dict[str, obje
     snapshot_mount = {"name": SNAPSHOT_VOLUME, "mountPath": SNAPSHOT_DIR}
     save = {
         "name": "snapshot-save",
-        "image": settings.etcdctl_image,
+        "image": settings.snapshot_etcdctl_image,
         "command": ["/bin/sh", "-c", save_script()],
         "env": save_env,
         "volumeMounts": [snapshot_mount],

@@ -36,10 +36,14 @@
 #     other member of the membership answers that it holds no data is the whole cluster gone:
 #     with backups on (RESTORE_DIR set), join asks for a restore and `restore` brings back the
 #     snapshot that the fetch step took (the newest whose checksum matches, the same object for
-#     every member) under the cluster token `<token>-restore-<snapshot name>`, so members that
-#     restored different snapshots can never form one cluster. Without backups, a lost cluster
-#     waits, unless START_EMPTY_WHEN_LOST=1 (then every member starts a new empty cluster under
-#     `<token>-empty`). A member that answers with data while no member has quorum is a
+#     every member) under the cluster token `<token>-restore-<snapshot name>-<nonce>`, so members
+#     that restored different snapshots can never form one cluster, nor a restore one that an
+#     earlier restore of the same snapshot left. Without backups, a lost cluster waits, unless
+#     START_EMPTY_WHEN_LOST=1 (then every member starts a new empty cluster under
+#     `<token>-empty-<nonce>`). The nonce is the one the membership's first member (its lowest
+#     ordinal) answered with: every member heard it, as every member answered. A person's
+#     decision carries none (the members it names may not hear one another): its token is
+#     `<token>-restore-<snapshot name>` or `<token>-empty`. A member that answers with data while no member has quorum is a
 #     survivor: the cluster is recovered from its data (`promote` below), never from a
 #     snapshot, and this member then joins it; so is one that restored a moment earlier.
 #   - a person's decision (DECISION_FILE, from the optional recovery ConfigMap): `restore newest`,
@@ -76,6 +80,8 @@ DECISION_FILE="${DECISION_FILE:-}"
 CONFIRM_ROUNDS="${CONFIRM_ROUNDS:-3}"
 WATCH_INTERVAL_S="${WATCH_INTERVAL_S:-5}"
 ETCDUTL="${ETCDUTL:-etcdutl}"
+own_nonce=
+identity_nonce=
 export ETCDCTL_API=3
 
 log() {
@@ -99,6 +105,21 @@ is_number() {
         '' | *[!0-9]*) return 1 ;;
         *) return 0 ;;
     esac
+}
+
+# pod_nonce: this pod's nonce, 12 random hex digits, kept beside EVIDENCE_FILE (the pod's own
+# volume) so that every step and every restart of this pod answers the same one; a new pod draws
+# a new one.
+pod_nonce() {
+    if [ -n "$EVIDENCE_FILE" ]; then
+        if [ ! -s "$EVIDENCE_FILE.nonce" ]; then
+            od -An -N6 -tx1 /dev/urandom | tr -d ' \n' >"$EVIDENCE_FILE.nonce.tmp"
+            mv "$EVIDENCE_FILE.nonce.tmp" "$EVIDENCE_FILE.nonce"
+        fi
+        cat "$EVIDENCE_FILE.nonce"
+    else
+        od -An -N6 -tx1 /dev/urandom | tr -d ' \n'
+    fi
 }
 
 ctl() {
@@ -167,8 +188,9 @@ cluster_of() {
 # --- Evidence: what each member answers about itself, and what it asks of the others. ---
 
 # answer STATE [LINE...]: what this member answers on its evidence port from now on, replaced in
-# one rename: `state=` empty (join, seeing no quorum), joining (join, seeing one), starting (not
-# decided yet, or etcd has made no data dir yet) or data (the sidecar); then `key=value` lines.
+# one rename: `state=` empty (join, seeing no quorum; with `nonce=`), joining (join, seeing one),
+# starting (not decided yet, or etcd has made no data dir yet) or data (the sidecar, with the
+# cluster's `token=`); then `key=value` lines.
 answer() {
     [ -n "$EVIDENCE_FILE" ] || return 0
     {
@@ -251,14 +273,20 @@ to_decide() {
 }
 
 # survey: every other member's answer. Sets `silent` (names), `holders` (name=cluster ID, for
-# members that answer with data or whose etcd answers on its peer port), `holder_info`.
+# members that answer with data or whose etcd answers on its peer port), `holder_info`, and
+# `first_nonce`: the nonce that the membership's first member answered with (this member's own
+# when it is the first).
 survey() {
     silent=
     holders=
     holder_info=
+    first=$(peer_urls | head -n 1)
+    first_nonce=
+    [ "$first" != "$MEMBER_PEER_URL" ] || first_nonce=$own_nonce
     for url in $(peer_urls | without_own); do
         name=$(name_of "$url")
         reply=$(evidence_of "$url")
+        [ "$url" != "$first" ] || first_nonce=$(value_of nonce "$reply")
         state=$(value_of state "$reply")
         id=$(cluster_of "$url")
         if [ "$state" = empty ] && [ -z "$id" ]; then
@@ -276,8 +304,10 @@ survey() {
 
 # lost_cluster: no member has quorum and the cluster bootstrapped before. Decides, on evidence,
 # whether this member restores (a request written for the fetch step: `newest` or a snapshot
-# name), starts a new empty cluster, or waits (returns 1, `why` set).
+# name, and the nonce of its cluster token), starts a new empty cluster, or waits (returns 1,
+# `why` set). Sets `identity_nonce`: empty for a person's decision.
 lost_cluster() {
+    identity_nonce=
     for tool in wget timeout; do
         if ! command -v "$tool" >/dev/null 2>&1; then
             why="this image has no $tool, so the peers cannot be checked: never restoring blind"
@@ -316,6 +346,12 @@ lost_cluster() {
         fi
         log "every other member answered that it holds no data: the whole cluster is gone"
         choice=newest
+        identity_nonce=$first_nonce
+        if [ -n "$identity_nonce" ]; then
+            log "the new cluster's identity: nonce $identity_nonce, which $(name_of "$first") answered"
+        else
+            log "$(name_of "$first") answered no nonce (an older script): the new cluster's token carries none"
+        fi
     fi
     if [ -z "$RESTORE_DIR" ]; then
         if [ "$START_EMPTY_WHEN_LOST" = 1 ]; then
@@ -324,6 +360,11 @@ lost_cluster() {
         fi
         why="the whole cluster is gone and there are no backups (etcdSnapshotEnabled is off); etcdStartEmptyWhenLost would start it empty; $(to_decide)"
         return 1
+    fi
+    if [ -n "$identity_nonce" ]; then
+        printf '%s\n' "$identity_nonce" >"$RESTORE_DIR/nonce"
+    else
+        rm -f "$RESTORE_DIR/nonce"
     fi
     printf '%s\n' "$choice" >"$RESTORE_DIR/requested"
     log "asking for a restore of the $([ "$choice" = newest ] && echo 'newest snapshot' || echo "snapshot $choice")"
@@ -399,10 +440,11 @@ write_config() {
     log "$MEMBER_NAME starts as '$1' with initial cluster $2"
 }
 
-# start_empty: a new empty cluster after a loss, the same token for every member.
+# start_empty: a new empty cluster after a loss, the same token for every member (with the nonce
+# every member heard, when the evidence decided).
 start_empty() {
     log "starting a NEW EMPTY cluster in place of the lost one (START_EMPTY_WHEN_LOST)"
-    write_config new "$initial_cluster" "$(cluster_token)-empty"
+    write_config new "$initial_cluster" "$(cluster_token)-empty${identity_nonce:+-$identity_nonce}"
 }
 
 join() {
@@ -439,10 +481,11 @@ join() {
     # `joining` while it joins a cluster that has one (a survivor never acts on that).
     answer starting
     [ -n "$answering_pid" ] || start_answering
+    [ -n "$own_nonce" ] || own_nonce=$(pod_nonce)
     while :; do
         healthy=$(healthy_endpoints "$(client_urls)")
         if [ -z "$healthy" ]; then
-            answer empty
+            answer empty "nonce=$own_nonce"
         else
             answer joining
         fi
@@ -520,6 +563,8 @@ restore() {
         return 0
     fi
     initial_cluster=$(tr -d ' \n' <"$CLUSTER_DIR/initial-cluster")
+    identity_nonce=
+    [ ! -f "$RESTORE_DIR/nonce" ] || read -r identity_nonce <"$RESTORE_DIR/nonce" || true
     read -r requested <"$RESTORE_DIR/requested" || requested=newest
     if [ "$requested" = bootstrap ]; then
         if [ ! -f "$RESTORE_DIR/existed" ]; then
@@ -558,7 +603,7 @@ restore() {
     if [ "$requested" != newest ] && [ "$requested" != "$name" ]; then
         fail "snapshot $requested was requested, but $name was fetched: nothing restored"
     fi
-    token="$(cluster_token)-restore-$name"
+    token="$(cluster_token)-restore-$name${identity_nonce:+-$identity_nonce}"
     if command -v "$ETCDUTL" >/dev/null 2>&1; then
         tool=$ETCDUTL
     else
@@ -623,7 +668,8 @@ tell() {
         [ -z "$revision" ] || last_revision=$revision
         [ -z "$term" ] || last_term=$term
     fi
-    answer data "cluster=$last_cluster" "revision=$last_revision" "term=$last_term" "etcd_running=$running"
+    answer data "cluster=$last_cluster" "revision=$last_revision" "term=$last_term" "etcd_running=$running" \
+        "token=$(sed -n 's/^initial-cluster-token: *"\(.*\)" *$/\1/p' "$CONFIG_FILE" 2>/dev/null | head -n 1)"
 }
 
 # own_etcd_pid: this pod's etcd process. The pod shares one process namespace; the etcd container
@@ -853,7 +899,7 @@ case "${1:-}" in
         # What an earlier run of this pod left: a restore is decided afresh.
         if [ -n "$RESTORE_DIR" ]; then
             rm -f "$RESTORE_DIR/requested" "$RESTORE_DIR/start-empty" "$RESTORE_DIR/snapshot.db" \
-                "$RESTORE_DIR/snapshot.name"
+                "$RESTORE_DIR/snapshot.name" "$RESTORE_DIR/nonce"
         fi
         trap stop_answering EXIT
         join
