@@ -9,7 +9,7 @@ RUNTIME_VENV := venv-runtime
 # 5-minute compaction poll), so twice the cores overlaps them without starving any.
 WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
 
-.PHONY: setup system-packages render test test-fast soak properties lint generate clean
+.PHONY: setup system-packages render test test-fast soak properties lint fmt generate clean
 
 # Debian's etcd 3.4, etcdctl, BusyBox, dash and promtool for the tests (apt-get, needs root once).
 system-packages:
@@ -32,8 +32,13 @@ setup: system-packages $(BIN)/.installed $(RUNTIME_VENV)/.installed
 render: $(BIN)/.installed
 	$(BIN)/python -m kafscale render --stack dev
 
+# ruff, shellcheck on every script (those the pods run are POSIX sh), and mypy (pyproject.toml).
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/shellcheck kafscale/scripts/*.sh scripts/*.sh .ci/run
+	$(BIN)/mypy
+	$(BIN)/python -m kafscale.codegen --check
 
 # Pulumi.yaml's config block, the component's inputs, the settings attributes, docs/settings.md and
 # docs/change-safety.md, from the key rows of kafscale/config_keys.py.
@@ -58,5 +63,9 @@ properties: $(BIN)/.installed
 test-fast: $(BIN)/.installed
 	$(BIN)/python -m pytest -m "not etcd and not package" -n auto
 
+# ruff's formatter on every Python file (`make lint` checks that nothing is left to format).
+fmt: $(BIN)/.installed
+	$(BIN)/ruff format .
+
 clean:
-	rm -rf $(VENV) $(RUNTIME_VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(RUNTIME_VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

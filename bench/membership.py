@@ -86,11 +86,11 @@ def main() -> int:
     for name, seconds, mark, until in rows:
         by_step.setdefault(name, []).append((seconds, failed_writes(result, mark, until)))
     for name, runs in by_step.items():
-        seconds = [s for s, _ in runs]
+        durations = [s for s, _ in runs]
         failed = [f for _, f in runs]
-        spread = f" (min {min(seconds):.1f}, max {max(seconds):.1f})" if len(runs) > 1 else ""
+        spread = f" (min {min(durations):.1f}, max {max(durations):.1f})" if len(runs) > 1 else ""
         failed_text = "/".join(map(str, failed))
-        print(f"  {name:30} {statistics.median(seconds):5.1f} s{spread:22}  failed puts {failed_text}")
+        print(f"  {name:30} {statistics.median(durations):5.1f} s{spread:22}  failed puts {failed_text}")
     lost_count = sum(len(keys) for keys in lost.values())
     print(f"  acknowledged writes missing on some member: {lost_count}")
     return 1 if lost_count else 0

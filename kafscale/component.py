@@ -5,8 +5,8 @@ the annotations and docstrings of `ManagedEtcd` (outputs) and `ManagedEtcdArgs` 
 """
 
 # No `from __future__ import annotations`: the analyzer reads these annotations as types.
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -93,7 +93,7 @@ class ManagedEtcd(pulumi.ComponentResource):
         self.settings = settings.apply(lambda effective: effective.as_config_values())
         if shape.managed:
             names = shape.names
-            statefulset = created[("StatefulSet", names.statefulset)]
+            statefulset = cast(k8s.apps.v1.StatefulSet, created[("StatefulSet", names.statefulset)])
             client = [created[("Service", names.client_service)], statefulset]
             members = [created[("Service", names.headless_service)], statefulset]
             self.client_endpoints = _after(client, settings.apply(lambda s: [s.names.client_url]))
@@ -148,7 +148,7 @@ class ManagedEtcd(pulumi.ComponentResource):
                 field: value for field, value in manifest.items() if field not in ("apiVersion", "kind")
             }
             if later is not None:
-                fields = {field: later.apply(lambda ms, i=index, f=field: ms[i][f]) for field in fields}
+                fields = {field: later.apply(_field_of(index, field)) for field in fields}
             options = pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[created[dependency] for dependency in order.get(key, ())],
@@ -207,8 +207,13 @@ def _parsed(raw: Mapping[str, object], report: bool, hidden: tuple[str, ...] = (
     return parsed.settings
 
 
+def _field_of(index: int, field: str) -> Callable[[Sequence[Manifest]], object]:
+    """The field `field` of the `index`th manifest, once the manifests are known."""
+    return lambda manifests: manifests[index][field]
+
+
 def _secret_keys(values: Mapping[str, object]) -> pulumi.Output[frozenset[str]]:
-    flags = {
+    flags: dict[str, pulumi.Output[bool]] = {
         key: pulumi.Output.from_input(value.is_secret())
         for key, value in values.items()
         if isinstance(value, pulumi.Output)

@@ -28,6 +28,7 @@ NAMESPACE = "kafscale"
 OPERATOR_ENV_PREFIX = "KAFSCALE_OPERATOR_"
 
 T = TypeVar("T")
+Value = TypeVar("Value", covariant=True)  # a key of a narrower value is a key of a wider one
 
 BOOLEAN_REASON = "is not one of 1/true/yes/on or 0/false/no/off"
 CRON_REASON = "is not a cron schedule (five fields, or @hourly, @daily, ...)"
@@ -89,7 +90,7 @@ class KeyDoc:
 
 
 @dataclass(frozen=True)
-class ConfigKey(Generic[T]):
+class ConfigKey(Generic[Value]):
     """One `kafscale:` key.
 
     `default` is the text Pulumi.yaml declares (empty: none); `convert` turns a trimmed value into
@@ -99,9 +100,9 @@ class ConfigKey(Generic[T]):
 
     name: str
     default: str
-    convert: Callable[[str], T | None]
+    convert: Callable[[str], Value | None]
     reason: str = ""
-    unset: T | None = None
+    unset: Value | None = None
     mirrors_operator_env: bool = True
     default_shown: str = ""  # how a warning names the default, when not as the value itself
     doc: KeyDoc | None = None
@@ -127,12 +128,12 @@ class ConfigKey(Generic[T]):
         return f"{NAMESPACE}:{self.name}"
 
     @property
-    def default_value(self) -> T:
+    def default_value(self) -> Value:
         """The declared default, parsed by the key's own rule (`unset` when it is empty)."""
         value = self.convert(self.default) if self.default else self.unset
         if value is None and self.default:
             raise AssertionError(f"{self.full_name}: the declared default {self.default!r} breaks its rule")
-        return cast(T, value)
+        return cast(Value, value)
 
     @property
     def env_var(self) -> str | None:

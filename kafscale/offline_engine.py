@@ -53,7 +53,7 @@ class _RecordingMocks(mocks.Mocks):
         self.deployed_outputs = dict(deployed_outputs)
 
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.resources.append(RecordedResource(args.typ, args.name, args.custom, dict(args.inputs), ""))
+        self.resources.append(RecordedResource(args.typ, args.name, bool(args.custom), dict(args.inputs), ""))
         if args.typ == STACK_REFERENCE_TYPE:  # a stack's last deployment: what the caller gives
             return str(args.resource_id or args.name), {
                 "name": args.resource_id,

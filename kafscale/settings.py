@@ -14,7 +14,7 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from kafscale import config_keys as keys
 from kafscale import rules
@@ -508,4 +508,6 @@ def _deploy_timeout(parser: _Parser, replicas: int) -> int:
     """etcdDeployTimeoutSec, or the default for the member count (rules.default_deploy_timeout_s)."""
     default = rules.default_deploy_timeout_s(replicas)
     key = keys.DEPLOY_TIMEOUT_SEC
-    return parser.convert(key, parser.text(key, str(default)), key.convert, default, key.reason)
+    # The key's rule gives whole seconds; only its unset value (empty: the count's default) is text.
+    seconds = cast(Callable[[str], int | None], key.convert)
+    return parser.convert(key, parser.text(key, str(default)), seconds, default, key.reason)

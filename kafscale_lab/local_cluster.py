@@ -574,11 +574,6 @@ class LocalCluster:
         for run in self._pods.values():
             self._fill_config_map_volumes(run.plan)
 
-    def delete_config_map(self, name: str) -> None:
-        self.config_maps.pop(name, None)
-        for run in self._pods.values():
-            self._fill_config_map_volumes(run.plan)
-
     @property
     def members(self) -> list[MemberPlan]:
         """The pods the StatefulSet has now: ordinals 0 to replicas - 1."""

@@ -118,9 +118,7 @@ def _accepted_by_kubernetes_and_etcd(settings: EtcdSettings) -> None:
     text.encode("utf-8")  # nothing the engine could not carry
     if settings.managed and settings.snapshot_enabled:  # user values reach every container as given
         fetch = init_container(only(manifests, "StatefulSet"), "snapshot-fetch")
-        upload = container(
-            next(m for m in manifests if m["metadata"]["name"].endswith("-snapshot")), "upload"
-        )
+        upload = container(cronjobs_by_task(manifests)["snapshot"], "upload")
         for each in (fetch, upload):
             env = container_env(each, "pod-0", settings.namespace)
             assert env["SNAPSHOT_PREFIX"] == settings.snapshot_prefix

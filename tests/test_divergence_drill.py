@@ -10,6 +10,7 @@ kill to land inside it). Figures (attempts, time to detection) are printed, not 
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import pytest
 
@@ -44,12 +45,16 @@ def _diverge(cluster: LocalCluster, etcd_binary: str) -> tuple[int, object]:
         leader = cluster.wait_for_leader()
         follower = next(pod for pod in cluster.client_urls_by_pod if pod != leader)
         kill_during_defrag(cluster, follower, etcdctl)
-        wait_for(lambda f=follower: f in cluster.running_pods(), f"{follower} back", 60)
-        wait_for(lambda f=follower: _serves(cluster, f), f"{follower} serving", 60)
+        wait_for(partial(_running, cluster, follower), f"{follower} back", 60)
+        wait_for(partial(_serves, cluster, follower), f"{follower} serving", 60)
         state = compare_members(cluster, etcdctl)
         if state.diverged:
             return attempt, state
     raise AssertionError(f"no divergence in {ATTEMPTS} kills during a defrag: {state}")
+
+
+def _running(cluster: LocalCluster, pod: str) -> bool:
+    return pod in cluster.running_pods()
 
 
 def _serves(cluster: LocalCluster, pod: str) -> bool:

@@ -96,7 +96,7 @@ def test_every_dev_stack_value_is_documented_in_the_readme():
 
 def test_readme_names_the_commands_that_exist():
     makefile = (PROJECT_DIR / "Makefile").read_text()
-    for target in ("render", "test", "test-fast"):
+    for target in ("render", "test", "test-fast", "soak", "lint", "fmt", "generate"):
         assert f"make {target}" in README
         assert re.search(rf"^{target}:", makefile, re.MULTILINE), target
     assert "make test" in (PROJECT_DIR / ".ci" / "run").read_text()

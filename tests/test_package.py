@@ -115,7 +115,7 @@ def wheel(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not _has_bdist_wheel():
         missing("no bdist_wheel to build with: the development venv needs setuptools >= 70.1 or wheel")
     dist = tmp_path_factory.mktemp("dist")
-    build = ["wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", dist, source]
+    build: list[str | Path] = ["wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", dist, source]
     _pip(Path(sys.executable), *build, cwd=dist)
     (built,) = dist.glob("*.whl")
     return built
@@ -176,7 +176,14 @@ def test_a_git_url_installs_the_product(source: Path, runtime_site_packages: Pat
     builds (its setuptools and wheel, no isolation: offline) and installs into the fresh venv."""
     venv_dir = tmp_path / "venv"
     python = _fresh_venv(venv_dir, runtime_site_packages, with_pip=False)
-    install = ["install", "--no-deps", "--no-build-isolation", "--prefix", venv_dir, f"git+{source.as_uri()}"]
+    install: list[str | Path] = [
+        "install",
+        "--no-deps",
+        "--no-build-isolation",
+        "--prefix",
+        venv_dir,
+        f"git+{source.as_uri()}",
+    ]
     _pip(Path(sys.executable), *install, cwd=tmp_path)
     report = _import_check(python, venv_dir, tmp_path)
     assert report["script"] == (source / "kafscale" / "scripts" / report["script_name"]).read_text()

@@ -27,7 +27,7 @@ def _probe_url(container: dict[str, Any], probe: str, member: MemberPlan) -> str
 
 def _status(url: str) -> int:
     parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=15)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=15)
     try:
         connection.request("GET", f"{parts.path}?{parts.query}" if parts.query else parts.path)
         return connection.getresponse().status

@@ -37,7 +37,7 @@ def _cronjob(
             {"name": "DEFRAG_RESERVE_BYTES", "value": str(DEFRAG_RESERVE_BYTES)},
             {"name": "DEFRAG_COPY_DIVISOR", "value": str(DEFRAG_COPY_DIVISOR)},
         ]
-    container = {
+    container: dict[str, object] = {
         "name": "maintenance",
         "image": settings.snapshot_etcdctl_image,
         "command": ["/bin/sh", "-c", maintenance_script()],

@@ -150,12 +150,12 @@ def bootstrap_marker(names: EtcdNames) -> dict[str, object]:
     }
 
 
-def env_var(name: str, value: str) -> dict[str, str]:
+def env_var(name: str, value: str) -> dict[str, object]:
     """An env var whose `$(VAR)` references the kubelet expands (ours: `$(POD_NAME)`)."""
     return {"name": name, "value": value}
 
 
-def literal_env(name: str, value: str) -> dict[str, str]:
+def literal_env(name: str, value: str) -> dict[str, object]:
     """An env var that reaches the container exactly as given, for a value a user wrote. The
     kubelet expands `$(VAR)` in env values and reduces `$$` to `$` (Kubernetes docs, "Define
     Dependent Environment Variables"; kubernetes third_party/forked/golang/expansion/expand.go,

@@ -110,7 +110,7 @@ def snapshot_cronjob(settings: EtcdSettings, names: EtcdNames) -> dict[str, obje
         {"name": "SNAPSHOT_DIR", "value": SNAPSHOT_DIR},
     ]
     snapshot_mount = {"name": SNAPSHOT_VOLUME, "mountPath": SNAPSHOT_DIR}
-    save = {
+    save: dict[str, object] = {
         "name": "snapshot-save",
         "image": settings.snapshot_etcdctl_image,
         "command": ["/bin/sh", "-c", save_script()],
@@ -118,7 +118,7 @@ def snapshot_cronjob(settings: EtcdSettings, names: EtcdNames) -> dict[str, obje
         "volumeMounts": [snapshot_mount],
         "securityContext": container_security_context(settings),
     }
-    upload = {
+    upload: dict[str, object] = {
         "name": "upload",
         "image": settings.snapshot_image,
         "command": s3_command("upload"),

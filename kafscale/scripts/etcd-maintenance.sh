@@ -94,6 +94,7 @@ status() {
 # in_use URL -> the member's dbSizeInUse, from the JSON gateway (etcdctl's fields omit it). The
 # field is found by name wherever it sits, quoted (int64 as a JSON string) or not.
 in_use() {
+    # shellcheck disable=SC2020 # each of , { } becomes a line break: a set of characters, meant
     http_post "$1/v3/maintenance/status" '{}' </dev/null | tr ',{}' '\n\n\n' |
         sed -n 's/^ *"dbSizeInUse" *: *"\{0,1\}\([0-9][0-9]*\)"\{0,1\} *$/\1/p' | head -n 1
 }
