@@ -13,6 +13,7 @@ key's example change.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -183,6 +184,7 @@ def effects_text(effects: ChangeEffects, memory: bool) -> str:
     return "; ".join(parts) or "no object changes"
 
 
+@functools.cache  # a function of the code alone: the generator, the CLI and the tests share one
 def change_table() -> str:
     """docs/change-safety.md's table: for each key, what its example change does in each mode."""
     lines = [
