@@ -3,8 +3,11 @@
 pulumi-kubernetes replaces an object when one of its kind's "force new" fields changes
 (provider/pkg/provider/diff.go `forceNewProperties`: `.metadata.name` and `.metadata.namespace`
 for every kind, a ConfigMap's `.data` and `.binaryData` while `enableConfigMapMutable` is off,
-and the lists below), delete-first when its name is fixed (provider.go `Diff`,
-`deleteBeforeReplace`), as every name here is; any other change is an update in place. A
+and the lists below). The old object is deleted first when the new one keeps its name and namespace
+(provider/pkg/provider/provider.go `Diff`, `deleteBeforeReplace`: replaced, named, not autonamed,
+same name, same namespace), as for every change here but a new `clusterName` or `namespace`; those
+create the new objects first, beside the old ones, which are deleted after. Any other change is
+an update in place. A
 StatefulSet updated in its pod template rolls its pods one at a time.
 
 `python -m kafscale changes` prints the table of docs/change-safety.md from these rules and each
@@ -55,7 +58,7 @@ MEMBERS_DELETED = "deleted"
 class ChangeEffects:
     members: str  # what happens to the StatefulSet (one of MEMBERS_*)
     keeps_data: bool  # a replaced StatefulSet's new pods find the old members' data
-    replaced: tuple[str, ...]  # other objects replaced (delete-first)
+    replaced: tuple[str, ...]  # other objects replaced (delete-first unless the name or namespace changes)
     updated: tuple[str, ...]  # other objects updated in place
     created: tuple[str, ...]
     deleted: tuple[str, ...]

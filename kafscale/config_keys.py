@@ -31,7 +31,7 @@ T = TypeVar("T")
 Value = TypeVar("Value", covariant=True)  # a key of a narrower value is a key of a wider one
 
 BOOLEAN_REASON = "is not one of 1/true/yes/on or 0/false/no/off"
-CRON_REASON = "is not a cron schedule (five fields, or @hourly, @daily, ...)"
+CRON_REASON = "is not a cron schedule (five fields, @hourly, @daily, ..., or @every 30m: at least 1m)"
 BYTES_REASON = "is not a byte count or binary quantity from 1 byte to 1Ti (such as {example})"
 POD_ANTI_AFFINITIES = ("required", "preferred")
 
@@ -416,9 +416,10 @@ MAINTENANCE_SCHEDULE = ConfigKey(
         group=GROUP_MAINTENANCE,
         summary="Cron schedule of the defrag + NOSPACE-disarm CronJob.",
         rule=(
-            "a cron schedule Kubernetes accepts: five fields (names such as `MON` allowed) or `@hourly`, "
-            "`@daily`, `@weekly`, `@monthly`, `@yearly`, `@annually`, `@midnight`; anything else falls back "
-            "with a warning"
+            "a cron schedule Kubernetes accepts: five fields (names such as `MON` allowed), `@hourly`, "
+            "`@daily`, `@weekly`, `@monthly`, `@yearly`, `@annually`, `@midnight`, or `@every` and a Go "
+            "duration of at least `1m` (`@every 6h`; robfig/cron's parser, which Kubernetes validates "
+            "with); anything else falls back with a warning"
         ),
         example="0 3 * * *",
     ),

@@ -1,8 +1,22 @@
-"""Cron schedules as Kubernetes CronJobs accept them: five fields or an `@hourly`-style macro."""
+"""Cron schedules as Kubernetes CronJobs accept them: five fields, an `@hourly`-style macro, or
+`@every <duration>`.
+
+Kubernetes validates a CronJob's schedule with robfig/cron v3's `ParseStandard`
+(pkg/apis/batch/validation/validation.go `validateScheduleFormat`), whose `parseDescriptor`
+(robfig/cron parser.go) takes the macros and `@every ` followed by a Go duration; the controller
+schedules with the same parser. robfig's `Every` turns anything under a second into one second,
+so a schedule that fires every second or two could only be a typo: `@every` here needs at least
+MIN_EVERY_S.
+"""
 
 from __future__ import annotations
 
 import re
+
+from kafscale.durations import go_duration_nanos
+
+MIN_EVERY_S = 60  # the shortest `@every` taken: a CronJob controller's schedule is per minute
+EVERY = "@every "
 
 MACROS = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
 MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
@@ -52,6 +66,9 @@ def _valid_field(text: str, low: int, high: int, names: tuple[str, ...], questio
 def is_valid_schedule(schedule: str) -> bool:
     if schedule in MACROS:
         return True
+    if schedule.startswith(EVERY):
+        nanos = go_duration_nanos(schedule[len(EVERY) :])
+        return nanos is not None and nanos >= MIN_EVERY_S * 10**9
     fields = schedule.split()
     if len(fields) != len(_FIELDS):
         return False

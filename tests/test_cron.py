@@ -15,6 +15,9 @@ from kafscale.cron import is_valid_schedule
         "@hourly",
         "@daily",
         "@midnight",
+        "@every 5m",  # robfig/cron parser.go `parseDescriptor`: `@every ` and a Go duration
+        "@every 1h30m",
+        "@every 60s",
     ],
 )
 def test_schedules_kubernetes_accepts(schedule):
@@ -36,8 +39,12 @@ def test_schedules_kubernetes_accepts(schedule):
         "*/0 * * * *",
         "5-1 * * * *",
         "? * * * *",
-        "@every 5m",
         "@often",
+        "@every",  # no duration
+        "@every 5",  # a Go duration needs its unit
+        "@every  5m",  # robfig reads " 5m", which Go's ParseDuration refuses
+        "@every 59s",  # below a minute: only a typo fires a CronJob every few seconds
+        "@every 0s",
         "0 0 * FOO *",
     ],
 )

@@ -5,7 +5,7 @@ import yaml
 from kafscale.offline_engine import run_program
 from kafscale.render import kubernetes_manifests
 from kafscale.stack_config import load_stack_config
-from kafscale_lab.manifests import etcd_container, init_container, only
+from kafscale_lab.manifests import etcd_container, init_container, only, pod_spec
 from tests.support import PROJECT_DIR
 
 MAIN = PROJECT_DIR / "__main__.py"
@@ -34,11 +34,11 @@ def test_dev_stack_renders_the_managed_etcd_in_memory_mode():
     assert {m["metadata"]["namespace"] for m in manifests} == {"kafscale-dev"}
     statefulset = only(manifests, "StatefulSet")
     container = etcd_container(statefulset)
-    assert container["resources"] == {"requests": {"memory": "2Gi"}, "limits": {"memory": "2560Mi"}}
+    assert container["resources"] == {"requests": {"memory": "512Mi"}, "limits": {"memory": "1280Mi"}}
     assert container["args"] == ["--config-file=/etc/etcd/etcd.conf.yml"]
     join = init_container(statefulset, "member-join")
     (config,) = [e["value"] for e in join["env"] if e["name"] == "ETCD_CONFIG"]
-    assert yaml.safe_load(config)["quota-backend-bytes"] == 2147483648
+    assert yaml.safe_load(config)["quota-backend-bytes"] == 536870912
     members = next(m for m in manifests if m["metadata"]["name"] == "kafscale-etcd-members")
     assert members["data"]["initial-cluster"] == ",".join(
         f"kafscale-etcd-{i}=http://kafscale-etcd-{i}.kafscale-etcd.kafscale-dev.svc.cluster.local:2380"
@@ -55,13 +55,14 @@ def test_dev_stack_exports():
     ]
     assert exports["statefulSetName"] == "kafscale-etcd"
     assert exports["managed"] is True
-    assert exports["settings"]["etcdQuotaBackendBytes"] == 2147483648
+    assert exports["settings"]["etcdQuotaBackendBytes"] == 536870912
     assert exports["settings"]["etcdStorageMemory"] is True
     assert exports["settings"]["namespace"] == "kafscale-dev"
 
 
 def test_program_reports_each_fallback_as_a_pulumi_warning():
-    run = _run_dev("etcdReplicas=lots", "etcdQuotaBackendBytes=banana")
+    # A write rate, so that the default quota's memory limit is sized from it: no tmpfs warning.
+    run = _run_dev("etcdReplicas=lots", "etcdQuotaBackendBytes=banana", "etcdExpectedWriteRate=500")
     assert len(run.warnings) == 2
     assert any("kafscale:etcdReplicas" in w and '"lots"' in w and w.endswith("using 3") for w in run.warnings)
     assert any(
@@ -85,3 +86,19 @@ def test_external_endpoints_as_a_yaml_list_provision_nothing(tmp_path):
     assert kubernetes_manifests(run) == []
     assert run.exports["managed"] is False
     assert run.exports["clientEndpoints"] == ["http://etcd-a:2379", "http://etcd-b:2379"]
+
+
+def test_the_dev_stack_runs_on_one_node_and_aims_at_no_bucket():
+    """A developer's cluster is often one node, with no bucket: no member may need a node of its
+    own (`required` anti-affinity would leave two of three Pending), and no snapshot CronJob may
+    upload to a bucket nobody created."""
+    manifests = kubernetes_manifests(_run_dev())
+    affinity = pod_spec(only(manifests, "StatefulSet"))["affinity"]["podAntiAffinity"]
+    assert "requiredDuringSchedulingIgnoredDuringExecution" not in affinity
+    assert affinity["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert not [
+        m for m in manifests if m["kind"] == "CronJob" and m["metadata"]["name"].endswith("-snapshot")
+    ]
+    statefulset = only(manifests, "StatefulSet")
+    containers = [*pod_spec(statefulset).get("initContainers", []), *pod_spec(statefulset)["containers"]]
+    assert not [c for c in containers if c["name"].startswith("snapshot")]  # no restore from a bucket either

@@ -42,7 +42,7 @@ def test_deprecated_defrag_schedule_is_ignored_when_the_new_key_is_set():
         ("etcdMaintenanceSchedule", "every 6 hours", "maintenance_schedule", "0 */6 * * *"),
         ("etcdMaintenanceSchedule", "0 */6 * *", "maintenance_schedule", "0 */6 * * *"),
         ("etcdDefragSchedule", "61 * * * *", "maintenance_schedule", "0 */6 * * *"),
-        ("etcdMaintenanceCheckSchedule", "@every 5m", "maintenance_check_schedule", "*/15 * * * *"),
+        ("etcdMaintenanceCheckSchedule", "@every 5s", "maintenance_check_schedule", "*/15 * * * *"),
         ("etcdMaintenanceSizeThresholdPct", "0", "maintenance_size_threshold_pct", 75),
         ("etcdMaintenanceSizeThresholdPct", "101", "maintenance_size_threshold_pct", 75),
         ("etcdMaintenanceSizeThresholdPct", "half", "maintenance_size_threshold_pct", 75),

@@ -62,12 +62,14 @@ def test_dev_stack_prints_every_object_as_yaml_in_a_stable_order():
     assert _etcd_container(first.stdout)["ports"][0]["containerPort"] == 2379
     # Multi-line values survive the YAML round trip: the script as packaged, the config typed.
     assert _join_container(first.stdout)["command"][2] == member_script()
-    assert _etcd_config(first.stdout)["quota-backend-bytes"] == 2147483648
+    assert _etcd_config(first.stdout)["quota-backend-bytes"] == 536870912
     assert _render("--stack", "dev").stdout == first.stdout
 
 
 def test_a_bad_quota_warns_and_renders_the_default():
-    result = _render("--stack", "dev", "--set", "etcdQuotaBackendBytes=banana")
+    result = _render(
+        "--stack", "dev", "--set", "etcdQuotaBackendBytes=banana", "--set", "etcdExpectedWriteRate=500"
+    )
     assert result.returncode == 0, result.stderr
     assert _etcd_config(result.stdout)["quota-backend-bytes"] == 4294967296
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
@@ -77,7 +79,14 @@ def test_a_bad_quota_warns_and_renders_the_default():
 
 def test_memory_mode_at_1gi_requests_1gi_and_limits_1536mi():
     result = _render(
-        "--stack", "dev", "--set", "etcdStorageMemory=true", "--set", "etcdQuotaBackendBytes=1Gi"
+        "--stack",
+        "dev",
+        "--set",
+        "etcdStorageMemory=true",
+        "--set",
+        "etcdQuotaBackendBytes=1Gi",
+        "--set",
+        "etcdMemoryHeadroomBytes=512Mi",
     )
     assert result.returncode == 0, result.stderr
     assert _etcd_container(result.stdout)["resources"] == {
@@ -178,7 +187,10 @@ def test_an_encrypted_value_is_one_line_and_exit_2(tmp_path):
 
 
 def test_preview_warns_when_a_memory_mode_limit_cannot_hold_a_defrag():
-    at_5000 = ("--stack", "dev", "--set", "etcdExpectedWriteRate=5000", "--set", "etcdQuotaBackendBytes=4Gi")
+    at_5000 = (
+        *("--stack", "dev", "--set", "etcdExpectedWriteRate=5000", "--set", "etcdQuotaBackendBytes=4Gi"),
+        *("--set", "etcdMemoryHeadroomBytes=512Mi"),
+    )
     result = _render(*at_5000)
     assert result.returncode == 0, result.stderr
     assert result.stderr.splitlines() == [
