@@ -14,6 +14,7 @@ import pulumi_kubernetes as k8s
 from kafscale.change_safety import replacement_problems
 from kafscale.component_args import LAST_DEPLOYED_SETTINGS, ManagedEtcdArgs
 from kafscale.config_keys import NAMESPACE, snake_case
+from kafscale.image_pinning import pinning_warning
 from kafscale.objects import Manifest, ObjectKey, apply_after, managed_etcd_manifests
 from kafscale.package_version import DISTRIBUTION
 from kafscale.pulumi_config import config_values, takes_outputs
@@ -201,7 +202,12 @@ def _parsed(raw: Mapping[str, object], report: bool, hidden: tuple[str, ...] = (
     if report:
         for warning in parsed.warnings:
             pulumi.log.warn(_hide(warning.message, hidden))
-        for sizing_warning in (quota_warning(parsed.settings), tmpfs_warning(parsed.settings)):
+        later_warnings = (
+            quota_warning(parsed.settings),
+            tmpfs_warning(parsed.settings),
+            pinning_warning(parsed.settings),
+        )
+        for sizing_warning in later_warnings:
             if sizing_warning is not None:
                 pulumi.log.warn(_hide(sizing_warning, hidden))
     return parsed.settings

@@ -7,6 +7,7 @@ import importlib
 import io
 import os
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -171,3 +172,11 @@ def put_offsets(cluster: Any, tag: str, count: int) -> dict[str, str]:
             client.put(key, f"{tag}-{index}")
             acked[key] = f"{tag}-{index}"
     return acked
+
+
+def besides_pinning(lines: Iterable[str]) -> list[str]:
+    """Warnings (or stderr lines) other than the one that names images without a digest, which
+    every stack on the default images gets (kafscale/image_pinning.py)."""
+    from kafscale.image_pinning import UNPINNED
+
+    return [line for line in lines if UNPINNED not in line]

@@ -156,3 +156,19 @@ def test_the_readme_is_a_front_door():
     assert len(README.splitlines()) <= 200
     for page in (PROJECT_DIR / "docs").glob("*.md"):
         assert f"(docs/{page.name})" in README, page.name
+
+
+def test_the_version_is_one_everywhere():
+    """pyproject.toml's version is the newest CHANGELOG entry, and every install line pins its tag."""
+    from kafscale.package_version import package_version
+
+    version = package_version()
+    changelog = (PROJECT_DIR / "CHANGELOG.md").read_text()
+    newest = re.search(r"^## (\S+) \(", changelog, re.MULTILINE)
+    assert newest is not None and newest.group(1) == version
+    pins = [
+        pin
+        for page in [PROJECT_DIR / "README.md", *(PROJECT_DIR / "docs").glob("*.md")]
+        for pin in re.findall(r"@v([0-9][0-9A-Za-z.+-]*)", page.read_text())
+    ]
+    assert pins and set(pins) == {version}

@@ -6,7 +6,7 @@ from kafscale.offline_engine import run_program
 from kafscale.render import kubernetes_manifests
 from kafscale.stack_config import load_stack_config
 from kafscale_lab.manifests import etcd_container, init_container, only, pod_spec
-from tests.support import PROJECT_DIR
+from tests.support import PROJECT_DIR, besides_pinning
 
 MAIN = PROJECT_DIR / "__main__.py"
 
@@ -44,7 +44,12 @@ def test_dev_stack_renders_the_managed_etcd_in_memory_mode():
         f"kafscale-etcd-{i}=http://kafscale-etcd-{i}.kafscale-etcd.kafscale-dev.svc.cluster.local:2380"
         for i in range(3)
     )
-    assert run.warnings == ()
+    # The dev stack's images are tags: one warning names them (backups off: no upload image).
+    (pinning,) = run.warnings
+    assert pinning.startswith(
+        'kafscale:etcdImage "kubesphere/etcd:3.6.4-0"; kafscale:etcdSnapshotEtcdctlImage '
+        '"ghcr.io/kafscale/kafscale-etcd-tools:dev": a tag without a digest can be pushed again'
+    )
 
 
 def test_dev_stack_exports():
@@ -63,7 +68,7 @@ def test_dev_stack_exports():
 def test_program_reports_each_fallback_as_a_pulumi_warning():
     # A write rate, so that the default quota's memory limit is sized from it: no tmpfs warning.
     run = _run_dev("etcdReplicas=lots", "etcdQuotaBackendBytes=banana", "etcdExpectedWriteRate=500")
-    assert len(run.warnings) == 2
+    assert len(besides_pinning(run.warnings)) == 2
     assert any("kafscale:etcdReplicas" in w and '"lots"' in w and w.endswith("using 3") for w in run.warnings)
     assert any(
         "kafscale:etcdQuotaBackendBytes" in w and '"banana"' in w and w.endswith("using 4294967296")
@@ -102,3 +107,31 @@ def test_the_dev_stack_runs_on_one_node_and_aims_at_no_bucket():
     statefulset = only(manifests, "StatefulSet")
     containers = [*pod_spec(statefulset).get("initContainers", []), *pod_spec(statefulset)["containers"]]
     assert not [c for c in containers if c["name"].startswith("snapshot")]  # no restore from a bucket either
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ((), ["etcdImage", "etcdSnapshotEtcdctlImage"]),
+        (("etcdSnapshotEnabled=true",), ["etcdImage", "etcdSnapshotEtcdctlImage", "etcdSnapshotImage"]),
+        ((f"etcdImage=kubesphere/etcd:3.6.4-0@sha256:{'a' * 64}",), ["etcdSnapshotEtcdctlImage"]),
+        (
+            (
+                f"etcdImage=kubesphere/etcd@sha256:{'a' * 64}",
+                f"etcdSnapshotEtcdctlImage=ghcr.io/kafscale/kafscale-etcd-tools:dev@sha256:{'b' * 64}",
+            ),
+            [],
+        ),
+        (("etcdEndpoints=http://etcd.example:2379",), []),  # nothing runs here
+    ],
+    ids=["dev", "backups-on", "etcd-pinned", "all-pinned", "external"],
+)
+def test_preview_names_every_image_without_a_digest_in_one_warning(overrides, named):
+    warnings = [w for w in _run_dev(*overrides).warnings if "without a digest" in w]
+    if not named:
+        assert warnings == []
+        return
+    (warning,) = warnings
+    assert [part.split()[0] for part in warning.split(": a tag")[0].split("; ")] == [
+        f"kafscale:{key}" for key in named
+    ]
