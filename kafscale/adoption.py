@@ -15,20 +15,6 @@ from typing import Any
 from kafscale.naming import EtcdNames
 from kafscale.offline_engine import RecordedResource
 
-# The objects the operator renders (../operator-parity.md): by kind and the name after
-# `<clusterName>-etcd`.
-OPERATOR_OBJECTS = frozenset(
-    {
-        ("Service", ""),
-        ("Service", "-client"),
-        ("StatefulSet", ""),
-        ("PodDisruptionBudget", ""),
-        ("CronJob", "-maintenance"),
-        ("CronJob", "-maintenance-check"),
-        ("CronJob", "-snapshot"),
-    }
-)
-
 
 def import_file(
     resources: Iterable[RecordedResource], component_type: str, names: EtcdNames
@@ -40,14 +26,13 @@ def import_file(
         raise ValueError(f"expected one {component_type}, found {len(components)}")
     component = components[0]
     entries: list[dict[str, Any]] = [{"type": component_type, "name": component.name, "component": True}]
-    prefix = names.object_prefix
     for resource in registered:
         if not resource.custom or not resource.type_token.startswith("kubernetes:"):
             continue
         kind = resource.type_token.rsplit(":", 1)[1]
         metadata = resource.inputs["metadata"]
         name = str(metadata["name"])
-        if name.startswith(prefix) and (kind, name.removeprefix(prefix)) in OPERATOR_OBJECTS:
+        if names.is_operator_object(kind, name):
             entries.append(
                 {
                     "type": resource.type_token,
@@ -57,3 +42,43 @@ def import_file(
                 }
             )
     return {"resources": entries}
+
+
+def adoption_steps(stack: str, names: EtcdNames, entries: dict[str, Any]) -> str:
+    """The whole adoption, in order, as shell commands for this stack's names: what
+    docs/adoption.md explains step by step."""
+    objects = [  # (kind, name) in the import file's order; the component itself has no id
+        (entry["type"].rsplit(":", 1)[1].lower(), entry["id"].split("/", 1)[1])
+        for entry in entries["resources"]
+        if "id" in entry
+    ]
+    namespace = names.namespace
+    client_url = names.client_url
+    lines = [
+        f"# Adopting the operator's etcd of cluster {names.cluster} in namespace {namespace}"
+        " (docs/adoption.md).",
+        "# 1. Every object forgets its owner: deleting the KafscaleCluster, or the operator pruning,",
+        "#    must never garbage-collect the etcd this stack takes over.",
+    ]
+    for kind, name in objects:
+        lines.append(
+            f"kubectl -n {namespace} patch {kind} {name} --type=merge "
+            """-p '{"metadata":{"ownerReferences":null}}'"""
+        )
+    lines += [
+        "# 2. The operator stops managing its etcd: it is external from now on, at the same URL.",
+        f"kubectl -n {namespace} patch kafscalecluster {names.cluster} --type=merge "
+        f"""-p '{{"spec":{{"etcd":{{"endpoints":["{client_url}"]}}}}}}'""",
+        "#    (or set KAFSCALE_OPERATOR_ETCD_ENDPOINTS on the operator to the same URL)",
+        "# 3. The stack's objects are the operator's, imported (protected as they come in).",
+        f"python -m kafscale import-file --stack {stack} > import.json",
+        "pulumi import --file import.json --generate-code=false --yes",
+        "# 4. The first apply takes over the operator's fields; the marker goes before the StatefulSet.",
+        "pulumi config set kafscale:etcdAdoptOperatorObjects true",
+        "pulumi preview   # updates in place, no replacement",
+        "pulumi up",
+        "# 5. Back to normal: the next apply drops the patchForce annotations (metadata only).",
+        "pulumi config rm kafscale:etcdAdoptOperatorObjects",
+        "pulumi up",
+    ]
+    return "\n".join(lines) + "\n"

@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 import pulumi
 
 from kafscale import config_keys as keys
-from kafscale.adoption import import_file
+from kafscale.adoption import adoption_steps, import_file
 from kafscale.change_effects import change_table
 from kafscale.component import COMPONENT_TYPE
 from kafscale.naming import EtcdNames
@@ -109,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_stack_arguments(adopt)
     adopt.set_defaults(run=_import_file)
+
+    steps = commands.add_parser(
+        "adoption-steps",
+        help="print, in order, every command that moves the operator's etcd under this stack",
+    )
+    add_stack_arguments(steps)
+    steps.set_defaults(run=_adoption_steps)
     return parser
 
 
@@ -188,6 +195,19 @@ def _last_settings(path: Path | None) -> dict[str, Any] | None:
 
 
 def _import_file(args: argparse.Namespace) -> int:
+    _, entries = _operator_objects(args)
+    print(json.dumps(entries, indent=2))
+    return 0
+
+
+def _adoption_steps(args: argparse.Namespace) -> int:
+    names, entries = _operator_objects(args)
+    sys.stdout.write(adoption_steps(args.stack, names, entries))
+    return 0
+
+
+def _operator_objects(args: argparse.Namespace) -> tuple[EtcdNames, dict[str, Any]]:
+    """The stack's names and the import file of the operator's objects it registers."""
     rendered = render_stack(args.project_dir, args.stack, args.overrides)
     for warning in rendered.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -198,8 +218,7 @@ def _import_file(args: argparse.Namespace) -> int:
         raise InputError(
             f"stack {shown(args.stack)} provisions no etcd (etcdEndpoints is set): nothing to adopt"
         )
-    print(json.dumps(entries, indent=2))
-    return 0
+    return names, entries
 
 
 def _changes(args: argparse.Namespace) -> int:

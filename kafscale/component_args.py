@@ -116,6 +116,8 @@ class ManagedEtcdArgs(TypedDict, total=False):
     """True spreads the members over topology.kubernetes.io/zone (maxSkew 1, ScheduleAnyway)."""
     etcd_allow_replacement: bool
     """True lifts Pulumi's protect from the StatefulSet and the bootstrap marker for one deliberate replacement (every member down at once; in memory mode every offset since the last snapshot lost); false (the default) refuses any change that would replace it."""
+    etcd_adopt_operator_objects: bool
+    """True for the first pulumi up after importing the operator's objects: they take pulumi.com/patchForce, and the bootstrap marker is applied before the StatefulSet."""
     etcd_deploy_timeout_sec: int
     """Seconds pulumi-kubernetes waits for the StatefulSet's rollout (60 to 86400); empty means (members + 1) x 300, the startup budget of each member plus one."""
     last_deployed_settings: pulumi.Input[dict[str, Any]]

@@ -1022,7 +1022,30 @@ ALLOW_REPLACEMENT = _boolean(
             "ours: boolean words (anything else is false with a warning). The StatefulSet is `protect`ed, so"
             " the engine refuses to replace or delete it; true lifts that for one deliberate replacement, "
             "and lets preview pass a memory-mode replacement it otherwise refuses. See [Change "
-            "safety](#change-safety)"
+            "safety](day-two.md#change-safety)"
+        ),
+        example="true",
+        input_type="bool",
+        takes_outputs=False,
+    ),
+)
+# Adoption: the first `pulumi up` after importing the operator's objects.
+ADOPT_OPERATOR_OBJECTS = _boolean(
+    "etcdAdoptOperatorObjects",
+    "false",
+    doc=KeyDoc(
+        group=GROUP_CHANGES,
+        summary=(
+            "True for the first pulumi up after importing the operator's objects: they take "
+            "pulumi.com/patchForce, and the bootstrap marker is applied before the StatefulSet."
+        ),
+        rule=(
+            "ours: boolean words (anything else is false with a warning). True annotates the objects the "
+            'operator created with `pulumi.com/patchForce: "true"`, so that the first server-side apply '
+            "takes over the fields the operator's field manager owns instead of failing on the conflict "
+            "(pulumi-kubernetes provider/pkg/await/await.go `patchForce`), and applies the bootstrap marker "
+            "before the StatefulSet (the cluster exists: no rolled member may doubt it). Set it back to "
+            "false after that `pulumi up`. See [adoption.md](adoption.md)"
         ),
         example="true",
         input_type="bool",
@@ -1103,6 +1126,7 @@ CONFIG_KEYS: tuple[ConfigKey[object], ...] = (
     POD_ANTI_AFFINITY,
     ZONE_SPREAD,
     ALLOW_REPLACEMENT,
+    ADOPT_OPERATOR_OBJECTS,
     DEPLOY_TIMEOUT_SEC,
 )
 

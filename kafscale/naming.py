@@ -27,6 +27,21 @@ POD_NAME_REF = "$(POD_NAME)"
 POD_NAMESPACE_REF = "$(POD_NAMESPACE)"
 
 
+# The objects the KafScale operator creates for its managed etcd (operator-parity.md): by kind and
+# the name after `<clusterName>-etcd`. What adoption imports and forces over.
+OPERATOR_OBJECTS = frozenset(
+    {
+        ("Service", ""),
+        ("Service", "-client"),
+        ("StatefulSet", ""),
+        ("PodDisruptionBudget", ""),
+        ("CronJob", "-maintenance"),
+        ("CronJob", "-maintenance-check"),
+        ("CronJob", "-snapshot"),
+    }
+)
+
+
 @dataclass(frozen=True)
 class EtcdNames:
     """Every derived name for one KafScale cluster's etcd in one namespace."""
@@ -41,6 +56,11 @@ class EtcdNames:
     def labels(self) -> dict[str, str]:
         """Labels on every object; selectors use exactly these two."""
         return dict(zip(SELECTOR_LABEL_NAMES, (APP_LABEL, self.cluster), strict=True))
+
+    def is_operator_object(self, kind: str, name: str) -> bool:
+        """Whether the operator creates an object of this kind and name for this cluster."""
+        prefix = self.object_prefix
+        return name.startswith(prefix) and (kind, name.removeprefix(prefix)) in OPERATOR_OBJECTS
 
     @property
     def object_prefix(self) -> str:

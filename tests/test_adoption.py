@@ -11,9 +11,11 @@ import json
 
 import pytest
 
-from kafscale.adoption import OPERATOR_OBJECTS
 from kafscale.component import COMPONENT_TYPE
+from kafscale.naming import OPERATOR_OBJECTS
+from kafscale.objects import PATCH_FORCE, apply_after
 from kafscale.render import render_stack
+from kafscale.settings import parse_settings
 from tests.support import PROJECT_DIR, run_cli
 
 
@@ -74,3 +76,61 @@ def test_the_upsert_option_is_the_providers_config_and_changes_nothing_here(tmp_
     plain = render_stack(PROJECT_DIR, "dev")
     assert upserting.manifests == plain.manifests
     assert upserting.warnings == plain.warnings
+
+
+ADOPTING = ["etcdSnapshotEnabled=true", "etcdAdoptOperatorObjects=true"]
+
+
+def _annotations(resource) -> dict:
+    return resource.inputs["metadata"].get("annotations") or {}
+
+
+def test_the_first_apply_forces_over_exactly_the_imported_objects_and_puts_the_marker_first():
+    """pulumi-kubernetes applies server-side and fails on a field another manager owns unless
+    forced (provider/pkg/await/await.go `patchForce`: the `pulumi.com/patchForce` annotation, or
+    the provider's enablePatchForce); the operator's objects are owned by its manager, so the
+    first apply after the import forces over exactly the objects the import file names."""
+    imported = {(e["type"], e["name"]) for e in _import_file(*ADOPTING)["resources"][1:]}
+    run = render_stack(PROJECT_DIR, "dev", ADOPTING)
+    kubernetes = [r for r in run.resources if r.custom and r.type_token.startswith("kubernetes:")]
+    forced = {(r.type_token, r.name) for r in kubernetes if _annotations(r).get(PATCH_FORCE) == "true"}
+    assert forced == imported
+    # The cluster exists: the marker goes first (the component turns apply_after into depends_on).
+    order = apply_after(parse_settings(dict(o.split("=", 1) for o in ADOPTING)).settings)
+    assert ("ConfigMap", "kafscale-etcd-bootstrapped") in order[("StatefulSet", "kafscale-etcd")]
+    assert ("ConfigMap", "kafscale-etcd-bootstrapped") not in order
+
+
+def test_without_adoption_nothing_is_forced_and_the_marker_follows_the_statefulset():
+    run = render_stack(PROJECT_DIR, "dev", ["etcdSnapshotEnabled=true"])
+    kubernetes = [r for r in run.resources if r.custom and r.type_token.startswith("kubernetes:")]
+    assert not [r.name for r in kubernetes if PATCH_FORCE in _annotations(r)]
+    order = apply_after(parse_settings({}).settings)
+    assert order[("ConfigMap", "kafscale-etcd-bootstrapped")] == (("StatefulSet", "kafscale-etcd"),)
+
+
+def test_the_adoption_steps_strip_every_imported_object_then_switch_import_force_and_settle():
+    result = run_cli("adoption-steps", "--stack", "dev", *[f"--set={o}" for o in ADOPTING])
+    assert result.returncode == 0, result.stderr
+    commands = [line for line in result.stdout.splitlines() if not line.startswith("#")]
+    imported = _import_file(*ADOPTING)["resources"][1:]
+    strips = [
+        f"kubectl -n {entry['id'].split('/')[0]} patch {entry['type'].rsplit(':', 1)[1].lower()} "
+        f"{entry['id'].split('/')[1]} --type=merge "
+        """-p '{"metadata":{"ownerReferences":null}}'"""
+        for entry in imported
+    ]
+    assert len(strips) == len(OPERATOR_OBJECTS)
+    assert commands[: len(strips)] == strips  # first: nothing may garbage-collect them
+    rest = commands[len(strips) :]
+    assert rest[0].startswith("kubectl -n kafscale-dev patch kafscalecluster kafscale --type=merge")
+    assert '"endpoints":["http://kafscale-etcd-client.kafscale-dev.svc.cluster.local:2379"]' in rest[0]
+    assert rest[1:] == [
+        "python -m kafscale import-file --stack dev > import.json",
+        "pulumi import --file import.json --generate-code=false --yes",
+        "pulumi config set kafscale:etcdAdoptOperatorObjects true",
+        "pulumi preview   # updates in place, no replacement",
+        "pulumi up",
+        "pulumi config rm kafscale:etcdAdoptOperatorObjects",
+        "pulumi up",
+    ]

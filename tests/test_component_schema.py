@@ -55,6 +55,7 @@ PLAIN_KEYS = {
     keys.NETWORK_POLICY.name,
     keys.MONITORING.name,
     keys.ALLOW_REPLACEMENT.name,
+    keys.ADOPT_OPERATOR_OBJECTS.name,
     keys.DEPLOY_TIMEOUT_SEC.name,
 }
 

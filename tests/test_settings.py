@@ -49,6 +49,7 @@ DEFAULTS = EtcdSettings(
     pod_anti_affinity="preferred",
     zone_spread=False,
     allow_replacement=False,
+    adopt_operator_objects=False,
     deploy_timeout_sec=1200,
 )
 
@@ -314,6 +315,7 @@ def test_effective_values_are_plain_data_keyed_by_config_key():
         "etcdPodAntiAffinity": "preferred",
         "etcdZoneSpread": False,
         "etcdAllowReplacement": False,
+        "etcdAdoptOperatorObjects": False,
         "etcdDeployTimeoutSec": 1200,
     }
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 from kafscale.objects.maintenance import maintenance_cronjobs
 from kafscale.objects.membership import bootstrap_marker, members_configmap, scale_down_job
@@ -38,19 +39,41 @@ def managed_etcd_manifests(settings: EtcdSettings, deployment: str = "") -> list
     if not settings.managed:
         return []
     names = replace(settings.names, deployment=deployment)
-    return [
+    # The marker follows the StatefulSet it records, but precedes it when adopting (apply_after).
+    members = [statefulset(settings, names), bootstrap_marker(names)]
+    manifests = [
         members_configmap(settings, names),
         headless_service(names),
         client_service(names),
         scale_down_job(settings, names),
-        statefulset(settings, names),
-        bootstrap_marker(names),
+        *(reversed(members) if settings.adopt_operator_objects else members),
         pod_disruption_budget(names),
         *([network_policy(settings, names)] if settings.network_policy else []),
         *maintenance_cronjobs(settings, names),
         *snapshot_cronjobs(settings, names),
         *monitoring_objects(settings, names),
     ]
+    if settings.adopt_operator_objects:
+        manifests = [_forced(m) if names.is_operator_object(*_kind_and_name(m)) else m for m in manifests]
+    return manifests
+
+
+def _kind_and_name(manifest: Manifest) -> tuple[str, str]:
+    return str(manifest["kind"]), str(cast(Mapping[str, object], manifest["metadata"])["name"])
+
+
+# pulumi-kubernetes' annotation that forces a server-side apply over fields another field manager
+# owns (provider/pkg/metadata/annotations.go `AnnotationPatchForce`, read by await.go `patchForce`).
+PATCH_FORCE = "pulumi.com/patchForce"
+
+
+def _forced(manifest: Manifest) -> Manifest:
+    """The manifest, annotated so that its first apply takes over the operator's fields."""
+    metadata = dict(cast(Mapping[str, object], manifest["metadata"]))
+    annotations = dict(cast(Mapping[str, str], metadata.get("annotations", {})))
+    annotations[PATCH_FORCE] = "true"
+    metadata["annotations"] = annotations
+    return {**manifest, "metadata": metadata}
 
 
 ObjectKey = tuple[str, str]  # (kind, name)
@@ -59,15 +82,19 @@ ObjectKey = tuple[str, str]  # (kind, name)
 def apply_after(settings: EtcdSettings) -> dict[ObjectKey, tuple[ObjectKey, ...]]:
     """Object -> the objects it must wait for (Pulumi `depends_on`): the scale-down Job runs
     against the members that stay before the StatefulSet drops the others, and the bootstrap
-    marker exists only once the StatefulSet is ready (pulumi-kubernetes awaits its rollout)."""
+    marker exists only once the StatefulSet is ready (pulumi-kubernetes awaits its rollout), but
+    when adopting the operator's cluster, which exists already: then the marker goes first."""
     names = settings.names
     members = ("ConfigMap", names.members_configmap)
     job = ("Job", names.scale_down_job)
     statefulset_key = ("StatefulSet", names.statefulset)
+    marker = ("ConfigMap", names.bootstrap_marker)
+    if settings.adopt_operator_objects:  # the adopted cluster exists: the marker goes first
+        return {job: (members,), statefulset_key: (members, job, marker)}
     return {
         job: (members,),
         statefulset_key: (members, job),
-        ("ConfigMap", names.bootstrap_marker): (statefulset_key,),
+        marker: (statefulset_key,),
     }
 
 
