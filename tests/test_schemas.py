@@ -41,6 +41,8 @@ VARIANTS = {
         "etcdSnapshotCreateBucket": "true",
     },
     "snapshot-off": {"etcdSnapshotEnabled": "false"},
+    "adopting": {"etcdAdoptOperatorObjects": "true", "etcdProbes": "off"},
+    "cron-every": {"etcdMaintenanceSchedule": "@every 6h", "etcdSnapshotSchedule": "@every 30m"},
 }
 # Custom resources of the Prometheus operator: not in the Kubernetes schemas. Their rules are
 # checked by promtool (tests/test_alerts.py).
