@@ -34,14 +34,18 @@ def _docstring(text: str, indent: str) -> str:
 def settings_fields() -> str:
     """kafscale/settings_fields.py: one attribute per key that has one, in the rows' order."""
     fields = [key for key in keys.CONFIG_KEYS if key.documented.attribute_type]
-    uses_selector = any("LabelSelector" in key.documented.attribute_type for key in fields)
+    rule_types = [
+        name
+        for name in ("Annotations", "LabelSelector")
+        if any(name in key.documented.attribute_type for key in fields)
+    ]
     out = [
         f'"""The settings attributes, one per `kafscale:` stack config key.\n\n{GENERATED_BY}\n"""\n\n',
         "from __future__ import annotations\n\n",
         "from dataclasses import dataclass\n\n",
     ]
-    if uses_selector:
-        out.append("from kafscale.rules import LabelSelector\n\n")
+    if rule_types:
+        out.append(f"from kafscale.rules import {', '.join(rule_types)}\n\n")
     out.append(
         "\n@dataclass(frozen=True)\nclass SettingsFields:\n"
         '    """Every key\'s effective value, as parse_settings decided it."""\n\n'
@@ -136,7 +140,9 @@ def pulumi_yaml() -> str:
         if len(line) <= LINE_WIDTH:
             out.append(line + "\n")
         else:
-            wrapped = textwrap.wrap(summary, width=LINE_WIDTH - 6, break_long_words=False)
+            wrapped = textwrap.wrap(
+                summary, width=LINE_WIDTH - 6, break_long_words=False, break_on_hyphens=False
+            )
             out.append("    description: >-\n" + "".join(f"      {part}\n" for part in wrapped))
     return "".join(out)
 

@@ -29,6 +29,8 @@ COMPONENT_TYPE = f"{PACKAGE_NAME}:index:ManagedEtcd"
 LEGACY_COMPONENT_TYPE = "kafscale:etcd:ManagedEtcd"
 
 _RESOURCE_CLASSES: dict[tuple[str, str], Callable[..., pulumi.CustomResource]] = {
+    ("v1", "Namespace"): k8s.core.v1.Namespace,
+    ("v1", "ServiceAccount"): k8s.core.v1.ServiceAccount,
     ("v1", "ConfigMap"): k8s.core.v1.ConfigMap,
     ("v1", "Service"): k8s.core.v1.Service,
     ("batch/v1", "Job"): k8s.batch.v1.Job,
@@ -145,17 +147,19 @@ class ManagedEtcd(pulumi.ComponentResource):
         marker_key = ("ConfigMap", shape.names.bootstrap_marker)
         for index, manifest in enumerate(manifests):
             key = _key(manifest)
-            fields: dict[str, Any] = {
-                field: value for field, value in manifest.items() if field not in ("apiVersion", "kind")
-            }
+            # The SDK's classes take top-level fields in snake_case (automount_service_account_token).
+            manifest_fields = [field for field in manifest if field not in ("apiVersion", "kind")]
+            fields: dict[str, Any] = {snake_case(field): manifest[field] for field in manifest_fields}
             if later is not None:
-                fields = {field: later.apply(_field_of(index, field)) for field in fields}
+                fields = {
+                    snake_case(field): later.apply(_field_of(index, field)) for field in manifest_fields
+                }
             options = pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[created[dependency] for dependency in order.get(key, ())],
                 aliases=[pulumi.Alias(name=key[1], parent=legacy_parent)],
             )
-            if key == marker_key:
+            if key == marker_key or key[0] == "Namespace":  # deleting either could cost the data
                 options = pulumi.ResourceOptions.merge(options, _marker_options(shape))
             if key == statefulset_key:
                 options = pulumi.ResourceOptions.merge(options, _statefulset_options(shape))
@@ -163,7 +167,10 @@ class ManagedEtcd(pulumi.ComponentResource):
                     fields["metadata"] = pulumi.Output.all(checked, fields["metadata"]).apply(
                         lambda pair: pair[1]
                     )
-            logical_name = child_name(name, shape.cluster_name, key[1])
+            # A namespace's name need not start with the cluster's: it gets a name of its own.
+            logical_name = (
+                f"{name}-namespace" if key[0] == "Namespace" else child_name(name, shape.cluster_name, key[1])
+            )
             created[key] = _create(str(manifest["apiVersion"]), key[0], logical_name, fields, options)
         return created
 

@@ -114,6 +114,24 @@ class ManagedEtcdArgs(TypedDict, total=False):
     """required (every member on its own node) or preferred (the operator's soft rule); empty means required in memory mode and preferred in disk mode."""
     etcd_zone_spread: pulumi.Input[bool]
     """True spreads the members over topology.kubernetes.io/zone (maxSkew 1, ScheduleAnyway)."""
+    etcd_pod_labels: pulumi.Input[dict[str, str]]
+    """Labels added to every pod (key=value[,key=value] or a map); never app or cluster."""
+    etcd_pod_annotations: pulumi.Input[dict[str, str]]
+    """Annotations added to every pod (key=value[,key=value] or a map)."""
+    etcd_labels: pulumi.Input[dict[str, str]]
+    """Labels added to every object this program creates; never app or cluster."""
+    etcd_node_selector: pulumi.Input[dict[str, str]]
+    """nodeSelector of every pod (key=value[,key=value] or a map)."""
+    etcd_priority_class_name: pulumi.Input[str]
+    """PriorityClass of every pod; empty means none."""
+    etcd_image_pull_secrets: pulumi.Input[list[str]]
+    """Secrets every pod pulls its images with (comma-separated string or YAML list)."""
+    etcd_service_account_name: str
+    """ServiceAccount of the pods that reach the bucket (etcd pods with backups on, the snapshot CronJob): an existing one, or the one etcdServiceAccountAnnotations creates."""
+    etcd_service_account_annotations: dict[str, str]
+    """When set, the program creates the ServiceAccount with these annotations (such as eks.amazonaws.com/role-arn=...)."""
+    etcd_create_namespace: bool
+    """True creates the namespace (protected and kept on delete, like the StatefulSet)."""
     etcd_allow_replacement: bool
     """True lifts Pulumi's protect from the StatefulSet and the bootstrap marker for one deliberate replacement (every member down at once; in memory mode every offset since the last snapshot lost); false (the default) refuses any change that would replace it."""
     etcd_adopt_operator_objects: bool

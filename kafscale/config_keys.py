@@ -46,6 +46,7 @@ GROUP_BACKUPS = "Backups and recovery"
 GROUP_SECURITY = "Security"
 GROUP_MONITORING = "Monitoring"
 GROUP_PLACEMENT = "Placement"
+GROUP_PLATFORM = "Platform rules"
 GROUP_CHANGES = "Change safety"
 GROUPS = (
     GROUP_IDENTITY,
@@ -57,6 +58,7 @@ GROUPS = (
     GROUP_SECURITY,
     GROUP_MONITORING,
     GROUP_PLACEMENT,
+    GROUP_PLATFORM,
     GROUP_CHANGES,
 )
 
@@ -1006,6 +1008,202 @@ ZONE_SPREAD = _boolean(
         input_type="bool",
     ),
 )
+# What a platform's admission rules ask of every pod and object (kafscale/objects/platform.py).
+LABELS_REASON = (
+    "is not a set of labels (key=value[,key=value] or a map) that leaves app and cluster alone: left out"
+)
+POD_LABELS: ConfigKey[rules.LabelSelector] = ConfigKey(
+    "etcdPodLabels",
+    "",
+    rules.extra_labels,
+    LABELS_REASON,
+    unset=(),
+    mirrors_operator_env=False,
+    default_shown="none",
+    doc=KeyDoc(
+        group=GROUP_PLATFORM,
+        summary="Labels added to every pod (key=value[,key=value] or a map); never app or cluster.",
+        rule=(
+            "ours: labels as `key=value[,key=value]` or a YAML map, keys and values as Kubernetes allows; "
+            "`app` and `cluster` are refused (the selectors use them). Anything else is left out with a "
+            "warning"
+        ),
+        default_doc="(empty: none)",
+        example="team=streaming",
+        input_type="dict[str, str]",
+        settings_type="LabelSelector",
+    ),
+)
+POD_ANNOTATIONS: ConfigKey[rules.Annotations] = ConfigKey(
+    "etcdPodAnnotations",
+    "",
+    rules.annotation_map,
+    "is not a set of annotations (key=value[,key=value] or a map, 256 KiB in all): left out",
+    unset=(),
+    mirrors_operator_env=False,
+    default_shown="none",
+    doc=KeyDoc(
+        group=GROUP_PLATFORM,
+        summary="Annotations added to every pod (key=value[,key=value] or a map).",
+        rule=(
+            "ours: annotations as `key=value[,key=value]` or a YAML map (a value with a comma needs the "
+            "map), keys as label keys, 256 KiB in all. Anything else is left out with a warning"
+        ),
+        default_doc="(empty: none)",
+        example="example.com/owner=streaming",
+        input_type="dict[str, str]",
+        settings_type="Annotations",
+    ),
+)
+OBJECT_LABELS: ConfigKey[rules.LabelSelector] = ConfigKey(
+    "etcdLabels",
+    "",
+    rules.extra_labels,
+    LABELS_REASON,
+    unset=(),
+    mirrors_operator_env=False,
+    default_shown="none",
+    doc=KeyDoc(
+        group=GROUP_PLATFORM,
+        summary="Labels added to every object this program creates; never app or cluster.",
+        rule=(
+            "ours: labels as for `etcdPodLabels`, on every object's metadata (not on its pods: "
+            "`etcdPodLabels` is theirs). Anything else is left out with a warning"
+        ),
+        default_doc="(empty: none)",
+        example="cost-center=streaming",
+        input_type="dict[str, str]",
+        settings_type="LabelSelector",
+    ),
+)
+NODE_SELECTOR: ConfigKey[rules.LabelSelector] = ConfigKey(
+    "etcdNodeSelector",
+    "",
+    rules.label_map,
+    "is not a node selector (key=value[,key=value] or a map of label keys and values): left out",
+    unset=(),
+    mirrors_operator_env=False,
+    default_shown="none",
+    doc=KeyDoc(
+        group=GROUP_PLATFORM,
+        summary="nodeSelector of every pod (key=value[,key=value] or a map).",
+        rule=(
+            "ours: node labels as `key=value[,key=value]` or a YAML map, every pod's `nodeSelector`. "
+            "Anything else is left out with a warning"
+        ),
+        default_doc="(empty: none)",
+        example="node-role.example.com/etcd=true",
+        input_type="dict[str, str]",
+        settings_type="LabelSelector",
+    ),
+)
+PRIORITY_CLASS_NAME = ConfigKey(
+    "etcdPriorityClassName",
+    "",
+    rules.dns_subdomain_name,
+    "is not a PriorityClass name (a DNS-1123 subdomain)",
+    unset="",
+    mirrors_operator_env=False,
+    default_shown="none",
+    doc=KeyDoc(
+        group=GROUP_PLATFORM,
+        summary="PriorityClass of every pod; empty means none.",
+        rule=(
+            "ours: a PriorityClass name (DNS-1123 subdomain) that exists in the cluster, such as "
+            "`system-cluster-critical`; anything else falls back to none with a warning"
+        ),
+        default_doc="(empty: none)",
+        example="system-cluster-critical",
+    ),
+)
+IMAGE_PULL_SECRETS = _list_of(
+    "etcdImagePullSecrets",
+    rules.secret_name,
+    "is not a Secret name (a DNS-1123 subdomain): left out",
+    doc=KeyDoc(
+        group=GROUP_PLATFORM,
+        summary="Secrets every pod pulls its images with (comma-separated string or YAML list).",
+        rule=(
+            "ours: Secret names in the namespace, comma-separated or a YAML list; each that is not a "
+            "Secret name is left out with a warning"
+        ),
+        default_doc="(empty: none)",
+        example="registry-credentials",
+        input_type="list[str]",
+        settings_type="tuple[str, ...]",
+    ),
+)
+SERVICE_ACCOUNT_NAME = ConfigKey(
+    "etcdServiceAccountName",
+    "",
+    rules.dns_subdomain_name,
+    "is not a ServiceAccount name (a DNS-1123 subdomain)",
+    unset="",
+    mirrors_operator_env=False,
+    default_shown="none",
+    doc=KeyDoc(
+        group=GROUP_PLATFORM,
+        summary=(
+            "ServiceAccount of the pods that reach the bucket (etcd pods with backups on, the snapshot "
+            "CronJob): an existing one, or the one etcdServiceAccountAnnotations creates."
+        ),
+        rule=(
+            "ours: a ServiceAccount name (DNS-1123 subdomain). With `etcdServiceAccountAnnotations` "
+            "empty it must exist; with them, the program creates it (`<clusterName>-etcd` when this is "
+            "empty). The etcd pods (their `snapshot-fetch` step) and the snapshot CronJob's pods run as it "
+            "when backups are on, so IRSA or EKS Pod Identity give them S3 access; no pod mounts its API "
+            "token. Anything else falls back to none with a warning"
+        ),
+        default_doc="(empty: none)",
+        example="etcd-backups",
+        takes_outputs=False,  # it names the ServiceAccount the program may create
+    ),
+)
+SERVICE_ACCOUNT_ANNOTATIONS: ConfigKey[rules.Annotations] = ConfigKey(
+    "etcdServiceAccountAnnotations",
+    "",
+    rules.annotation_map,
+    "is not a set of annotations (key=value[,key=value] or a map, 256 KiB in all): left out",
+    unset=(),
+    mirrors_operator_env=False,
+    default_shown="none",
+    doc=KeyDoc(
+        group=GROUP_PLATFORM,
+        summary=(
+            "When set, the program creates the ServiceAccount with these annotations (such as "
+            "eks.amazonaws.com/role-arn=...)."
+        ),
+        rule=(
+            "ours: annotations as for `etcdPodAnnotations`. Set: the program creates the ServiceAccount "
+            "`etcdServiceAccountName` (or `<clusterName>-etcd`) with them, with backups on. Anything else "
+            "is left out with a warning"
+        ),
+        default_doc="(empty: none, no ServiceAccount created)",
+        example="eks.amazonaws.com/role-arn=arn:aws:iam::111122223333:role/etcd-backups",
+        input_type="dict[str, str]",
+        takes_outputs=False,  # it decides whether the ServiceAccount exists
+        settings_type="Annotations",
+    ),
+)
+CREATE_NAMESPACE = _boolean(
+    "etcdCreateNamespace",
+    "false",
+    doc=KeyDoc(
+        group=GROUP_PLATFORM,
+        summary="True creates the namespace (protected and kept on delete, like the StatefulSet).",
+        rule=(
+            "ours: boolean words (anything else is false with a warning). True makes the namespace a "
+            "child of the stack, created before every other object, protected unless "
+            "`etcdAllowReplacement` is true and kept in Kubernetes when it leaves the stack (deleting it "
+            "would delete every member's data). False: the namespace must exist. A namespace that exists "
+            "already is imported first (`pulumi import kubernetes:core/v1:Namespace <component>-namespace "
+            "<namespace>`; the dev stack's component is `etcd`), or the create fails"
+        ),
+        example="true",
+        input_type="bool",
+        takes_outputs=False,
+    ),
+)
 # Change safety: Pulumi's protect on the StatefulSet (lifted by true, for a deliberate replacement),
 # and how long pulumi-kubernetes awaits its rollout (empty: the default for the member count).
 ALLOW_REPLACEMENT = _boolean(
@@ -1125,6 +1323,15 @@ CONFIG_KEYS: tuple[ConfigKey[object], ...] = (
     MEMORY_HEADROOM,
     POD_ANTI_AFFINITY,
     ZONE_SPREAD,
+    POD_LABELS,
+    POD_ANNOTATIONS,
+    OBJECT_LABELS,
+    NODE_SELECTOR,
+    PRIORITY_CLASS_NAME,
+    IMAGE_PULL_SECRETS,
+    SERVICE_ACCOUNT_NAME,
+    SERVICE_ACCOUNT_ANNOTATIONS,
+    CREATE_NAMESPACE,
     ALLOW_REPLACEMENT,
     ADOPT_OPERATOR_OBJECTS,
     DEPLOY_TIMEOUT_SEC,

@@ -362,6 +362,65 @@ def label_selector(text: str) -> LabelSelector | None:
     return tuple(pairs)
 
 
+Annotations = tuple[tuple[str, str], ...]
+# Kubernetes refuses an object whose annotations (keys and values) pass 256 KiB in all
+# (apimachinery's ValidateAnnotationsSize, TotalAnnotationSizeLimitB).
+ANNOTATIONS_MAX_BYTES = 256 * 1024
+SELECTOR_LABELS = ("app", "cluster")  # naming.SELECTOR_LABEL_NAMES: no extra label may take them
+
+
+def _string_pairs(text: str) -> list[tuple[str, str]] | None:
+    """`key=value[,key=value...]`, or a JSON object of strings (how stack config hands a YAML map
+    to the program); None when it is neither or a key repeats."""
+    if text.startswith("{"):
+        try:
+            mapping = json.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
+            return None
+        return [(str(key).strip(), value.strip()) for key, value in mapping.items()]
+    pairs: list[tuple[str, str]] = []
+    for item in text.split(","):
+        key, equals, value = (part.strip() for part in item.partition("="))
+        if not equals or key in dict(pairs):
+            return None
+        pairs.append((key, value))
+    return pairs
+
+
+def label_map(text: str) -> LabelSelector | None:
+    """Labels as `key=value,...` or a map: each key and value as Kubernetes labels allow."""
+    pairs = _string_pairs(text)
+    if pairs is None or not all(label_key(key) and label_value(value) for key, value in pairs):
+        return None
+    return tuple(pairs)
+
+
+def extra_labels(text: str) -> LabelSelector | None:
+    """Labels added to ours, never one of the two our selectors use (`app`, `cluster`)."""
+    labels = label_map(text)
+    if labels is None or any(key in SELECTOR_LABELS for key, _ in labels):
+        return None
+    return labels
+
+
+def annotation_map(text: str) -> Annotations | None:
+    """Annotations as `key=value,...` or a map: keys as label keys, any values, 256 KiB in all."""
+    pairs = _string_pairs(text)
+    if pairs is None or not all(label_key(key) for key, _ in pairs):
+        return None
+    if sum(len(key.encode()) + len(value.encode()) for key, value in pairs) > ANNOTATIONS_MAX_BYTES:
+        return None
+    return tuple(pairs)
+
+
+def dns_subdomain_name(text: str) -> str | None:
+    """An object name Kubernetes takes (DNS-1123 subdomain): a Secret, a ServiceAccount, a
+    PriorityClass."""
+    return text if is_dns_subdomain(text) else None
+
+
 def selector_text(selector: LabelSelector) -> str:
     return ",".join(f"{key}={value}" for key, value in selector)
 

@@ -86,6 +86,8 @@ def _plain(value: object, attribute_type: str) -> object:
     an optional name."""
     if attribute_type == "LabelSelector":
         return selector_text(value)  # type: ignore[arg-type]
+    if attribute_type == "Annotations":
+        return dict(value)  # type: ignore[call-overload]
     if attribute_type == "tuple[LabelSelector, ...]":
         return [selector_text(item) for item in value]  # type: ignore[attr-defined]
     if attribute_type.startswith("tuple["):
@@ -221,6 +223,7 @@ def parse_settings(raw: Mapping[str, object]) -> ParsedSettings:
         keys.CLIENT_POD_SELECTORS.field: _valid_items(
             parser, keys.CLIENT_POD_SELECTORS, ";", "no pod selectors"
         ),
+        keys.IMAGE_PULL_SECRETS.field: _valid_items(parser, keys.IMAGE_PULL_SECRETS, ",", "no pull secrets"),
         keys.MONITORING_LABELS.field: _monitoring_labels(parser),
         keys.MEMORY_HEADROOM.field: _byte_count_within_limit(parser, keys.MEMORY_HEADROOM),
         keys.POD_ANTI_AFFINITY.field: _pod_anti_affinity(parser, storage_memory),

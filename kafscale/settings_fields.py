@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kafscale.rules import LabelSelector
+from kafscale.rules import Annotations, LabelSelector
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,24 @@ class SettingsFields:
     """kafscale:etcdPodAntiAffinity: required (every member on its own node) or preferred (the operator's soft rule); empty means required in memory mode and preferred in disk mode."""
     zone_spread: bool
     """kafscale:etcdZoneSpread: True spreads the members over topology.kubernetes.io/zone (maxSkew 1, ScheduleAnyway)."""
+    pod_labels: LabelSelector
+    """kafscale:etcdPodLabels: Labels added to every pod (key=value[,key=value] or a map); never app or cluster."""
+    pod_annotations: Annotations
+    """kafscale:etcdPodAnnotations: Annotations added to every pod (key=value[,key=value] or a map)."""
+    labels: LabelSelector
+    """kafscale:etcdLabels: Labels added to every object this program creates; never app or cluster."""
+    node_selector: LabelSelector
+    """kafscale:etcdNodeSelector: nodeSelector of every pod (key=value[,key=value] or a map)."""
+    priority_class_name: str
+    """kafscale:etcdPriorityClassName: PriorityClass of every pod; empty means none."""
+    image_pull_secrets: tuple[str, ...]
+    """kafscale:etcdImagePullSecrets: Secrets every pod pulls its images with (comma-separated string or YAML list)."""
+    service_account_name: str
+    """kafscale:etcdServiceAccountName: ServiceAccount of the pods that reach the bucket (etcd pods with backups on, the snapshot CronJob): an existing one, or the one etcdServiceAccountAnnotations creates."""
+    service_account_annotations: Annotations
+    """kafscale:etcdServiceAccountAnnotations: When set, the program creates the ServiceAccount with these annotations (such as eks.amazonaws.com/role-arn=...)."""
+    create_namespace: bool
+    """kafscale:etcdCreateNamespace: True creates the namespace (protected and kept on delete, like the StatefulSet)."""
     allow_replacement: bool
     """kafscale:etcdAllowReplacement: True lifts Pulumi's protect from the StatefulSet and the bootstrap marker for one deliberate replacement (every member down at once; in memory mode every offset since the last snapshot lost); false (the default) refuses any change that would replace it."""
     adopt_operator_objects: bool

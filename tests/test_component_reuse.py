@@ -319,6 +319,20 @@ def test_the_statefulset_is_protected_unless_replacement_is_allowed(recorded):
     assert not any(r.protect for r in _kubernetes(recorded))
 
 
+def test_a_created_namespace_is_protected_kept_and_named_after_the_component(recorded):
+    """Deleting the namespace would delete every member's data: it is protected and retained
+    like the marker, and gets a child name of its own (its name need not start with the
+    cluster's)."""
+    _stack_program_run(["etcdCreateNamespace=true"])
+    (namespace,) = [r for r in _kubernetes(recorded) if r.type == "kubernetes:core/v1:Namespace"]
+    assert namespace.name == "etcd-namespace" and namespace.inputs["metadata"]["name"] == "kafscale-dev"
+    assert namespace.protect and namespace.retain_on_delete
+    recorded.registrations.clear()
+    _stack_program_run(["etcdCreateNamespace=true", "etcdAllowReplacement=true"])
+    (namespace,) = [r for r in _kubernetes(recorded) if r.type == "kubernetes:core/v1:Namespace"]
+    assert not namespace.protect and namespace.retain_on_delete
+
+
 def test_the_bootstrap_marker_is_kept_in_kubernetes_when_it_leaves_the_stack(recorded):
     """retainOnDelete: "Pulumi will not call through to the resource provider's Delete method
     when deleting or replacing the resource during pulumi up or pulumi destroy" (Pulumi's docs,

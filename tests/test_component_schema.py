@@ -42,7 +42,19 @@ INTEGER_KEYS = {
     keys.RUN_AS_USER.name,
     keys.DEPLOY_TIMEOUT_SEC.name,
 }
-LIST_KEYS = {keys.ENDPOINTS.name, keys.CLIENT_NAMESPACES.name, keys.CLIENT_POD_SELECTORS.name}
+LIST_KEYS = {
+    keys.ENDPOINTS.name,
+    keys.CLIENT_NAMESPACES.name,
+    keys.CLIENT_POD_SELECTORS.name,
+    keys.IMAGE_PULL_SECRETS.name,
+}
+MAP_KEYS = {
+    keys.POD_LABELS.name,
+    keys.POD_ANNOTATIONS.name,
+    keys.OBJECT_LABELS.name,
+    keys.NODE_SELECTOR.name,
+    keys.SERVICE_ACCOUNT_ANNOTATIONS.name,
+}
 # Known when the program runs: they decide which objects exist, their names, protect and timeouts.
 PLAIN_KEYS = {
     keys.CLUSTER_NAME.name,
@@ -57,6 +69,9 @@ PLAIN_KEYS = {
     keys.ALLOW_REPLACEMENT.name,
     keys.ADOPT_OPERATOR_OBJECTS.name,
     keys.DEPLOY_TIMEOUT_SEC.name,
+    keys.SERVICE_ACCOUNT_NAME.name,
+    keys.SERVICE_ACCOUNT_ANNOTATIONS.name,
+    keys.CREATE_NAMESPACE.name,
 }
 
 
@@ -67,6 +82,8 @@ def _schema_type(key: str) -> str:
         return "integer"
     if key == keys.EXPECTED_WRITE_RATE.name:
         return "number"
+    if key in MAP_KEYS:
+        return "object"
     return "array" if key in LIST_KEYS else "string"
 
 
@@ -100,6 +117,8 @@ def test_every_config_key_is_an_optional_input_with_its_type_and_pulumi_yaml_des
         assert declared.get("plain", False) is (key.name in PLAIN_KEYS), key.name
         if declared["type"] == "array":
             assert declared["items"]["type"] == "string"
+        if declared["type"] == "object":
+            assert declared["additionalProperties"]["type"] == "string"
 
 
 def test_the_last_deployment_is_an_input_object(schema):

@@ -43,7 +43,8 @@ def test_the_settings_output_shows_each_default_as_its_rule_parses_it(key):
     elif key.default_value is None:
         expected = None if key is keys.EXPECTED_WRITE_RATE else ""
     elif isinstance(key.default_value, tuple):
-        expected = "" if key is keys.MONITORING_LABELS else []
+        # Labels as their text, annotations as a map, every other list as a list.
+        expected = {"LabelSelector": "", "Annotations": {}}.get(key.documented.attribute_type, [])
     else:
         expected = key.default_value
     assert shown == expected

@@ -42,6 +42,17 @@ VARIANTS = {
     },
     "snapshot-off": {"etcdSnapshotEnabled": "false"},
     "adopting": {"etcdAdoptOperatorObjects": "true", "etcdProbes": "off"},
+    "platform-rules": {
+        "etcdPodLabels": "team=streaming,tier=data",
+        "etcdPodAnnotations": '{"example.com/owner":"streaming","example.com/note":"a, b"}',
+        "etcdLabels": "cost-center=streaming",
+        "etcdNodeSelector": "node-role.example.com/etcd=true",
+        "etcdPriorityClassName": "system-cluster-critical",
+        "etcdImagePullSecrets": "registry-a,registry-b",
+        "etcdServiceAccountAnnotations": "eks.amazonaws.com/role-arn=arn:aws:iam::111122223333:role/etcd",
+        "etcdCreateNamespace": "true",
+    },
+    "existing-service-account": {"etcdServiceAccountName": "etcd-backups"},
     "cron-every": {"etcdMaintenanceSchedule": "@every 6h", "etcdSnapshotSchedule": "@every 30m"},
 }
 # Custom resources of the Prometheus operator: not in the Kubernetes schemas. Their rules are

@@ -1,8 +1,9 @@
 import pytest
 
+from kafscale.render import render_stack
 from kafscale_lab.load import LoadPlan, LoadResult, MemberSample, SecondSample
 from kafscale_lab.simulate import SimulationError, judge, plan_scaling
-from tests.support import other_build_in_soak, run_cli
+from tests.support import PROJECT_DIR, other_build_in_soak, run_cli
 
 
 def _settings(mode="periodic", retention="5m", quota=2147483648):
@@ -104,8 +105,9 @@ def test_simulate_prints_a_verdict_and_writes_csv_and_plot(etcd_binary, tmp_path
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
+    quota = render_stack(PROJECT_DIR, "dev").exports["settings"]["etcdQuotaBackendBytes"]
     assert lines[1].startswith(
-        "scaling: time-scale 60: retention 5m -> 5s, quota 2147483648 -> 35791394 bytes"
+        f"scaling: time-scale 60: retention 5m -> 5s, quota {quota} -> {quota // 60} bytes"
     )
     assert "time to NOSPACE: none" in lines
     compactions = next(line for line in lines if line.startswith("compactions seen:"))

@@ -11,6 +11,7 @@ from kafscale.objects.membership import bootstrap_marker, members_configmap, sca
 from kafscale.objects.monitoring import monitoring_objects
 from kafscale.objects.network_policy import network_policy
 from kafscale.objects.pdb import pod_disruption_budget
+from kafscale.objects.platform import namespace, service_account, with_platform_rules
 from kafscale.objects.services import client_service, headless_service
 from kafscale.objects.snapshot import snapshot_cronjobs
 from kafscale.objects.statefulset import statefulset
@@ -20,6 +21,8 @@ Manifest = dict[str, object]
 
 # The order `render` prints and the tests read: by kind, then by name.
 KIND_ORDER = (
+    "Namespace",
+    "ServiceAccount",
     "ConfigMap",
     "Service",
     "Job",
@@ -42,6 +45,8 @@ def managed_etcd_manifests(settings: EtcdSettings, deployment: str = "") -> list
     # The marker follows the StatefulSet it records, but precedes it when adopting (apply_after).
     members = [statefulset(settings, names), bootstrap_marker(names)]
     manifests = [
+        *namespace(settings, names),
+        *service_account(settings, names),
         members_configmap(settings, names),
         headless_service(names),
         client_service(names),
@@ -53,6 +58,7 @@ def managed_etcd_manifests(settings: EtcdSettings, deployment: str = "") -> list
         *snapshot_cronjobs(settings, names),
         *monitoring_objects(settings, names),
     ]
+    manifests = with_platform_rules(settings, names, manifests)
     if settings.adopt_operator_objects:
         manifests = [_forced(m) if names.is_operator_object(*_kind_and_name(m)) else m for m in manifests]
     return manifests
@@ -90,12 +96,16 @@ def apply_after(settings: EtcdSettings) -> dict[ObjectKey, tuple[ObjectKey, ...]
     statefulset_key = ("StatefulSet", names.statefulset)
     marker = ("ConfigMap", names.bootstrap_marker)
     if settings.adopt_operator_objects:  # the adopted cluster exists: the marker goes first
-        return {job: (members,), statefulset_key: (members, job, marker)}
-    return {
-        job: (members,),
-        statefulset_key: (members, job),
-        marker: (statefulset_key,),
-    }
+        order = {job: (members,), statefulset_key: (members, job, marker)}
+    else:
+        order = {job: (members,), statefulset_key: (members, job), marker: (statefulset_key,)}
+    if settings.create_namespace:  # every object waits for its namespace
+        created_namespace = ("Namespace", names.namespace)
+        for manifest in managed_etcd_manifests(settings):
+            key = _kind_and_name(manifest)
+            if key != created_namespace:
+                order[key] = (created_namespace, *order.get(key, ()))
+    return order
 
 
 def in_render_order(manifests: list[Any]) -> list[Any]:
