@@ -36,7 +36,7 @@ def settings_fields() -> str:
     fields = [key for key in keys.CONFIG_KEYS if key.documented.attribute_type]
     rule_types = [
         name
-        for name in ("Annotations", "LabelSelector")
+        for name in ("Annotations", "LabelSelector", "Toleration")
         if any(name in key.documented.attribute_type for key in fields)
     ]
     out = [
@@ -132,7 +132,7 @@ def pulumi_yaml() -> str:
     out = [head, PULUMI_YAML_CONFIG_HEAD.format(generated_by=GENERATED_BY)]
     for key in keys.CONFIG_KEYS:
         out.append(f"  {key.name}:\n")
-        if key.documented.input_type != "list[str]":  # a list key takes a YAML list too: untyped
+        if not key.documented.input_type.startswith(("list[", "dict[")):  # a YAML list or map too: untyped
             out.append("    type: string\n")
         out.append(f"    default: {_yaml_scalar(key.default, word=True)}\n")
         summary = key.documented.summary

@@ -122,6 +122,8 @@ class ManagedEtcdArgs(TypedDict, total=False):
     """Labels added to every object this program creates; never app or cluster."""
     etcd_node_selector: pulumi.Input[dict[str, str]]
     """nodeSelector of every pod (key=value[,key=value] or a map)."""
+    etcd_tolerations: pulumi.Input[list[dict[str, Any]]]
+    """Tolerations of every pod: a YAML list of tolerations, or taints as key=value:Effect,key:Effect."""
     etcd_priority_class_name: pulumi.Input[str]
     """PriorityClass of every pod; empty means none."""
     etcd_image_pull_secrets: pulumi.Input[list[str]]

@@ -1097,6 +1097,32 @@ NODE_SELECTOR: ConfigKey[rules.LabelSelector] = ConfigKey(
         settings_type="LabelSelector",
     ),
 )
+TOLERATIONS: ConfigKey[tuple[rules.Toleration, ...]] = ConfigKey(
+    "etcdTolerations",
+    "",
+    rules.tolerations,
+    "is not a list of tolerations (a YAML list of Kubernetes tolerations, or key=value:Effect,key:Effect)",
+    unset=(),
+    mirrors_operator_env=False,
+    default_shown="none",
+    doc=KeyDoc(
+        group=GROUP_PLATFORM,
+        summary=(
+            "Tolerations of every pod: a YAML list of tolerations, or taints as key=value:Effect,key:Effect."
+        ),
+        rule=(
+            "ours: a YAML list of tolerations (`key`, `operator` `Equal` or `Exists`, `value`, `effect` "
+            "`NoSchedule`, `PreferNoSchedule` or `NoExecute`, `tolerationSeconds` with `NoExecute` only), "
+            "or the taints to tolerate as `kubectl taint` writes them (`dedicated=etcd:NoSchedule` "
+            "tolerates that value, `dedicated:NoSchedule` any). Checked as Kubernetes checks them; "
+            "anything else falls back to none with a warning"
+        ),
+        default_doc="(empty: none)",
+        example="dedicated=etcd:NoSchedule",
+        input_type="list[dict[str, Any]]",
+        settings_type="tuple[Toleration, ...]",
+    ),
+)
 PRIORITY_CLASS_NAME = ConfigKey(
     "etcdPriorityClassName",
     "",
@@ -1327,6 +1353,7 @@ CONFIG_KEYS: tuple[ConfigKey[object], ...] = (
     POD_ANNOTATIONS,
     OBJECT_LABELS,
     NODE_SELECTOR,
+    TOLERATIONS,
     PRIORITY_CLASS_NAME,
     IMAGE_PULL_SECRETS,
     SERVICE_ACCOUNT_NAME,

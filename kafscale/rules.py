@@ -13,7 +13,7 @@ import ipaddress
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
 from kafscale.cron import is_valid_schedule
@@ -413,6 +413,79 @@ def annotation_map(text: str) -> Annotations | None:
     if sum(len(key.encode()) + len(value.encode()) for key, value in pairs) > ANNOTATIONS_MAX_BYTES:
         return None
     return tuple(pairs)
+
+
+# A toleration as its fields in Kubernetes' order, each (field, text); tolerationSeconds as digits.
+Toleration = tuple[tuple[str, str], ...]
+TOLERATION_OPERATORS = ("Equal", "Exists")
+TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+_TOLERATION_FIELDS = ("key", "operator", "value", "effect", "tolerationSeconds")
+
+
+def _toleration(fields: Mapping[str, object]) -> Toleration | None:
+    """One toleration as Kubernetes validates it (pkg/apis/core/validation `validateTolerations`):
+    a label key or none (then `Exists`), `Equal` with a label value or `Exists` with none, a taint
+    effect or none, `tolerationSeconds` only with `NoExecute`."""
+    if not set(fields) <= set(_TOLERATION_FIELDS) or not all(
+        isinstance(fields.get(name, ""), str) for name in ("key", "operator", "value", "effect")
+    ):
+        return None
+    key, value = str(fields.get("key", "")), str(fields.get("value", ""))
+    operator, effect = str(fields.get("operator", "Equal")), str(fields.get("effect", ""))
+    seconds = fields.get("tolerationSeconds")
+    if (key and not label_key(key)) or operator not in TOLERATION_OPERATORS:
+        return None
+    if (not key and operator != "Exists") or (operator == "Exists" and value) or not label_value(value):
+        return None
+    if effect and effect not in TAINT_EFFECTS:
+        return None
+    pairs = [("key", key)] if key else []
+    pairs.append(("operator", operator))
+    if value:
+        pairs.append(("value", value))
+    if effect:
+        pairs.append(("effect", effect))
+    if seconds is not None:
+        if effect != "NoExecute" or isinstance(seconds, bool) or not isinstance(seconds, int):
+            return None
+        if not 0 <= seconds <= INT64_MAX:
+            return None
+        pairs.append(("tolerationSeconds", str(seconds)))
+    return tuple(pairs)
+
+
+def tolerations(text: str) -> tuple[Toleration, ...] | None:
+    """Tolerations as a YAML list of maps (Kubernetes' fields), or as taints written the way
+    `kubectl taint` writes them: `key=value:Effect` (Equal), `key:Effect` (Exists), comma-separated."""
+    if text.startswith("["):
+        try:
+            items = json.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            return None
+        parsed = [_toleration(item) for item in items]
+    else:
+        parsed = []
+        for taint in text.split(","):
+            target, colon, effect = taint.strip().rpartition(":")
+            if not colon:
+                return None
+            key, equals, value = target.partition("=")
+            fields = {"key": key, "operator": "Equal" if equals else "Exists", "effect": effect}
+            if equals:
+                fields["value"] = value
+            parsed.append(_toleration(fields))
+    if any(item is None for item in parsed):
+        return None
+    return tuple(item for item in parsed if item is not None)
+
+
+def toleration_specs(items: tuple[Toleration, ...]) -> list[dict[str, object]]:
+    """The tolerations as a pod spec holds them."""
+    return [
+        {field: int(text) if field == "tolerationSeconds" else text for field, text in item} for item in items
+    ]
 
 
 def dns_subdomain_name(text: str) -> str | None:

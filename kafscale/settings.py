@@ -28,7 +28,7 @@ from kafscale.etcd_versions import (
 )
 from kafscale.naming import SELECTOR_LABEL_NAMES, EtcdNames
 from kafscale.quantities import BINARY_SUFFIXES, format_binary_si, quantity_above
-from kafscale.rules import FALSE_WORDS, LabelSelector, selector_text, shown
+from kafscale.rules import FALSE_WORDS, LabelSelector, selector_text, shown, toleration_specs
 from kafscale.settings_fields import SettingsFields
 
 T = TypeVar("T")
@@ -88,6 +88,8 @@ def _plain(value: object, attribute_type: str) -> object:
         return selector_text(value)  # type: ignore[arg-type]
     if attribute_type == "Annotations":
         return dict(value)  # type: ignore[call-overload]
+    if attribute_type == "tuple[Toleration, ...]":
+        return toleration_specs(value)  # type: ignore[arg-type]
     if attribute_type == "tuple[LabelSelector, ...]":
         return [selector_text(item) for item in value]  # type: ignore[attr-defined]
     if attribute_type.startswith("tuple["):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kafscale.rules import Annotations, LabelSelector
+from kafscale.rules import Annotations, LabelSelector, Toleration
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,8 @@ class SettingsFields:
     """kafscale:etcdLabels: Labels added to every object this program creates; never app or cluster."""
     node_selector: LabelSelector
     """kafscale:etcdNodeSelector: nodeSelector of every pod (key=value[,key=value] or a map)."""
+    tolerations: tuple[Toleration, ...]
+    """kafscale:etcdTolerations: Tolerations of every pod: a YAML list of tolerations, or taints as key=value:Effect,key:Effect."""
     priority_class_name: str
     """kafscale:etcdPriorityClassName: PriorityClass of every pod; empty means none."""
     image_pull_secrets: tuple[str, ...]

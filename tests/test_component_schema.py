@@ -47,6 +47,7 @@ LIST_KEYS = {
     keys.CLIENT_NAMESPACES.name,
     keys.CLIENT_POD_SELECTORS.name,
     keys.IMAGE_PULL_SECRETS.name,
+    keys.TOLERATIONS.name,
 }
 MAP_KEYS = {
     keys.POD_LABELS.name,
@@ -115,8 +116,14 @@ def test_every_config_key_is_an_optional_input_with_its_type_and_pulumi_yaml_des
         assert declared["description"] == DESCRIPTIONS[key.name], key.name
         assert declared["type"] == _schema_type(key.name), key.name
         assert declared.get("plain", False) is (key.name in PLAIN_KEYS), key.name
-        if declared["type"] == "array":
-            assert declared["items"]["type"] == "string"
+        if declared["type"] == "array":  # strings, or tolerations (maps of any values)
+            items = declared["items"]
+            if key is keys.TOLERATIONS:
+                assert (
+                    items["type"] == "object" and items["additionalProperties"]["$ref"] == "pulumi.json#/Any"
+                )
+            else:
+                assert items["type"] == "string"
         if declared["type"] == "object":
             assert declared["additionalProperties"]["type"] == "string"
 

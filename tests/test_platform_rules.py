@@ -3,12 +3,13 @@ selector, a priority class, pull secrets, a ServiceAccount for the bucket's pods
 Identity) and the namespace itself."""
 
 import pytest
+import yaml
 
 from kafscale import config_keys as keys
 from kafscale.objects import apply_after
 from kafscale.objects.platform import pod_templates
 from kafscale.settings import parse_settings
-from tests.support import render_objects
+from tests.support import PROJECT_DIR, besides_pinning, render_objects, run_cli
 
 PLATFORM = {
     "etcdPodLabels": "team=streaming",
@@ -126,3 +127,87 @@ def test_a_bad_pull_secret_is_left_out_and_the_others_kept():
     assert parsed.settings.image_pull_secrets == ("registry-a",)
     (warning,) = parsed.warnings
     assert "Bad_Name" in warning.message and '["registry-a"]' in warning.message
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (
+            "dedicated=etcd:NoSchedule",
+            [{"key": "dedicated", "operator": "Equal", "value": "etcd", "effect": "NoSchedule"}],
+        ),
+        (
+            "dedicated:NoSchedule, gpu:PreferNoSchedule",
+            [
+                {"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"},
+                {"key": "gpu", "operator": "Exists", "effect": "PreferNoSchedule"},
+            ],
+        ),
+        (
+            '[{"key":"node.kubernetes.io/unreachable","operator":"Exists","effect":"NoExecute","tolerationSeconds":30}]',
+            [
+                {
+                    "key": "node.kubernetes.io/unreachable",
+                    "operator": "Exists",
+                    "effect": "NoExecute",
+                    "tolerationSeconds": 30,
+                }
+            ],
+        ),
+        ('[{"operator":"Exists"}]', [{"operator": "Exists"}]),  # tolerates every taint
+    ],
+    ids=["taint-equal", "taints-exists", "yaml-list", "everything"],
+)
+def test_tolerations_reach_every_pod_as_kubernetes_holds_them(raw, expected):
+    settings = parse_settings({"etcdTolerations": raw})
+    assert settings.warnings == ()
+    assert settings.settings.as_config_values()["etcdTolerations"] == expected
+    for _, pod in _pods(render_objects(etcdTolerations=raw).manifests):
+        assert pod["spec"]["tolerations"] == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "dedicated=etcd",  # no effect
+        "dedicated=etcd:NoRun",
+        '[{"key":"a","operator":"Exists","value":"x"}]',  # Exists takes no value
+        '[{"operator":"Equal","value":"x"}]',  # no key needs Exists
+        '[{"key":"a","effect":"NoSchedule","tolerationSeconds":30}]',  # seconds only with NoExecute
+        '[{"key":"a","effect":"NoExecute","tolerationSeconds":"30"}]',
+        '[{"key":"a","colour":"red"}]',
+        '[{"key":"bad key"}]',
+        "[not json",
+    ],
+)
+def test_a_toleration_kubernetes_would_refuse_falls_back_to_none_with_a_warning(raw):
+    parsed = parse_settings({"etcdTolerations": raw})
+    (warning,) = parsed.warnings
+    assert warning.key == "etcdTolerations" and parsed.settings.tolerations == ()
+
+
+def test_a_stack_file_gives_them_as_yaml_maps_and_lists(tmp_path):
+    """Pulumi hands a structured stack config value to the program as JSON text (its
+    `config.get`); Pulumi.yaml declares these keys untyped, so that a map or a list passes the
+    CLI's type check."""
+    for name in ("Pulumi.yaml", "__main__.py"):
+        (tmp_path / name).write_text((PROJECT_DIR / name).read_text())
+    (tmp_path / "Pulumi.t.yaml").write_text(
+        "config:\n"
+        "  kafscale:etcdPodLabels:\n    team: streaming\n"
+        "  kafscale:etcdPodAnnotations:\n    example.com/note: 'a, b'\n"
+        "  kafscale:etcdTolerations:\n    - key: dedicated\n      operator: Equal\n      value: etcd\n"
+        "      effect: NoSchedule\n"
+        "  kafscale:etcdImagePullSecrets:\n    - registry-a\n"
+    )
+    result = run_cli("render", "--stack", "t", "--project-dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert besides_pinning(result.stderr.splitlines()) == []
+    statefulset = next(d for d in yaml.safe_load_all(result.stdout) if d["kind"] == "StatefulSet")
+    pod = statefulset["spec"]["template"]
+    assert pod["metadata"]["labels"]["team"] == "streaming"
+    assert pod["metadata"]["annotations"] == {"example.com/note": "a, b"}
+    assert pod["spec"]["tolerations"] == [
+        {"key": "dedicated", "operator": "Equal", "value": "etcd", "effect": "NoSchedule"}
+    ]
+    assert pod["spec"]["imagePullSecrets"] == [{"name": "registry-a"}]

@@ -47,6 +47,8 @@ VARIANTS = {
         "etcdPodAnnotations": '{"example.com/owner":"streaming","example.com/note":"a, b"}',
         "etcdLabels": "cost-center=streaming",
         "etcdNodeSelector": "node-role.example.com/etcd=true",
+        "etcdTolerations": '[{"key":"dedicated","operator":"Equal","value":"etcd","effect":"NoSchedule"},'
+        '{"key":"node.kubernetes.io/unreachable","operator":"Exists","effect":"NoExecute","tolerationSeconds":30}]',
         "etcdPriorityClassName": "system-cluster-critical",
         "etcdImagePullSecrets": "registry-a,registry-b",
         "etcdServiceAccountAnnotations": "eks.amazonaws.com/role-arn=arn:aws:iam::111122223333:role/etcd",

@@ -10,6 +10,7 @@ from typing import cast
 
 from kafscale.naming import EtcdNames
 from kafscale.objects.metadata import object_metadata
+from kafscale.rules import toleration_specs
 from kafscale.settings import EtcdSettings
 
 Manifest = dict[str, object]
@@ -95,6 +96,8 @@ def with_platform_rules(
             spec = cast(dict[str, object], template["spec"])
             if settings.node_selector:
                 spec["nodeSelector"] = dict(settings.node_selector)
+            if settings.tolerations:
+                spec["tolerations"] = toleration_specs(settings.tolerations)
             if settings.priority_class_name:
                 spec["priorityClassName"] = settings.priority_class_name
             if settings.image_pull_secrets:
