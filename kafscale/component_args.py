@@ -110,6 +110,12 @@ class ManagedEtcdArgs(TypedDict, total=False):
     """Labels (key=value[,key=value]) added to the ServiceMonitor and PrometheusRule, such as the release label your Prometheus selects."""
     etcd_memory_headroom_bytes: pulumi.Input[str]
     """Memory mode only; the etcd container's memory limit (and tmpfs sizeLimit) is the quota plus this."""
+    etcd_cpu_request: pulumi.Input[str]
+    """CPU request of each etcd container, both modes (a CPU quantity such as 250m)."""
+    etcd_memory_request: pulumi.Input[str]
+    """Disk mode: memory request of each etcd container (memory mode requests the quota)."""
+    etcd_guaranteed_qos: pulumi.Input[bool]
+    """True gives the etcd pods Guaranteed QoS: every container's limits equal its requests."""
     etcd_pod_anti_affinity: pulumi.Input[str]
     """required (every member on its own node) or preferred (the operator's soft rule); empty means required in memory mode and preferred in disk mode."""
     etcd_zone_spread: pulumi.Input[bool]

@@ -39,7 +39,7 @@ POD_ANTI_AFFINITIES = ("required", "preferred")
 # The groups of docs/settings.md, in its order.
 GROUP_IDENTITY = "Identity"
 GROUP_MEMBERS = "Members"
-GROUP_STORAGE = "Storage"
+GROUP_STORAGE = "Storage and resources"
 GROUP_COMPACTION = "Compaction and quota"
 GROUP_MAINTENANCE = "Maintenance"
 GROUP_BACKUPS = "Backups and recovery"
@@ -904,6 +904,59 @@ CLIENT_POD_SELECTORS = _list_of(
         settings_type="tuple[LabelSelector, ...]",
     ),
 )
+# The etcd container's requests: docs/capacity.md, "Requests", measured with bench/etcd_resources.py.
+CPU_REQUEST = ConfigKey(
+    "etcdCpuRequest",
+    "200m",
+    rules.cpu_quantity,
+    f"is not a CPU quantity from 1m to {rules.MAX_CPU_CORES} cores (such as 250m or 1)",
+    mirrors_operator_env=False,
+    doc=KeyDoc(
+        group=GROUP_STORAGE,
+        summary="CPU request of each etcd container, both modes (a CPU quantity such as 250m).",
+        rule=(
+            "ours: a CPU quantity in whole millicores from `1m` to 256 cores; anything else falls back "
+            "with a warning. The default covers a leader under KafScale's offset writes with room "
+            '(docs/capacity.md, "Requests"): etcd starved of CPU misses heartbeats and changes leaders'
+        ),
+        example="500m",
+    ),
+)
+MEMORY_REQUEST = ConfigKey(
+    "etcdMemoryRequest",
+    "512Mi",
+    rules.memory_quantity,
+    "is not a memory quantity of whole bytes from 64Mi to 1Ti (such as 512Mi)",
+    mirrors_operator_env=False,
+    doc=KeyDoc(
+        group=GROUP_STORAGE,
+        summary="Disk mode: memory request of each etcd container (memory mode requests the quota).",
+        rule=(
+            "ours, disk mode only: a memory quantity of whole bytes from `64Mi` to `1Ti`; anything else "
+            "falls back with a warning. The default covers a member's resident memory under KafScale's "
+            'offset writes with room (docs/capacity.md, "Requests"). Memory mode requests the quota '
+            "instead (the tmpfs counts against the container)"
+        ),
+        example="1Gi",
+    ),
+)
+GUARANTEED_QOS = _boolean(
+    "etcdGuaranteedQos",
+    "false",
+    doc=KeyDoc(
+        group=GROUP_STORAGE,
+        summary="True gives the etcd pods Guaranteed QoS: every container's limits equal its requests.",
+        rule=(
+            "ours: boolean words (anything else is false with a warning). True sets every container's "
+            "limits to its requests: etcd's CPU and memory (disk mode: `etcdMemoryRequest`; memory mode: "
+            "quota + headroom, requested whole), the init containers the same, the sidecar 50m and "
+            "64Mi. The kubelet then evicts these pods last under node pressure, and a member over its "
+            "memory is killed rather than the node"
+        ),
+        example="true",
+        input_type="bool",
+    ),
+)
 MEMORY_HEADROOM = ConfigKey(
     "etcdMemoryHeadroomBytes",
     "512Mi",  # the seed's rule: limit = quota + 512 MiB
@@ -1347,6 +1400,9 @@ CONFIG_KEYS: tuple[ConfigKey[object], ...] = (
     MONITORING,
     MONITORING_LABELS,
     MEMORY_HEADROOM,
+    CPU_REQUEST,
+    MEMORY_REQUEST,
+    GUARANTEED_QOS,
     POD_ANTI_AFFINITY,
     ZONE_SPREAD,
     POD_LABELS,

@@ -14,6 +14,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
+from fractions import Fraction
 from urllib.parse import urlsplit
 
 from kafscale.cron import is_valid_schedule
@@ -283,6 +284,33 @@ def storage_quantity(text: str) -> str | None:
     if parsed is None or parsed[0].denominator != 1 or not 0 < parsed[0] <= INT64_MAX:
         return None
     return text
+
+
+MAX_CPU_CORES = 256  # no node holds more; a larger request can only be a typo
+
+
+def cpu_quantity(text: str) -> str | None:
+    """A CPU request: a Kubernetes quantity of at least one millicore (`250m`, `0.5`, `2`) and at
+    most MAX_CPU_CORES, in whole millicores (Kubernetes rounds finer ones up)."""
+    parsed = parse_quantity(text)
+    if parsed is None:
+        return None
+    cores = parsed[0]
+    if not Fraction(1, 1000) <= cores <= MAX_CPU_CORES or (cores * 1000).denominator != 1:
+        return None
+    return text
+
+
+MIN_MEMORY_REQUEST_BYTES = 64 * 2**20  # below this etcd does not start
+
+
+def memory_quantity(text: str) -> str | None:
+    """A memory request: a Kubernetes quantity of whole bytes (`512Mi`, `1G`) from 64Mi to
+    MAX_BACKEND_BYTES."""
+    parsed = parse_quantity(text)
+    if parsed is None or parsed[0].denominator != 1:
+        return None
+    return text if MIN_MEMORY_REQUEST_BYTES <= parsed[0] <= MAX_BACKEND_BYTES else None
 
 
 def write_rate(text: str) -> float | None:

@@ -96,6 +96,12 @@ class SettingsFields:
     """kafscale:etcdMonitoringLabels: Labels (key=value[,key=value]) added to the ServiceMonitor and PrometheusRule, such as the release label your Prometheus selects."""
     memory_headroom_bytes: int
     """kafscale:etcdMemoryHeadroomBytes: Memory mode only; the etcd container's memory limit (and tmpfs sizeLimit) is the quota plus this."""
+    cpu_request: str
+    """kafscale:etcdCpuRequest: CPU request of each etcd container, both modes (a CPU quantity such as 250m)."""
+    memory_request: str
+    """kafscale:etcdMemoryRequest: Disk mode: memory request of each etcd container (memory mode requests the quota)."""
+    guaranteed_qos: bool
+    """kafscale:etcdGuaranteedQos: True gives the etcd pods Guaranteed QoS: every container's limits equal its requests."""
     pod_anti_affinity: str
     """kafscale:etcdPodAntiAffinity: required (every member on its own node) or preferred (the operator's soft rule); empty means required in memory mode and preferred in disk mode."""
     zone_spread: bool

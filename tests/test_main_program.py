@@ -34,7 +34,10 @@ def test_dev_stack_renders_the_managed_etcd_in_memory_mode():
     assert {m["metadata"]["namespace"] for m in manifests} == {"kafscale-dev"}
     statefulset = only(manifests, "StatefulSet")
     container = etcd_container(statefulset)
-    assert container["resources"] == {"requests": {"memory": "512Mi"}, "limits": {"memory": "1280Mi"}}
+    assert container["resources"] == {
+        "requests": {"cpu": "200m", "memory": "512Mi"},
+        "limits": {"memory": "1280Mi"},
+    }
     assert container["args"] == ["--config-file=/etc/etcd/etcd.conf.yml"]
     join = init_container(statefulset, "member-join")
     (config,) = [e["value"] for e in join["env"] if e["name"] == "ETCD_CONFIG"]

@@ -183,5 +183,8 @@ def test_restarting_a_pod_empties_its_emptydirs_and_keeps_its_claim(etcd_binary)
                 # with no backups (the dev stack's) it waits for a person, never bootstrapping a
                 # new empty cluster.
                 join_log = cluster.init_log_path(member.pod_name, "member-join")
-                _poll(lambda log=join_log: "the whole cluster is gone" in log.read_text(), "the decision")
-                assert "refusing to bootstrap a new empty cluster" in join_log.read_text()
+                _poll(
+                    lambda log=join_log: "refusing to bootstrap a new empty cluster" in log.read_text(),
+                    "the decision to wait",
+                )
+                assert "the whole cluster is gone" in join_log.read_text()

@@ -55,6 +55,8 @@ VARIANTS = {
         "etcdCreateNamespace": "true",
     },
     "existing-service-account": {"etcdServiceAccountName": "etcd-backups"},
+    "guaranteed-memory": {"etcdStorageMemory": "true", "etcdGuaranteedQos": "true", "etcdCpuRequest": "1"},
+    "guaranteed-disk": {"etcdGuaranteedQos": "true", "etcdCpuRequest": "500m", "etcdMemoryRequest": "1G"},
     "cron-every": {"etcdMaintenanceSchedule": "@every 6h", "etcdSnapshotSchedule": "@every 30m"},
 }
 # Custom resources of the Prometheus operator: not in the Kubernetes schemas. Their rules are

@@ -3,6 +3,7 @@ import re
 import pytest
 import yaml
 
+from kafscale import config_keys as keys
 from kafscale.objects.membership import etcd_flags, member_script
 from kafscale.settings import parse_settings
 from tests.support import render_objects
@@ -342,7 +343,7 @@ def test_memory_mode_sizes_request_limit_and_tmpfs_from_the_quota(quota, request
     objects = render_objects(etcdStorageMemory="true", etcdQuotaBackendBytes=quota)
     spec = objects.get("StatefulSet", "kafscale-etcd")["spec"]
     assert objects.etcd_container()["resources"] == {
-        "requests": {"memory": request_},
+        "requests": {"cpu": keys.CPU_REQUEST.default, "memory": request_},
         "limits": {"memory": limit},
     }
     # The tmpfs reservation is etcd's alone: the membership containers keep their own sizes.
@@ -356,10 +357,13 @@ def test_memory_mode_sizes_request_limit_and_tmpfs_from_the_quota(quota, request
     assert "volumeClaimTemplates" not in spec
 
 
-def test_disk_mode_has_no_resources_and_a_claim_template_without_class():
+def test_disk_mode_requests_cpu_and_memory_without_limits_and_a_claim_template_without_class():
     objects = render_objects()
     spec = objects.get("StatefulSet", "kafscale-etcd")["spec"]
-    assert "resources" not in objects.etcd_container()
+    # Measured defaults (docs/capacity.md, "Requests"); no limit: a member may burst.
+    assert objects.etcd_container()["resources"] == {
+        "requests": {"cpu": keys.CPU_REQUEST.default, "memory": keys.MEMORY_REQUEST.default}
+    }
     assert "resources" not in _join_container(objects)
     assert _promote_container(objects)["resources"] == PROMOTE_RESOURCES
     assert spec["template"]["spec"]["volumes"] == [{"name": "snapshots", "emptyDir": {}}, *MEMBERSHIP_VOLUMES]
@@ -380,3 +384,22 @@ def test_disk_mode_names_the_storage_class_only_when_set():
         "resources": {"requests": {"storage": "50Gi"}},
         "storageClassName": "fast-ssd",
     }
+
+
+@pytest.mark.parametrize("memory", ["true", "false"])
+def test_guaranteed_qos_sets_every_containers_limits_to_its_requests(memory):
+    """Kubernetes gives a pod the Guaranteed QoS class only when every container, init containers
+    included, has CPU and memory limits equal to its requests (Kubernetes docs, "Pod Quality of
+    Service Classes")."""
+    objects = render_objects(
+        etcdStorageMemory=memory, etcdGuaranteedQos="true", etcdCpuRequest="1", etcdMemoryRequest="2Gi"
+    )
+    pod = objects.get("StatefulSet", "kafscale-etcd")["spec"]["template"]["spec"]
+    for container in [*pod["initContainers"], *pod["containers"]]:
+        resources = container["resources"]
+        assert resources["requests"] == resources["limits"], container["name"]
+        assert set(resources["requests"]) == {"cpu", "memory"}, container["name"]
+    etcd = objects.etcd_container()["resources"]["requests"]
+    assert etcd["cpu"] == "1"
+    # Memory mode requests the whole limit (quota + headroom), disk mode etcdMemoryRequest.
+    assert etcd["memory"] == ("4608Mi" if memory == "true" else "2Gi")

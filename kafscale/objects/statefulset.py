@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from kafscale.naming import CLIENT_PORT, DATA_DIR, PEER_PORT, EtcdNames
 from kafscale.objects.membership import (
     CONFIG_FILE,
@@ -28,8 +30,30 @@ DATA_VOLUME = "data"
 SNAPSHOTS_VOLUME = "snapshots"
 
 
+# The sidecar's requests (and limits, for Guaranteed QoS): a shell loop and an etcdctl call every
+# few seconds.
+SIDECAR_RESOURCES = {"cpu": "50m", "memory": "64Mi"}
+
+
 def memory_request_bytes(settings: EtcdSettings) -> int:
-    return settings.quota_backend_bytes
+    """Memory mode: the quota, or the whole limit for Guaranteed QoS (requests equal limits)."""
+    return settings.memory_limit_bytes if settings.guaranteed_qos else settings.quota_backend_bytes
+
+
+def etcd_resources(settings: EtcdSettings) -> dict[str, dict[str, str]]:
+    """The etcd container's requests: CPU in both modes; memory the quota in memory mode (the
+    tmpfs counts against the container: limited at quota + headroom, so a full backend is killed
+    inside the pod, not on the node), etcdMemoryRequest in disk mode. Guaranteed QoS: limits
+    equal to the requests."""
+    if settings.storage_memory:
+        requests = {"cpu": settings.cpu_request, "memory": format_binary_si(memory_request_bytes(settings))}
+        limits = {"memory": format_binary_si(settings.memory_limit_bytes)}
+    else:
+        requests = {"cpu": settings.cpu_request, "memory": settings.memory_request}
+        limits = {}
+    if settings.guaranteed_qos:
+        limits = dict(requests)
+    return {"requests": requests, "limits": limits} if limits else {"requests": requests}
 
 
 def etcd_container(settings: EtcdSettings, names: EtcdNames) -> dict[str, object]:
@@ -51,14 +75,22 @@ def etcd_container(settings: EtcdSettings, names: EtcdNames) -> dict[str, object
     }
     if settings.probes:
         container.update(etcd_probes())
-    if settings.storage_memory:
-        # The tmpfs counts against this container's memory cgroup: reserve the quota and cap
-        # it with headroom so a full backend is killed inside the pod, not on the node.
-        container["resources"] = {
-            "requests": {"memory": format_binary_si(memory_request_bytes(settings))},
-            "limits": {"memory": format_binary_si(settings.memory_limit_bytes)},
-        }
+    container["resources"] = etcd_resources(settings)
     return container
+
+
+def with_guaranteed_qos(settings: EtcdSettings, pod_spec: dict[str, object]) -> None:
+    """Guaranteed QoS needs limits equal to requests on every container, init containers too
+    (Kubernetes' QoS classes): each init container gets etcd's (the restore needs as much), the
+    sidecar SIDECAR_RESOURCES."""
+    if not settings.guaranteed_qos:
+        return
+    etcd = etcd_resources(settings)
+    for container in cast(list[dict[str, object]], pod_spec["initContainers"]):
+        container["resources"] = etcd
+    for container in cast(list[dict[str, object]], pod_spec["containers"]):
+        if container["name"] != "etcd":
+            container["resources"] = {"requests": dict(SIDECAR_RESOURCES), "limits": dict(SIDECAR_RESOURCES)}
 
 
 def pod_volumes(settings: EtcdSettings, names: EtcdNames) -> list[dict[str, object]]:
@@ -92,34 +124,36 @@ def data_claim_template(settings: EtcdSettings) -> dict[str, object]:
 
 
 def statefulset(settings: EtcdSettings, names: EtcdNames) -> dict[str, object]:
+    pod_spec: dict[str, object] = {
+        **pod_placement(settings, names),
+        "automountServiceAccountToken": False,
+        # The sidecar stops this pod's etcd to recover a lost cluster from its data.
+        "shareProcessNamespace": True,
+        "securityContext": pod_security_context(settings),
+        "initContainers": [
+            join_container(
+                settings,
+                names,
+                DATA_VOLUME,
+                join_restore_env(settings),
+                join_restore_mounts(settings),
+            ),
+            *restore_init_containers(settings, names, DATA_VOLUME),
+        ],
+        "containers": [
+            etcd_container(settings, names),
+            promote_container(settings, names, DATA_VOLUME),
+        ],
+        "volumes": pod_volumes(settings, names),
+    }
+    with_guaranteed_qos(settings, pod_spec)
     spec: dict[str, object] = {
         "serviceName": names.headless_service,
         "replicas": settings.replicas,
         "selector": label_selector(names),
         "template": {
             "metadata": {"labels": dict(names.labels)},
-            "spec": {
-                **pod_placement(settings, names),
-                "automountServiceAccountToken": False,
-                # The sidecar stops this pod's etcd to recover a lost cluster from its data.
-                "shareProcessNamespace": True,
-                "securityContext": pod_security_context(settings),
-                "initContainers": [
-                    join_container(
-                        settings,
-                        names,
-                        DATA_VOLUME,
-                        join_restore_env(settings),
-                        join_restore_mounts(settings),
-                    ),
-                    *restore_init_containers(settings, names, DATA_VOLUME),
-                ],
-                "containers": [
-                    etcd_container(settings, names),
-                    promote_container(settings, names, DATA_VOLUME),
-                ],
-                "volumes": pod_volumes(settings, names),
-            },
+            "spec": pod_spec,
         },
     }
     if settings.probes:

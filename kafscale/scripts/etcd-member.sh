@@ -828,6 +828,7 @@ shrink() {
     timeout_s="${SHRINK_TIMEOUT_S:-300}"
     is_number "$timeout_s" || fail "SHRINK_TIMEOUT_S is not a number: '$timeout_s'"
     started=$(date +%s)
+    unanswered= # "id name" of a remove whose answer was an error: applied or not, the list tells
     while :; do
         problem=
         healthy=$(healthy_endpoints "$(listening "${CLIENT_URLS:-$(client_urls)}")")
@@ -840,6 +841,13 @@ shrink() {
         elif ! list=$(member_list "$healthy" 2>&1); then
             problem="member list failed: $list"
         else
+            if [ -n "$unanswered" ]; then
+                # Removing the leader can answer "server stopped" although the removal was applied.
+                if ! printf '%s\n' "$list" | awk -F', ' -v id="${unanswered%% *}" '$1 == id { found = 1 } END { exit !found }'; then
+                    log "removed ${unanswered#* } (${unanswered%% *}): $TARGET_REPLICAS replicas wanted (applied, though its answer was an error)"
+                fi
+                unanswered=
+            fi
             victim=
             victim_rank=
             voters=
@@ -883,6 +891,7 @@ EOF
                 continue
             fi
             problem="member remove ${name:-$id} failed: $out"
+            unanswered="$id ${name:-$id}"
         fi
         [ $(($(date +%s) - started)) -lt "$timeout_s" ] || fail "$problem (gave up after ${timeout_s}s)"
         wait_log "waiting: $problem"
