@@ -907,7 +907,7 @@ CLIENT_POD_SELECTORS = _list_of(
 # The etcd container's requests: docs/capacity.md, "Requests", measured with bench/etcd_resources.py.
 CPU_REQUEST = ConfigKey(
     "etcdCpuRequest",
-    "200m",
+    "500m",
     rules.cpu_quantity,
     f"is not a CPU quantity from 1m to {rules.MAX_CPU_CORES} cores (such as 250m or 1)",
     mirrors_operator_env=False,
@@ -919,12 +919,12 @@ CPU_REQUEST = ConfigKey(
             "with a warning. The default covers a leader under KafScale's offset writes with room "
             '(docs/capacity.md, "Requests"): etcd starved of CPU misses heartbeats and changes leaders'
         ),
-        example="500m",
+        example="1",
     ),
 )
 MEMORY_REQUEST = ConfigKey(
     "etcdMemoryRequest",
-    "512Mi",
+    "256Mi",
     rules.memory_quantity,
     "is not a memory quantity of whole bytes from 64Mi to 1Ti (such as 512Mi)",
     mirrors_operator_env=False,

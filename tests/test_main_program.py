@@ -35,7 +35,7 @@ def test_dev_stack_renders_the_managed_etcd_in_memory_mode():
     statefulset = only(manifests, "StatefulSet")
     container = etcd_container(statefulset)
     assert container["resources"] == {
-        "requests": {"cpu": "200m", "memory": "512Mi"},
+        "requests": {"cpu": "100m", "memory": "512Mi"},
         "limits": {"memory": "1280Mi"},
     }
     assert container["args"] == ["--config-file=/etc/etcd/etcd.conf.yml"]
