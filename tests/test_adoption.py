@@ -7,6 +7,7 @@ An import file may create the parent component (`"component": true`) and name it
 of resources in the same file (pulumi 3.94.0's changelog, pulumi/pulumi#14467 and #14524).
 """
 
+import functools
 import json
 
 import pytest
@@ -19,10 +20,15 @@ from kafscale.settings import parse_settings
 from tests.support import PROJECT_DIR, run_cli
 
 
-def _import_file(*overrides: str) -> dict:
+@functools.cache  # one render per set of overrides: the file is a function of them alone
+def _import_file_text(*overrides: str) -> str:
     result = run_cli("import-file", "--stack", "dev", *[f"--set={o}" for o in overrides])
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return result.stdout
+
+
+def _import_file(*overrides: str) -> dict:
+    return json.loads(_import_file_text(*overrides))
 
 
 @pytest.mark.parametrize(
