@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from importlib import resources
-
 from kafscale.naming import EtcdNames
+from kafscale.objects.containers import env_var, packaged_script, shell_flag
 from kafscale.objects.pod_security import container_security_context
 from kafscale.objects.task_pod import task_cronjob, task_pod_template
 from kafscale.settings import EtcdSettings
@@ -16,8 +15,7 @@ COMPONENT_LABEL = "etcd-maintenance"
 
 
 def maintenance_script() -> str:
-    """The script text, verbatim from the package (tests run this very text)."""
-    return resources.files("kafscale").joinpath("scripts", SCRIPT_NAME).read_text(encoding="utf-8")
+    return packaged_script(SCRIPT_NAME)
 
 
 def _cronjob(
@@ -25,17 +23,17 @@ def _cronjob(
 ) -> dict[str, object]:
     task_labels = {"app.kubernetes.io/component": COMPONENT_LABEL, "kafscale.io/etcd-task": task}
     env = [
-        {"name": "ETCD_MEMBERS", "value": ",".join(names.member_client_urls(settings.replicas))},
-        {"name": "ETCDCTL_API", "value": "3"},
-        {"name": "ETCD_QUOTA_BYTES", "value": str(settings.quota_backend_bytes)},
-        {"name": "THRESHOLD_PCT", "value": str(settings.maintenance_size_threshold_pct)},
-        {"name": "CHECK_ONLY", "value": "1" if check_only else "0"},
+        env_var("ETCD_MEMBERS", ",".join(names.member_client_urls(settings.replicas))),
+        env_var("ETCDCTL_API", "3"),
+        env_var("ETCD_QUOTA_BYTES", str(settings.quota_backend_bytes)),
+        env_var("THRESHOLD_PCT", str(settings.maintenance_size_threshold_pct)),
+        env_var("CHECK_ONLY", shell_flag(check_only)),
     ]
     if settings.storage_memory:
         env += [
-            {"name": "ETCD_MEMORY_LIMIT_BYTES", "value": str(settings.memory_limit_bytes)},
-            {"name": "DEFRAG_RESERVE_BYTES", "value": str(DEFRAG_RESERVE_BYTES)},
-            {"name": "DEFRAG_COPY_DIVISOR", "value": str(DEFRAG_COPY_DIVISOR)},
+            env_var("ETCD_MEMORY_LIMIT_BYTES", str(settings.memory_limit_bytes)),
+            env_var("DEFRAG_RESERVE_BYTES", str(DEFRAG_RESERVE_BYTES)),
+            env_var("DEFRAG_COPY_DIVISOR", str(DEFRAG_COPY_DIVISOR)),
         ]
     container: dict[str, object] = {
         "name": "maintenance",

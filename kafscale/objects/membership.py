@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from importlib import resources
 
 from kafscale.corruption_checks import corruption_check_config
 from kafscale.etcd_versions import image_etcd_version
@@ -31,6 +30,7 @@ from kafscale.naming import (
     POD_NAMESPACE_REF,
     EtcdNames,
 )
+from kafscale.objects.containers import downward_env, env_var, packaged_script
 from kafscale.objects.metadata import object_metadata
 from kafscale.objects.pod_security import container_security_context
 from kafscale.objects.task_pod import task_pod_template
@@ -78,8 +78,7 @@ CONFIG_FILE_DEFAULTS: dict[str, EtcdFlagValue] = {"enable-grpc-gateway": True}
 
 
 def member_script() -> str:
-    """The script text, verbatim from the package (tests run this very text)."""
-    return resources.files("kafscale").joinpath("scripts", SCRIPT_NAME).read_text(encoding="utf-8")
+    return packaged_script(SCRIPT_NAME)
 
 
 def initial_cluster(settings: EtcdSettings, names: EtcdNames, namespace: str) -> str:
@@ -148,23 +147,6 @@ def bootstrap_marker(names: EtcdNames) -> dict[str, object]:
             )
         },
     }
-
-
-def env_var(name: str, value: str) -> dict[str, object]:
-    """An env var whose `$(VAR)` references the kubelet expands (ours: `$(POD_NAME)`)."""
-    return {"name": name, "value": value}
-
-
-def literal_env(name: str, value: str) -> dict[str, object]:
-    """An env var that reaches the container exactly as given, for a value a user wrote. The
-    kubelet expands `$(VAR)` in env values and reduces `$$` to `$` (Kubernetes docs, "Define
-    Dependent Environment Variables"; kubernetes third_party/forked/golang/expansion/expand.go,
-    `Expand`): every `$` doubled comes out as one, and nothing is expanded."""
-    return {"name": name, "value": value.replace("$", "$$")}
-
-
-def downward_env(name: str, field_path: str) -> dict[str, object]:
-    return {"name": name, "valueFrom": {"fieldRef": {"fieldPath": field_path}}}
 
 
 def _common_env() -> list[dict[str, object]]:

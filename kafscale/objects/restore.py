@@ -21,13 +21,8 @@ steps only look and exit.
 from __future__ import annotations
 
 from kafscale.naming import EtcdNames
-from kafscale.objects.membership import (
-    DECISION_FILE,
-    config_writer_container,
-    downward_env,
-    env_var,
-    recovery_mount,
-)
+from kafscale.objects.containers import downward_env, env_var, shell_flag
+from kafscale.objects.membership import DECISION_FILE, config_writer_container, recovery_mount
 from kafscale.objects.pod_security import container_security_context
 from kafscale.objects.snapshot import (
     ACTIVE_DEADLINE_SECONDS,
@@ -35,7 +30,6 @@ from kafscale.objects.snapshot import (
     TMP_VOLUME,
     s3_command,
     s3_env,
-    shell_flag,
 )
 from kafscale.settings import EtcdSettings
 

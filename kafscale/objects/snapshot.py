@@ -8,10 +8,8 @@ cluster's folder, no other's) and prunes that folder to the newest `etcdSnapshot
 
 from __future__ import annotations
 
-from importlib import resources
-
 from kafscale.naming import EtcdNames
-from kafscale.objects.membership import literal_env
+from kafscale.objects.containers import literal_env, packaged_script, shell_flag
 from kafscale.objects.pod_security import container_security_context
 from kafscale.objects.task_pod import task_cronjob, task_pod_template
 from kafscale.settings import EtcdSettings
@@ -34,27 +32,17 @@ CREDENTIAL_KEYS = (
 )
 
 
-def _script(name: str) -> str:
-    """A script's text, verbatim from the package (tests run this very text)."""
-    return resources.files("kafscale").joinpath("scripts", name).read_text(encoding="utf-8")
-
-
 def save_script() -> str:
-    return _script(SAVE_SCRIPT_NAME)
+    return packaged_script(SAVE_SCRIPT_NAME)
 
 
 def s3_script() -> str:
-    return _script(S3_SCRIPT_NAME)
+    return packaged_script(S3_SCRIPT_NAME)
 
 
 def s3_command(task: str) -> list[str]:
     """The snapshot image's command for one task of the S3 script (`upload` or `fetch`)."""
     return ["/bin/sh", "-c", s3_script(), S3_SCRIPT_NAME, task]
-
-
-def shell_flag(value: bool) -> str:
-    """A boolean for a script's env: 1 or 0."""
-    return "1" if value else "0"
 
 
 def upload_env(settings: EtcdSettings, names: EtcdNames) -> list[dict[str, object]]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import cast
 
 from kafscale.naming import CLIENT_PORT, DATA_DIR, PEER_PORT, EtcdNames
+from kafscale.objects.containers import downward_env
 from kafscale.objects.membership import (
     CONFIG_FILE,
-    downward_env,
     etcd_config_mount,
     join_container,
     membership_volumes,
