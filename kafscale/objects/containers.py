@@ -30,6 +30,23 @@ def shell_flag(value: bool) -> str:
     return "1" if value else "0"
 
 
-def packaged_script(name: str) -> str:
-    """A script's text, verbatim from the package (kafscale/scripts; tests run this very text)."""
+SHARED_SCRIPT = "common.sh"
+# Where a script takes the shared helpers (the directive lets shellcheck follow them).
+SHARED_LINE = f"# shellcheck source-path=SCRIPTDIR source={SHARED_SCRIPT}\n. ./{SHARED_SCRIPT}\n"
+
+
+def _script_file(name: str) -> str:
     return resources.files("kafscale").joinpath("scripts", name).read_text(encoding="utf-8")
+
+
+def packaged_script(name: str) -> str:
+    """A script's text as the pods run it (tests run this very text): the packaged file
+    (kafscale/scripts), with the shared helpers of common.sh in place of its `. ./common.sh` line
+    (a pod runs `sh -c <text>`: there is no file beside it to source)."""
+    text = _script_file(name)
+    if SHARED_LINE not in text:
+        return text
+    shared = "".join(
+        line for line in _script_file(SHARED_SCRIPT).splitlines(keepends=True) if not line.startswith("#")
+    )
+    return text.replace(SHARED_LINE, shared.strip("\n") + "\n", 1)

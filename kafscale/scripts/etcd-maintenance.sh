@@ -23,21 +23,9 @@ CHECK_ONLY="${CHECK_ONLY:-0}"
 THRESHOLD_PCT="${THRESHOLD_PCT:-75}"
 export ETCDCTL_API=3
 
-log() {
-    printf '%s etcd-maintenance: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"
-}
-
-fail() {
-    log "FAILED: $*"
-    exit 1
-}
-
-is_number() {
-    case "$1" in
-        '' | *[!0-9]*) return 1 ;;
-        *) return 0 ;;
-    esac
-}
+LOG_NAME=etcd-maintenance
+# shellcheck source-path=SCRIPTDIR source=common.sh
+. ./common.sh
 
 [ -n "${ETCD_MEMBERS:-}" ] || fail "ETCD_MEMBERS is empty"
 is_number "${ETCD_QUOTA_BYTES:-}" || fail "ETCD_QUOTA_BYTES is not a byte count: '${ETCD_QUOTA_BYTES:-}'"

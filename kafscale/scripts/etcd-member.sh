@@ -84,27 +84,15 @@ own_nonce=
 identity_nonce=
 export ETCDCTL_API=3
 
-log() {
-    printf '%s etcd-member: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"
-}
-
-fail() {
-    log "FAILED: $*"
-    exit 1
-}
+LOG_NAME=etcd-member
+# shellcheck source-path=SCRIPTDIR source=common.sh
+. ./common.sh
 
 require() {
     for name in "$@"; do
         eval "value=\${$name:-}"
         [ -n "$value" ] || fail "$name is empty"
     done
-}
-
-is_number() {
-    case "$1" in
-        '' | *[!0-9]*) return 1 ;;
-        *) return 0 ;;
-    esac
 }
 
 # pod_nonce: this pod's nonce, 12 random hex digits, kept beside EVIDENCE_FILE (the pod's own

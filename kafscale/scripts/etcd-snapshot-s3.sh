@@ -53,14 +53,9 @@ SNAPSHOT_PROTECT_BUCKET="${SNAPSHOT_PROTECT_BUCKET:-0}"
 START_EMPTY_WHEN_LOST="${START_EMPTY_WHEN_LOST:-0}"
 UPLOAD_DEADLINE_S="${UPLOAD_DEADLINE_S:-3000}"
 
-log() {
-    printf '%s etcd-snapshot-s3: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"
-}
-
-fail() {
-    log "FAILED: $*"
-    exit 1
-}
+LOG_NAME=etcd-snapshot-s3
+# shellcheck source-path=SCRIPTDIR source=common.sh
+. ./common.sh
 
 # The first line of a command's error output, for a log line.
 first_line() {

@@ -17,14 +17,9 @@ ETCDUTL="${ETCDUTL:-etcdutl}"
 SAVE_TIMEOUT="${SAVE_TIMEOUT:-30m}"
 export ETCDCTL_API=3
 
-log() {
-    printf '%s etcd-snapshot-save: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"
-}
-
-fail() {
-    log "FAILED: $*"
-    exit 1
-}
+LOG_NAME=etcd-snapshot-save
+# shellcheck source-path=SCRIPTDIR source=common.sh
+. ./common.sh
 
 [ -n "${ETCD_MEMBERS:-}" ] || fail "ETCD_MEMBERS is empty"
 [ -n "${SNAPSHOT_DIR:-}" ] || fail "SNAPSHOT_DIR is empty"
