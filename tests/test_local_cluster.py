@@ -7,12 +7,12 @@ import pytest
 import yaml
 
 from kafscale.objects.membership import CONFIG_VOLUME, STATE_VOLUME, VOTING_FILE
-from kafscale_lab.drills import wait_for
+from kafscale_lab.drills import membership, wait_for
 from kafscale_lab.etcd_binaries import tools_image_path
 from kafscale_lab.local_cluster import LocalCluster, LocalClusterError, StandIns, plan_pods
 from kafscale_lab.manifests import init_container, only, pod_spec
 from kafscale_lab.pod_runner import expand_kubernetes_refs
-from tests.support import rendered_manifests
+from tests.support import other_build_in_soak, rendered_manifests
 
 
 @pytest.mark.parametrize(
@@ -73,6 +73,24 @@ def test_memory_mode_puts_the_data_dir_on_the_tmpfs_directory(tmp_path):
 
 
 @pytest.mark.etcd
+@pytest.mark.etcd
+@other_build_in_soak("debian")
+def test_the_dev_stack_is_ready_with_three_voters_and_its_job_succeeds(etcd_binary):
+    """The dev stack as a developer runs it on one node (every lab pod shares this machine): its
+    first `pulumi up` order, the scale-down Job then the StatefulSet, ends with three voters, every
+    pod Ready, and the Job's exit 0."""
+    manifests = rendered_manifests()
+    with LocalCluster(manifests, etcd_binary) as cluster:
+        for member in cluster.members:
+            cluster.wait_until_ready(member.pod_name)
+        (job,) = [m for m in manifests if m["kind"] == "Job"]
+        log = cluster.run_job(job)  # raises on a failed Job, as `pulumi up` fails
+        assert "nothing to remove" in log, log
+        members = membership(cluster)
+        assert len(members) == 3 and not any(m.is_learner for m in members)
+        assert all(cluster.pod_ready(m.pod_name) for m in cluster.members)
+
+
 @pytest.mark.parametrize(
     "overrides",
     [
