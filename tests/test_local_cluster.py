@@ -73,7 +73,6 @@ def test_memory_mode_puts_the_data_dir_on_the_tmpfs_directory(tmp_path):
 
 
 @pytest.mark.etcd
-@pytest.mark.etcd
 @other_build_in_soak("debian")
 def test_the_dev_stack_is_ready_with_three_voters_and_its_job_succeeds(etcd_binary):
     """The dev stack as a developer runs it on one node (every lab pod shares this machine): its
@@ -91,6 +90,7 @@ def test_the_dev_stack_is_ready_with_three_voters_and_its_job_succeeds(etcd_bina
         assert all(cluster.pod_ready(m.pod_name) for m in cluster.members)
 
 
+@pytest.mark.etcd
 @pytest.mark.parametrize(
     "overrides",
     [
