@@ -1065,6 +1065,7 @@ ZONE_SPREAD = _boolean(
 LABELS_REASON = (
     "is not a set of labels (key=value[,key=value] or a map) that leaves app and cluster alone: left out"
 )
+ANNOTATIONS_REASON = "is not a set of annotations (key=value[,key=value] or a map, 256 KiB in all): left out"
 POD_LABELS: ConfigKey[rules.LabelSelector] = ConfigKey(
     "etcdPodLabels",
     "",
@@ -1091,7 +1092,7 @@ POD_ANNOTATIONS: ConfigKey[rules.Annotations] = ConfigKey(
     "etcdPodAnnotations",
     "",
     rules.annotation_map,
-    "is not a set of annotations (key=value[,key=value] or a map, 256 KiB in all): left out",
+    ANNOTATIONS_REASON,
     unset=(),
     mirrors_operator_env=False,
     default_shown="none",
@@ -1242,7 +1243,7 @@ SERVICE_ACCOUNT_ANNOTATIONS: ConfigKey[rules.Annotations] = ConfigKey(
     "etcdServiceAccountAnnotations",
     "",
     rules.annotation_map,
-    "is not a set of annotations (key=value[,key=value] or a map, 256 KiB in all): left out",
+    ANNOTATIONS_REASON,
     unset=(),
     mirrors_operator_env=False,
     default_shown="none",
