@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 from packaging.requirements import Requirement
 
+from kafscale.objects.containers import SHARED_SCRIPT, with_shared_helpers
 from tests.support import PROJECT_DIR, missing
 
 pytestmark = pytest.mark.package
@@ -72,6 +73,13 @@ def _fresh_venv(path: Path, runtime_site_packages: Path, with_pip: bool) -> Path
         f"{runtime_site_packages}\n"
     )
     return python
+
+
+def _script_from(source: Path, name: str) -> str:
+    """The script as the pods run it, from the source tree's files: the installed package must
+    give the same text (so common.sh was installed beside it)."""
+    scripts = source / "kafscale" / "scripts"
+    return with_shared_helpers((scripts / name).read_text(), (scripts / SHARED_SCRIPT).read_text())
 
 
 def _import_check(python: Path, venv_dir: Path, outside: Path) -> dict[str, str]:
@@ -166,9 +174,8 @@ def test_the_installed_wheel_works_outside_the_source_tree(
     python = _fresh_venv(venv_dir, runtime_site_packages, with_pip=True)
     _pip(python, "install", "--no-deps", wheel, cwd=tmp_path)
     report = _import_check(python, venv_dir, tmp_path)
-    script = (source / "kafscale" / "scripts" / report["script_name"]).read_text(encoding="utf-8")
-    assert report["script"] == script
-    assert script.startswith("#!")
+    assert report["script"] == _script_from(source, report["script_name"])
+    assert report["script"].startswith("#!") and "log() {" in report["script"]
 
 
 def test_a_git_url_installs_the_product(source: Path, runtime_site_packages: Path, tmp_path: Path):
@@ -186,4 +193,4 @@ def test_a_git_url_installs_the_product(source: Path, runtime_site_packages: Pat
     ]
     _pip(Path(sys.executable), *install, cwd=tmp_path)
     report = _import_check(python, venv_dir, tmp_path)
-    assert report["script"] == (source / "kafscale" / "scripts" / report["script_name"]).read_text()
+    assert report["script"] == _script_from(source, report["script_name"])

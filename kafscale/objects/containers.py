@@ -41,12 +41,14 @@ def _script_file(name: str) -> str:
 
 def packaged_script(name: str) -> str:
     """A script's text as the pods run it (tests run this very text): the packaged file
-    (kafscale/scripts), with the shared helpers of common.sh in place of its `. ./common.sh` line
-    (a pod runs `sh -c <text>`: there is no file beside it to source)."""
-    text = _script_file(name)
-    if SHARED_LINE not in text:
-        return text
-    shared = "".join(
-        line for line in _script_file(SHARED_SCRIPT).splitlines(keepends=True) if not line.startswith("#")
-    )
-    return text.replace(SHARED_LINE, shared.strip("\n") + "\n", 1)
+    (kafscale/scripts) with the shared helpers put in (`with_shared_helpers`)."""
+    return with_shared_helpers(_script_file(name), _script_file(SHARED_SCRIPT))
+
+
+def with_shared_helpers(script: str, shared: str) -> str:
+    """`script` with the helpers of `shared` (common.sh, its comments left out) in place of its
+    `. ./common.sh` line: a pod runs `sh -c <text>`, with no file beside it to source."""
+    if SHARED_LINE not in script:
+        return script
+    helpers = "".join(line for line in shared.splitlines(keepends=True) if not line.startswith("#"))
+    return script.replace(SHARED_LINE, helpers.strip("\n") + "\n", 1)
