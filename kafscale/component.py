@@ -10,12 +10,14 @@ from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_random
 
 from kafscale.change_safety import replacement_problems
 from kafscale.component_args import LAST_DEPLOYED_SETTINGS, ManagedEtcdArgs
 from kafscale.config_keys import NAMESPACE, snake_case
 from kafscale.image_pinning import pinning_warning
 from kafscale.objects import Manifest, ObjectKey, apply_after, managed_etcd_manifests
+from kafscale.objects.membership import IDENTITY_BYTES, with_identity
 from kafscale.package_version import DISTRIBUTION
 from kafscale.pulumi_config import config_values, takes_outputs
 from kafscale.rules import shown
@@ -143,6 +145,13 @@ class ManagedEtcd(pulumi.ComponentResource):
         order = apply_after(shape)
         legacy_parent = pulumi.create_urn(name, LEGACY_COMPONENT_TYPE, parent=opts.parent if opts else None)
         created: dict[ObjectKey, pulumi.CustomResource] = {}
+        # Drawn once and kept in the stack's state: a first bootstrap's token ends with it, so a
+        # cluster bootstrapped after a `pulumi destroy` never shares the cluster ID of the one
+        # before it. Replacing it changes nothing a running member reads (docs/membership.md).
+        identity = pulumi_random.RandomId(
+            f"{name}-identity", byte_length=IDENTITY_BYTES, opts=pulumi.ResourceOptions(parent=self)
+        )
+        members_key = ("ConfigMap", shape.names.members_configmap)
         statefulset_key = ("StatefulSet", shape.names.statefulset)
         marker_key = ("ConfigMap", shape.names.bootstrap_marker)
         for index, manifest in enumerate(manifests):
@@ -159,6 +168,10 @@ class ManagedEtcd(pulumi.ComponentResource):
                 depends_on=[created[dependency] for dependency in order.get(key, ())],
                 aliases=[pulumi.Alias(name=key[1], parent=legacy_parent)],
             )
+            if key == members_key:
+                fields["data"] = pulumi.Output.all(identity.hex, fields["data"]).apply(
+                    lambda pair: with_identity(pair[1], pair[0])
+                )
             if key == marker_key or key[0] == "Namespace":  # deleting either could cost the data
                 options = pulumi.ResourceOptions.merge(options, _marker_options(shape))
             if key == statefulset_key:

@@ -1,7 +1,9 @@
 """Run a Pulumi program under Pulumi's mock engine and record what it registered.
 
 No CLI, no cluster: `pulumi.runtime.set_mocks` stands in for the engine, every resource's
-outputs are its inputs, and what the program would send to the Kubernetes provider is kept.
+outputs are its inputs (a `RandomId` also gets hex digits, from its name: a render is the same
+each time, where `pulumi up` draws them once per stack), and what the program would send to the
+Kubernetes provider is kept.
 Used by `render` and by the tests, so both see exactly what `pulumi up` would send.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import hashlib
 import logging
 import runpy
 import sys
@@ -45,6 +48,12 @@ class ProgramRun:
 
 
 STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
+RANDOM_ID_TYPE = "random:index/randomId:RandomId"
+
+
+def stand_in_hex(name: str, byte_length: int) -> str:
+    """The hex digits the mocks give the `RandomId` named `name`: from its name, not drawn."""
+    return hashlib.sha256(name.encode()).hexdigest()[: 2 * byte_length]
 
 
 class _RecordingMocks(mocks.Mocks):
@@ -59,6 +68,9 @@ class _RecordingMocks(mocks.Mocks):
                 "name": args.resource_id,
                 "outputs": self.deployed_outputs,
             }
+        if args.typ == RANDOM_ID_TYPE:  # stands in for the random provider: the same digits each run
+            digits = stand_in_hex(args.name, int(args.inputs["byteLength"]))
+            return f"{args.name}-id", {**args.inputs, "hex": digits}
         return f"{args.name}-id", dict(args.inputs)
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], None]:

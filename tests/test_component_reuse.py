@@ -249,7 +249,7 @@ def test_one_stack_holds_several_clusters(recorded, second):
 
     run_program(program, config={})
     urns = [r.urn for r in recorded.registrations if r.type != ROOT_STACK_TYPE]
-    assert len(urns) == len(set(urns)) == 2 + 2 * 11
+    assert len(urns) == len(set(urns)) == 2 + 2 * 12  # each: 11 Kubernetes objects and its identity
     names = {
         (r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"], r.type)
         for r in _kubernetes(recorded)

@@ -13,7 +13,12 @@ from tests.support import PROJECT_DIR, missing, run_cli
 PRODUCT = PROJECT_DIR / "kafscale"
 RUNTIME_VENV_PYTHON = PROJECT_DIR / "venv-runtime" / "bin" / "python"
 # Import name -> distribution name, for the product's third-party imports.
-DISTRIBUTIONS = {"pulumi": "pulumi", "pulumi_kubernetes": "pulumi-kubernetes", "yaml": "PyYAML"}
+DISTRIBUTIONS = {
+    "pulumi": "pulumi",
+    "pulumi_kubernetes": "pulumi-kubernetes",
+    "pulumi_random": "pulumi-random",
+    "yaml": "PyYAML",
+}
 
 
 def _top_level_imports(path: Path) -> set[str]:

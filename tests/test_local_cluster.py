@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kafscale.objects.membership import CONFIG_VOLUME, STATE_VOLUME, VOTING_FILE
+from kafscale.objects.membership import CONFIG_FILE, CONFIG_VOLUME, STATE_VOLUME, VOTING_FILE
 from kafscale_lab.drills import membership, wait_for
 from kafscale_lab.etcd_binaries import tools_image_path
 from kafscale_lab.local_cluster import LocalCluster, LocalClusterError, StandIns, plan_pods
@@ -88,6 +88,13 @@ def test_the_dev_stack_is_ready_with_three_voters_and_its_job_succeeds(etcd_bina
         members = membership(cluster)
         assert len(members) == 3 and not any(m.is_learner for m in members)
         assert all(cluster.pod_ready(m.pod_name) for m in cluster.members)
+        # Every member bootstrapped under one token: the cluster's and the stack's identity.
+        (configmap,) = [m for m in manifests if m["metadata"]["name"] == "kafscale-etcd-members"]
+        token = f"kafscale-etcd-{configmap['data']['identity']}"
+        for member in cluster.members:
+            config_dir = cluster.volume_dir(member.pod_name, CONFIG_VOLUME)
+            config = yaml.safe_load((config_dir / Path(CONFIG_FILE).name).read_text())
+            assert config["initial-cluster-token"] == token, member.pod_name
 
 
 @pytest.mark.etcd

@@ -27,7 +27,7 @@ from kafscale.settings import parse_settings
 from kafscale_lab.etcd_binaries import tools_image_path
 from kafscale_lab.manifests import init_container, only, pod_spec
 from kafscale_lab.pod_runner import can_run_pods, container_env, hosts_file, private_mounts
-from tests.support import SHELLS, missing, render_objects, require_etcd_binary
+from tests.support import MOCK_IDENTITY, SHELLS, missing, render_objects, require_etcd_binary
 
 pytestmark = pytest.mark.etcd
 
@@ -156,6 +156,8 @@ def _expected_bootstrap_config(*overrides: str) -> dict[str, Any]:
         for key, value in etcd_flags(settings, settings.names).items()
     }
     checks = corruption_check_config(image_etcd_version(settings.image), settings.corrupt_check_interval)
+    # The operator's token, with the stack's identity from the members ConfigMap.
+    flags["initial-cluster-token"] = f"{settings.names.initial_cluster_token}-{MOCK_IDENTITY}"
     return {**flags, **CONFIG_FILE_DEFAULTS, **checks}  # the operator's, then ours
 
 
@@ -175,6 +177,34 @@ def test_a_fresh_cluster_bootstraps_new_with_the_operators_flags(tmp_path, shell
     for key in MEMBERSHIP_FLAGS:
         assert key in config
     assert config == expected  # data-dir: the mountPath, where the etcd container has the volume
+
+
+def test_a_bootstrap_takes_the_stacks_identity_into_its_token_and_refuses_a_malformed_one(
+    tmp_path, shell, tools_path
+):
+    """The members ConfigMap's `identity` ends the bootstrap's token; a render without one (an
+    older program's ConfigMap) bootstraps under the cluster's token alone; one that is not hex
+    digits bootstraps nothing, since the members might not share the token it would make."""
+    pod = _join_pod(tmp_path / "with", "etcdSnapshotEnabled=false")
+    finished = pod.run(shell, tools_path)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    token = f"kafscale-etcd-{MOCK_IDENTITY}"
+    assert f"bootstrapping it as {token}" in finished.stdout
+    assert yaml.safe_load(Path(pod.env["CONFIG_FILE"]).read_text())["initial-cluster-token"] == token
+
+    older = _join_pod(tmp_path / "without", "etcdSnapshotEnabled=false")
+    (Path(older.env["CLUSTER_DIR"]) / "identity").unlink()
+    finished = older.run(shell, tools_path)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    config = yaml.safe_load(Path(older.env["CONFIG_FILE"]).read_text())
+    assert config["initial-cluster-token"] == "kafscale-etcd"
+
+    malformed = _join_pod(tmp_path / "malformed", "etcdSnapshotEnabled=false")
+    (Path(malformed.env["CLUSTER_DIR"]) / "identity").write_text("c0ffee$(reboot)\n")
+    finished = malformed.run(shell, tools_path)
+    assert finished.returncode != 0
+    assert "identity is not lower-case hex: refusing to bootstrap" in finished.stdout
+    assert not Path(malformed.env["CONFIG_FILE"]).exists()
 
 
 def test_with_backups_on_a_fresh_cluster_bootstraps_once_the_fetch_step_found_no_snapshot(

@@ -1,14 +1,16 @@
 """The membership objects beside the StatefulSet: the members ConfigMap, the bootstrap marker and
 the scale-down Job, and the rule they exist for: scaling changes them, never the pod template."""
 
+import re
 from typing import Any
 
 import pytest
 
 from kafscale.objects.membership import member_script
+from kafscale.offline_engine import stand_in_hex
 from kafscale.settings import parse_settings
 from kafscale_lab.manifests import container, pod_spec
-from tests.support import render_objects, run_component
+from tests.support import MOCK_IDENTITY, render_objects, run_component
 
 LABELS = {"app": "kafscale-etcd", "cluster": "prod"}
 TOOLS_IMAGE = "ghcr.io/kafscale/kafscale-etcd-tools:dev"
@@ -144,7 +146,24 @@ def test_the_members_configmap_lists_every_member(replicas):
     assert configmap["data"] == {
         "initial-cluster": ",".join(f"prod-etcd-{i}=http://{host}:2380" for i, host in enumerate(hosts)),
         "client-urls": ",".join(f"http://{host}:2379" for host in hosts),
+        "identity": MOCK_IDENTITY,
     }
+
+
+def test_the_members_configmap_holds_the_identity_the_component_drew():
+    """The identity is a RandomId's hex digits, one RandomId per component: a first bootstrap's
+    token ends with it (etcd-member.sh `bootstrap_token`). Pulumi keeps its value in the stack's
+    state; the random provider draws again only when an input changes (pulumi-random wraps
+    terraform-provider-random: internal/provider/resource_id.go, every attribute
+    `RequiresReplace`), so every `pulumi up` of a stack renders the same identity, and a stack
+    created again after `pulumi destroy` gets a new one."""
+    run, _ = run_component(clusterName="prod", namespace="streaming")
+    (identity,) = run.of_type("random:index/randomId:RandomId")
+    assert identity.name == "etcd-identity"
+    assert identity.inputs == {"byteLength": 6}
+    (configmap,) = [r for r in run.of_type("kubernetes:core/v1:ConfigMap") if r.name.endswith("-members")]
+    assert configmap.inputs["data"]["identity"] == stand_in_hex("etcd-identity", 6) == MOCK_IDENTITY
+    assert re.fullmatch(r"[0-9a-f]{12}", MOCK_IDENTITY)
 
 
 def test_the_members_configmap_follows_cluster_name_and_namespace():

@@ -35,10 +35,13 @@ KIND_ORDER = (
 )
 
 
-def managed_etcd_manifests(settings: EtcdSettings, deployment: str = "") -> list[Manifest]:
+def managed_etcd_manifests(
+    settings: EtcdSettings, deployment: str = "", identity: str = ""
+) -> list[Manifest]:
     """Every object of a managed etcd, in apply order; none when external endpoints are set.
     `deployment` is the stack that deploys it (`<project>/<stack>`), part of the
-    snapshots' identity (EtcdNames.snapshot_identity)."""
+    snapshots' identity (EtcdNames.snapshot_identity); `identity` the hex digits drawn once for
+    the stack, part of a first bootstrap's token (the component's `RandomId`)."""
     if not settings.managed:
         return []
     names = replace(settings.names, deployment=deployment)
@@ -47,7 +50,7 @@ def managed_etcd_manifests(settings: EtcdSettings, deployment: str = "") -> list
     manifests = [
         *namespace(settings, names),
         *service_account(settings, names),
-        members_configmap(settings, names),
+        members_configmap(settings, names, identity),
         headless_service(names),
         client_service(names),
         scale_down_job(settings, names),

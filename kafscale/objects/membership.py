@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from kafscale.corruption_checks import corruption_check_config
 from kafscale.etcd_versions import image_etcd_version
@@ -61,6 +61,10 @@ WATCH_INTERVAL_S = 5
 VOTING_PROBE_PERIOD_S = 5
 INITIAL_CLUSTER_KEY = "initial-cluster"
 CLIENT_URLS_KEY = "client-urls"
+# The stack's identity (hex digits Pulumi's random provider draws once per stack): a first
+# bootstrap's token is `<cluster>-etcd-<identity>` (etcd-member.sh `bootstrap_token`).
+IDENTITY_KEY = "identity"
+IDENTITY_BYTES = 6
 # The flags the join step decides; every other flag is fixed by the settings.
 MEMBERSHIP_FLAGS = ("initial-cluster", "initial-cluster-state")
 SHRINK_TIMEOUT_S = 300
@@ -120,16 +124,26 @@ def etcd_config_text(settings: EtcdSettings, names: EtcdNames) -> str:
     return "\n".join(f"{key}: {json.dumps(value)}" for key, value in fixed.items())
 
 
-def members_configmap(settings: EtcdSettings, names: EtcdNames) -> dict[str, object]:
+def members_configmap(settings: EtcdSettings, names: EtcdNames, identity: str = "") -> dict[str, object]:
+    """The files every member reads: the initial cluster, the client URLs and, once the
+    component drew it, the stack's identity (none: a bootstrap takes the cluster's token alone)."""
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": object_metadata(names, names.members_configmap),
-        "data": {
-            INITIAL_CLUSTER_KEY: initial_cluster(settings, names, names.namespace),
-            CLIENT_URLS_KEY: ",".join(names.member_client_urls(settings.replicas)),
-        },
+        "data": with_identity(
+            {
+                INITIAL_CLUSTER_KEY: initial_cluster(settings, names, names.namespace),
+                CLIENT_URLS_KEY: ",".join(names.member_client_urls(settings.replicas)),
+            },
+            identity,
+        ),
     }
+
+
+def with_identity(data: Mapping[str, str], identity: str | None) -> dict[str, str]:
+    """The members ConfigMap's data with the stack's identity, when there is one."""
+    return {**data, IDENTITY_KEY: identity} if identity else dict(data)
 
 
 def bootstrap_marker(names: EtcdNames) -> dict[str, object]:

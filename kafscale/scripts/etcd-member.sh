@@ -412,6 +412,20 @@ cluster_token() {
     printf '%s\n' "$ETCD_CONFIG" | sed -n 's/^initial-cluster-token: *"\(.*\)" *$/\1/p'
 }
 
+# bootstrap_token: sets `token` to a first bootstrap's: the cluster's and the identity Pulumi drew
+# once for this stack (CLUSTER_DIR's `identity`, the same file for every member), so that a cluster
+# bootstrapped again after a `pulumi destroy` never shares a cluster ID with the one before it.
+# No identity file (a render older than it): the cluster's token alone. One that is not hex fails:
+# a member never bootstraps under a token the others may not share.
+bootstrap_token() {
+    identity=
+    [ ! -f "$CLUSTER_DIR/identity" ] || read -r identity <"$CLUSTER_DIR/identity" || true
+    case $identity in
+        *[!0-9a-f]*) fail "$CLUSTER_DIR/identity is not lower-case hex: refusing to bootstrap" ;;
+    esac
+    token="$(cluster_token)${identity:+-$identity}"
+}
+
 # write_config STATE INITIAL_CLUSTER [TOKEN]: etcd's config file, replaced in one rename; TOKEN
 # (a restored or new empty cluster's) in place of the cluster's.
 write_config() {
@@ -487,8 +501,9 @@ join() {
                     printf 'bootstrap\n' >"$RESTORE_DIR/requested"
                     return 0
                 fi
-                log "no member has quorum and the cluster never bootstrapped: bootstrapping it"
-                write_config new "$initial_cluster"
+                bootstrap_token
+                log "no member has quorum and the cluster never bootstrapped: bootstrapping it as $token"
+                write_config new "$initial_cluster" "$token"
                 return 0
             fi
             if lost_cluster; then
@@ -502,8 +517,9 @@ join() {
             entry=$(own_entry "$list")
             if [ -n "$entry" ] && [ "$(field "$entry" 2)" = unstarted ] &&
                 [ "$(field "$entry" 6)" = false ] && ! bootstrapped; then
-                log "this member's bootstrap slot never started: joining the bootstrap"
-                write_config new "$initial_cluster"
+                bootstrap_token
+                log "this member's bootstrap slot never started: joining the bootstrap as $token"
+                write_config new "$initial_cluster" "$token"
                 return 0
             fi
             if [ -n "$entry" ]; then
@@ -557,8 +573,9 @@ restore() {
     read -r requested <"$RESTORE_DIR/requested" || requested=newest
     if [ "$requested" = bootstrap ]; then
         if [ ! -f "$RESTORE_DIR/existed" ]; then
-            log "this cluster's snapshot folder holds no snapshot and no marker says it bootstrapped: bootstrapping it"
-            write_config new "$initial_cluster"
+            bootstrap_token
+            log "this cluster's snapshot folder holds no snapshot and no marker says it bootstrapped: bootstrapping it as $token"
+            write_config new "$initial_cluster" "$token"
             rm -f "$RESTORE_DIR/requested"
             return 0
         fi
