@@ -38,12 +38,12 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/shellcheck -x kafscale/scripts/*.sh scripts/*.sh .ci/run
 	$(BIN)/mypy
-	$(BIN)/python -m kafscale.codegen --check
+	$(BIN)/python -m kafscale.offline.codegen --check
 
 # Pulumi.yaml's config block, the component's inputs, the settings attributes, docs/settings.md and
-# docs/change-safety.md, from the key rows of kafscale/config_keys.py.
+# docs/change-safety.md, from the key rows of kafscale/config/keys.py.
 generate: $(BIN)/.installed
-	$(BIN)/python -m kafscale.codegen
+	$(BIN)/python -m kafscale.offline.codegen
 
 # The whole suite, the slow real-etcd tests overlapping (pytest-xdist). Idle workers take tests
 # queued on busy ones (worksteal), so no worker ends the run alone with a queue of drills.

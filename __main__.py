@@ -3,7 +3,7 @@
 import pulumi
 
 from kafscale.component import ManagedEtcd
-from kafscale.pulumi_config import read_args
+from kafscale.edge.pulumi_config import read_args
 
 etcd = ManagedEtcd("etcd", read_args())
 

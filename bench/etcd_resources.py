@@ -24,7 +24,7 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
-from kafscale.render import render_stack  # noqa: E402
+from kafscale.offline.render import render_stack  # noqa: E402
 from kafscale_lab.etcd_binaries import known_etcd_binaries  # noqa: E402
 from kafscale_lab.load import LoadPlan, run_load  # noqa: E402
 from kafscale_lab.local_cluster import LocalCluster  # noqa: E402

@@ -1,5 +1,5 @@
 import sys
 
-from kafscale.cli import main
+from kafscale.offline.cli import main
 
 sys.exit(main())

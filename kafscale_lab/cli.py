@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from kafscale.cli import EXIT_FAILED, OneLineParser, add_stack_arguments, run_command
+from kafscale.offline.cli import EXIT_FAILED, OneLineParser, add_stack_arguments, run_command
 from kafscale_lab.etcd_binaries import known_etcd_binaries
 from kafscale_lab.local_cluster import LocalClusterError
 from kafscale_lab.simulate import SimulationError, simulate

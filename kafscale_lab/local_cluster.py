@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from kafscale.naming import CLIENT_PORT, PEER_PORT
+from kafscale.config.naming import CLIENT_PORT, PEER_PORT
+from kafscale.config.rules import MAX_REPLICAS
 from kafscale.objects.membership import MARKER_COMPONENT_LABEL
-from kafscale.rules import MAX_REPLICAS
 from kafscale_lab.etcd_binaries import aws_image_path, tools_image_path
 from kafscale_lab.etcd_http import EtcdHttpClient, MemberStatus
 from kafscale_lab.manifests import Manifest, etcd_container, only, pod_spec

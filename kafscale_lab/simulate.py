@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from kafscale.durations import format_duration, human_seconds, periodic_retention_nanos
-from kafscale.render import render_stack
-from kafscale.rules import MIN_PERIODIC_RETENTION_NANOS
+from kafscale.config.durations import format_duration, human_seconds, periodic_retention_nanos
+from kafscale.config.rules import MIN_PERIODIC_RETENTION_NANOS
+from kafscale.offline.render import render_stack
 from kafscale_lab.load import LoadPlan, LoadResult, SecondSample, run_load
 from kafscale_lab.local_cluster import LocalCluster
 

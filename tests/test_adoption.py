@@ -12,11 +12,11 @@ import json
 
 import pytest
 
-from kafscale.component import COMPONENT_TYPE
-from kafscale.naming import OPERATOR_OBJECTS
-from kafscale.objects import PATCH_FORCE, apply_after
-from kafscale.render import render_stack
-from kafscale.settings import parse_settings
+from kafscale.config.naming import OPERATOR_OBJECTS
+from kafscale.config.settings import parse_settings
+from kafscale.edge.component import COMPONENT_TYPE
+from kafscale.objects.composition import PATCH_FORCE, apply_after
+from kafscale.offline.render import render_stack
 from tests.support import PROJECT_DIR, run_cli
 
 

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from kafscale.naming import EtcdNames
+from kafscale.config.naming import EtcdNames
+from kafscale.config.settings import parse_settings
 from kafscale.objects.monitoring import (
     DB_SIZE,
     KUBE_STATE_METRICS,
@@ -20,7 +21,6 @@ from kafscale.objects.monitoring import (
     all_rules,
     compaction_stuck_window_minutes,
 )
-from kafscale.settings import parse_settings
 from kafscale_lab.local_cluster import LocalCluster
 from tests.support import missing, rendered_manifests
 

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kafscale import config_keys as keys
-from kafscale.durations import periodic_retention_nanos
-from kafscale.objects import managed_etcd_manifests
-from kafscale.quantities import INT64_MAX
-from kafscale.settings import EtcdSettings, SettingsError, parse_settings
+from kafscale.config import keys
+from kafscale.config.durations import periodic_retention_nanos
+from kafscale.config.quantities import INT64_MAX
+from kafscale.config.settings import EtcdSettings, SettingsError, parse_settings
+from kafscale.objects.composition import managed_etcd_manifests
 from kafscale_lab.manifests import (
     container,
     cronjobs_by_task,
@@ -401,7 +401,7 @@ def test_the_rendered_image_and_selector_labels_are_the_ones_given():
     ],
 )  # fmt: skip
 def test_a_scalar_reaches_the_program_as_the_text_written(project, written, text):
-    from kafscale.stack_config import load_stack_config
+    from kafscale.offline.stack_config import load_stack_config
 
     (project / "Pulumi.t.yaml").write_text(f"config:\n  kafscale:etcdImage: {written}\n")
     assert load_stack_config(project, "t").values["kafscale:etcdImage"] == text
@@ -415,7 +415,7 @@ def test_a_scalar_reaches_the_program_as_the_text_written(project, written, text
     ],
 )
 def test_inside_a_list_scalars_resolve_as_yaml_v3_resolves_them(project, written, json_text):
-    from kafscale.stack_config import load_stack_config
+    from kafscale.offline.stack_config import load_stack_config
 
     (project / "Pulumi.t.yaml").write_text(f"config:\n  kafscale:etcdClientNamespaces: {written}\n")
     assert load_stack_config(project, "t").values["kafscale:etcdClientNamespaces"] == json_text

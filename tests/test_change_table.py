@@ -1,10 +1,11 @@
 """docs/change-safety.md's table of what each setting's change does on a live stack, from pulumi-kubernetes'
-replacement rules (kafscale/change_effects.py cites them), and the preview check built on them."""
+replacement rules (kafscale/edge/change_effects.py cites them), and the preview check built on them."""
 
 import pytest
 
-from kafscale import config_keys as keys
-from kafscale.change_effects import (
+from kafscale.config import keys
+from kafscale.config.settings import parse_settings
+from kafscale.edge.change_effects import (
     EXAMPLE_CHANGES,
     FORCE_NEW_BY_KIND,
     MEMBERS_REPLACED,
@@ -13,8 +14,7 @@ from kafscale.change_effects import (
     example_value,
     forces_replacement,
 )
-from kafscale.change_safety import replacing_keys
-from kafscale.settings import parse_settings
+from kafscale.edge.change_safety import replacing_keys
 from tests.support import PROJECT_DIR, render_objects, run_cli
 
 CHANGE_DOC = (PROJECT_DIR / "docs" / "change-safety.md").read_text()

@@ -1,10 +1,10 @@
 import pytest
 from pulumi.runtime import mocks
 
-from kafscale.component import COMPONENT_TYPE, child_name
-from kafscale.objects import apply_after
-from kafscale.render import kubernetes_manifests
-from kafscale.settings import parse_settings
+from kafscale.config.settings import parse_settings
+from kafscale.edge.component import COMPONENT_TYPE, child_name
+from kafscale.objects.composition import apply_after
+from kafscale.offline.render import kubernetes_manifests
 from tests.support import render_objects, run_component
 from tests.test_schemas import VARIANTS
 

@@ -16,10 +16,10 @@ import pulumi_kubernetes as k8s
 import pytest
 from pulumi.runtime import mocks, rpc
 
-from kafscale.component import COMPONENT_TYPE, LEGACY_COMPONENT_TYPE, ManagedEtcd, child_name
-from kafscale.offline_engine import run_program
-from kafscale.settings import parse_settings
-from kafscale.stack_config import load_stack_config
+from kafscale.config.settings import parse_settings
+from kafscale.edge.component import COMPONENT_TYPE, LEGACY_COMPONENT_TYPE, ManagedEtcd, child_name
+from kafscale.offline.engine import run_program
+from kafscale.offline.stack_config import load_stack_config
 from tests.support import PROJECT_DIR, besides_pinning, component_args
 
 LEGACY_URNS = json.loads((PROJECT_DIR / "tests" / "data" / "legacy_urns.json").read_text())["stacks"]
@@ -537,7 +537,7 @@ def test_a_secret_setting_that_replaces_the_statefulset_is_named_without_its_val
 def test_each_component_of_a_stack_gets_its_own_last_deployment():
     """Two clusters, each compared with its own exported settings (no StackReference name twice:
     the engine refuses a URN registered twice)."""
-    from kafscale.pulumi_config import last_deployed_settings
+    from kafscale.edge.pulumi_config import last_deployed_settings
 
     _, outputs = _run_outputs(clusterName="payments", etcdStorageMemory="true")
 
@@ -567,8 +567,8 @@ def test_each_component_of_a_stack_gets_its_own_last_deployment():
 def test_a_last_deployment_holding_an_integer_past_4300_digits_is_judged_not_a_crash():
     """What `last_deployed_settings` may hold when the component API is given it directly (a
     StackReference's numbers are float64 and cannot): Python refuses to print such an integer."""
-    from kafscale.change_safety import replacement_problems
-    from kafscale.settings import parse_settings
+    from kafscale.config.settings import parse_settings
+    from kafscale.edge.change_safety import replacement_problems
 
     deployed = _deployed("etcdStorageMemory=false")["settings"]
     before = {**deployed, "etcdStorageSize": 10**5000}

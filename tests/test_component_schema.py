@@ -20,12 +20,12 @@ from pulumi.provider.experimental.analyzer import Analyzer
 from pulumi.provider.experimental.schema import generate_schema
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-from kafscale import config_keys as keys
-from kafscale.component import COMPONENT_TYPE, PACKAGE_NAME, ManagedEtcd
-from kafscale.component_args import LAST_DEPLOYED_SETTINGS, ManagedEtcdArgs
-from kafscale.config_keys import snake_case as field_name
+from kafscale.config import keys
+from kafscale.config.keys import snake_case as field_name
+from kafscale.edge.component import COMPONENT_TYPE, PACKAGE_NAME, ManagedEtcd
+from kafscale.edge.component_args import LAST_DEPLOYED_SETTINGS, ManagedEtcdArgs
+from kafscale.edge.pulumi_config import takes_outputs
 from kafscale.package_version import package_version
-from kafscale.pulumi_config import takes_outputs
 from tests.support import PROJECT_DIR
 
 DESCRIPTIONS = {

@@ -1,6 +1,6 @@
 import pytest
 
-from kafscale.cron import is_valid_schedule
+from kafscale.config.cron import is_valid_schedule
 
 
 @pytest.mark.parametrize(

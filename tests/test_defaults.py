@@ -2,12 +2,11 @@
 
 import pytest
 
-from kafscale import config_keys as keys
-from kafscale import rules
-from kafscale.cli import build_parser
-from kafscale.rules import COMPACTION_MODES
-from kafscale.settings import parse_settings
-from kafscale.sizing import recommend
+from kafscale.config import keys, rules
+from kafscale.config.rules import COMPACTION_MODES
+from kafscale.config.settings import parse_settings
+from kafscale.config.sizing import recommend
+from kafscale.offline.cli import build_parser
 from tests.support import run_cli
 
 

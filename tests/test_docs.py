@@ -6,7 +6,7 @@ import re
 import pytest
 import yaml
 
-from kafscale.config_keys import CONFIG_KEYS
+from kafscale.config.keys import CONFIG_KEYS
 from tests.support import PROJECT_DIR
 
 README = (PROJECT_DIR / "README.md").read_text()
@@ -103,8 +103,13 @@ def test_readme_names_the_commands_that_exist():
 
 
 def test_the_settings_page_states_the_limits_the_rules_keep():
-    from kafscale.quantities import format_binary_si
-    from kafscale.rules import MAX_BACKEND_BYTES, MAX_REPLICAS, MAX_WRITE_RATE, MIN_PERIODIC_RETENTION_NANOS
+    from kafscale.config.quantities import format_binary_si
+    from kafscale.config.rules import (
+        MAX_BACKEND_BYTES,
+        MAX_REPLICAS,
+        MAX_WRITE_RATE,
+        MIN_PERIODIC_RETENTION_NANOS,
+    )
 
     assert f"whole number from 1 to {MAX_REPLICAS}" in SETTINGS_DOC
     assert f"from 1 byte to `{format_binary_si(MAX_BACKEND_BYTES)}`" in SETTINGS_DOC

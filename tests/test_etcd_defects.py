@@ -3,9 +3,9 @@ version gets (proven by effect on real etcd in tests/test_corruption_checks_real
 
 import pytest
 
-from kafscale.corruption_checks import corruption_check_config
-from kafscale.etcd_versions import KNOWN_DEFECTS, image_etcd_version
-from kafscale.settings import parse_settings
+from kafscale.config.corruption_checks import corruption_check_config
+from kafscale.config.etcd_versions import KNOWN_DEFECTS, image_etcd_version
+from kafscale.config.settings import parse_settings
 from tests.support import render_objects
 
 FIFTEEN_MINUTES_NS = 900_000_000_000

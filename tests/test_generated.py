@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from kafscale import codegen
-from kafscale import config_keys as keys
+from kafscale.config import keys
+from kafscale.offline import codegen
 from tests.support import PROJECT_DIR
 
 
@@ -34,7 +34,7 @@ def test_the_check_names_a_stale_file_and_fails(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(codegen, "PROJECT_DIR", tmp_path)
     assert codegen.main(["--check"]) == 1
     assert capsys.readouterr().out == (
-        "error: docs/settings.md differs from what kafscale/config_keys.py generates: run make generate\n"
+        "error: docs/settings.md differs from what kafscale/config/keys.py generates: run make generate\n"
     )
     assert codegen.main([]) == 0
     assert codegen.stale_files(tmp_path) == []
@@ -50,7 +50,7 @@ def test_every_key_has_its_row_complete():
 def test_every_settings_attribute_is_a_key_named_by_the_rule():
     from dataclasses import fields
 
-    from kafscale.settings import EtcdSettings
+    from kafscale.config.settings import EtcdSettings
 
     attributes = [f.name for f in fields(EtcdSettings)]
     named = [
@@ -64,4 +64,4 @@ def test_every_settings_attribute_is_a_key_named_by_the_rule():
 def test_make_generate_runs_the_generator():
     makefile = (PROJECT_DIR / "Makefile").read_text()
     recipe = makefile.split("\ngenerate:", 1)[1].split("\n\n", 1)[0]
-    assert "-m kafscale.codegen" in recipe
+    assert "-m kafscale.offline.codegen" in recipe

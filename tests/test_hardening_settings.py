@@ -2,8 +2,8 @@
 
 import pytest
 
-from kafscale.etcd_versions import excludes_every_nospace_alarm, image_etcd_version, parse_version
-from kafscale.settings import SettingsError, parse_settings
+from kafscale.config.etcd_versions import excludes_every_nospace_alarm, image_etcd_version, parse_version
+from kafscale.config.settings import SettingsError, parse_settings
 
 
 @pytest.mark.parametrize(

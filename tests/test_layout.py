@@ -46,6 +46,42 @@ def test_the_product_never_imports_the_lab():
     assert importers == []
 
 
+# The product's subpackages, lowest first: a module imports from its own and lower ones only
+# (docs/architecture.md, "Layout").
+LAYERS = ("config", "objects", "edge", "offline")
+
+
+def _kafscale_imports(path: Path) -> set[str]:
+    """The `kafscale.*` modules a file imports, anywhere in it (inside functions too)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names if alias.name.startswith("kafscale."))
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            module = node.module or ""
+            if not module.startswith("kafscale"):
+                continue
+            names.update(f"{module}.{alias.name}" if module == "kafscale" else module for alias in node.names)
+    return names
+
+
+def test_each_subpackage_imports_only_from_itself_and_the_ones_below_it():
+    upward = {}
+    for layer in LAYERS:
+        for path in (PRODUCT / layer).rglob("*.py"):
+            for module in _kafscale_imports(path):
+                target = module.split(".")[1]
+                if target in LAYERS and LAYERS.index(target) > LAYERS.index(layer):
+                    upward.setdefault(str(path.relative_to(PROJECT_DIR)), []).append(module)
+    assert upward == {}
+    assert {path.name for path in PRODUCT.iterdir() if path.suffix == ".py"} == {
+        "__init__.py",
+        "__main__.py",
+        "component.py",  # `from kafscale.component import ManagedEtcd`, as programs import it
+        "package_version.py",
+    }
+
+
 def test_the_product_imports_only_the_standard_library_itself_and_its_runtime_requirements():
     allowed = set(sys.stdlib_module_names) | {"kafscale"} | set(DISTRIBUTIONS)
     outside = {path: sorted(names - allowed) for path, names in _product_imports().items() if names - allowed}
@@ -75,9 +111,9 @@ def test_the_program_runs_with_only_the_runtime_requirements_installed():
         missing("venv-runtime is missing (make setup builds it from requirements.txt)")
     program = (
         "import importlib.util, sys\n"
-        "from kafscale.component import ManagedEtcd\n"
+        "from kafscale.edge.component import ManagedEtcd\n"
         "assert importlib.util.find_spec('matplotlib') is None, 'a development package is installed'\n"
-        "from kafscale.cli import main\n"
+        "from kafscale.offline.cli import main\n"
         "sys.exit(main(['render', '--stack', 'dev']))\n"
     )
     runtime = subprocess.run(

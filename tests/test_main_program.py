@@ -2,9 +2,9 @@ import pulumi
 import pytest
 import yaml
 
-from kafscale.offline_engine import run_program
-from kafscale.render import kubernetes_manifests
-from kafscale.stack_config import load_stack_config
+from kafscale.offline.engine import run_program
+from kafscale.offline.render import kubernetes_manifests
+from kafscale.offline.stack_config import load_stack_config
 from kafscale_lab.manifests import etcd_container, init_container, only, pod_spec
 from tests.support import PROJECT_DIR, besides_pinning
 

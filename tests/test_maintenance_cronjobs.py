@@ -1,5 +1,5 @@
+from kafscale.config.tmpfs_footprint import DEFRAG_COPY_DIVISOR, DEFRAG_RESERVE_BYTES
 from kafscale.objects.maintenance import maintenance_script
-from kafscale.tmpfs_footprint import DEFRAG_COPY_DIVISOR, DEFRAG_RESERVE_BYTES
 from kafscale_lab.manifests import maintenance_container
 from tests.support import render_objects
 

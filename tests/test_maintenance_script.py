@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from kafscale.tmpfs_footprint import DEFRAG_RESERVE_BYTES
+from kafscale.config.tmpfs_footprint import DEFRAG_RESERVE_BYTES
 from kafscale_lab.etcd_binaries import tools_image_path
 from kafscale_lab.etcd_http import EtcdError
 from kafscale_lab.load import LoadPlan, SecondSample, run_load

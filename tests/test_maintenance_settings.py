@@ -1,6 +1,6 @@
 import pytest
 
-from kafscale.settings import parse_settings
+from kafscale.config.settings import parse_settings
 
 
 @pytest.mark.parametrize(

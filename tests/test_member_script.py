@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 import yaml
 
-from kafscale.corruption_checks import corruption_check_config
-from kafscale.etcd_versions import image_etcd_version
+from kafscale.config.corruption_checks import corruption_check_config
+from kafscale.config.etcd_versions import image_etcd_version
+from kafscale.config.rules import MAX_REPLICAS
+from kafscale.config.settings import parse_settings
 from kafscale.objects.membership import CONFIG_FILE_DEFAULTS, MEMBERSHIP_FLAGS, etcd_flags
-from kafscale.rules import MAX_REPLICAS
-from kafscale.settings import parse_settings
 from kafscale_lab.etcd_binaries import tools_image_path
 from kafscale_lab.manifests import init_container, only, pod_spec
 from kafscale_lab.pod_runner import can_run_pods, container_env, hosts_file, private_mounts

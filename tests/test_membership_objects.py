@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from kafscale.config.settings import parse_settings
 from kafscale.objects.membership import member_script
-from kafscale.offline_engine import stand_in_hex
-from kafscale.settings import parse_settings
+from kafscale.offline.engine import stand_in_hex
 from kafscale_lab.manifests import container, pod_spec
 from tests.support import MOCK_IDENTITY, render_objects, run_component
 

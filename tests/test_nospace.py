@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 import pytest
 
-from kafscale.sizing import MEASURED_BYTES_PER_REVISION
+from kafscale.config.sizing import MEASURED_BYTES_PER_REVISION
 from kafscale_lab.etcd_http import EtcdHttpClient
 from kafscale_lab.load import LoadPlan, LoadResult, SecondSample, run_load, unreadable_acknowledged_writes
 from kafscale_lab.local_cluster import LocalCluster

@@ -32,7 +32,7 @@ RUNTIME_VENV_PYTHON = PROJECT_DIR / "venv-runtime" / "bin" / "python"
 IMPORT_CHECK = """
 import json
 import kafscale
-from kafscale.component import ManagedEtcd
+from kafscale.edge.component import ManagedEtcd
 from kafscale.objects.membership import SCRIPT_NAME, member_script
 print(json.dumps({
     "kafscale": kafscale.__file__,
@@ -87,7 +87,7 @@ def _import_check(python: Path, venv_dir: Path, outside: Path) -> dict[str, str]
     from a directory outside the project, so that only what pip installed can answer."""
     report = json.loads(_run(python, "-I", "-c", IMPORT_CHECK, cwd=outside))
     assert Path(report["kafscale"]).is_relative_to(venv_dir), report["kafscale"]
-    assert report["component"] == "kafscale.component"
+    assert report["component"] == "kafscale.edge.component"
     return report
 
 

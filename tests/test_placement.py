@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from kafscale import config_keys as keys
+from kafscale.config import keys
+from kafscale.config.settings import EtcdSettings, parse_settings
 from kafscale.objects.placement import pod_placement
-from kafscale.settings import EtcdSettings, parse_settings
 
 SELECTOR = {"matchLabels": {"app": "kafscale-etcd", "cluster": "kafscale"}}
 REQUIRED = {

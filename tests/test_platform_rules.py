@@ -5,10 +5,10 @@ Identity) and the namespace itself."""
 import pytest
 import yaml
 
-from kafscale import config_keys as keys
-from kafscale.objects import apply_after
+from kafscale.config import keys
+from kafscale.config.settings import parse_settings
+from kafscale.objects.composition import apply_after
 from kafscale.objects.platform import pod_templates
-from kafscale.settings import parse_settings
 from tests.support import PROJECT_DIR, besides_pinning, render_objects, run_cli
 
 PLATFORM = {

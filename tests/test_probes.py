@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from kafscale.etcd_versions import excludes_every_nospace_alarm, parse_version
+from kafscale.config.etcd_versions import excludes_every_nospace_alarm, parse_version
 from kafscale_lab.etcd_http import EtcdError
 from kafscale_lab.local_cluster import LocalCluster, MemberPlan
 from kafscale_lab.manifests import etcd_container, only

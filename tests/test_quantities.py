@@ -2,7 +2,7 @@ from fractions import Fraction
 
 import pytest
 
-from kafscale.quantities import format_binary_si, parse_byte_count, parse_quantity
+from kafscale.config.quantities import format_binary_si, parse_byte_count, parse_quantity
 
 
 @pytest.mark.parametrize(

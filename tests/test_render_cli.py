@@ -6,8 +6,8 @@ import json
 import pytest
 import yaml
 
+from kafscale.config.rules import shown
 from kafscale.objects.membership import member_script
-from kafscale.rules import shown
 from kafscale_lab.manifests import etcd_container, init_container, only, pod_spec
 from tests.support import PROJECT_DIR, besides_pinning, run_cli
 
@@ -205,7 +205,7 @@ def test_preview_warns_when_a_memory_mode_limit_cannot_hold_a_defrag():
 
 def _last_settings(tmp_path, *overrides):
     """What `pulumi stack output settings --json` prints after deploying the dev stack so."""
-    from kafscale.render import render_stack
+    from kafscale.offline.render import render_stack
 
     path = tmp_path / "last.json"
     path.write_text(json.dumps(render_stack(PROJECT_DIR, "dev", overrides).exports["settings"]))

@@ -3,9 +3,9 @@ and the `etcdStartEmptyWhenLost` key."""
 
 import pytest
 
+from kafscale.config.settings import parse_settings
 from kafscale.objects.membership import member_script
 from kafscale.objects.snapshot import s3_command
-from kafscale.settings import parse_settings
 from kafscale_lab.manifests import container
 from tests.support import render_objects
 

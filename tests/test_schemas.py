@@ -12,7 +12,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from kafscale.objects import KIND_ORDER
+from kafscale.objects.composition import KIND_ORDER
 from kafscale_lab.manifests import only
 from tests.support import PROJECT_DIR, render_objects
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from kafscale.settings import EtcdSettings, SettingsError, parse_settings
+from kafscale.config.settings import EtcdSettings, SettingsError, parse_settings
 
 DEFAULTS = EtcdSettings(
     cluster_name="kafscale",

@@ -1,6 +1,6 @@
 import pytest
 
-from kafscale.render import render_stack
+from kafscale.offline.render import render_stack
 from kafscale_lab.load import LoadPlan, LoadResult, MemberSample, SecondSample
 from kafscale_lab.simulate import SimulationError, judge, plan_scaling
 from tests.support import PROJECT_DIR, other_build_in_soak, run_cli

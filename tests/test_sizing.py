@@ -1,7 +1,13 @@
 import pytest
 
-from kafscale.settings import parse_settings
-from kafscale.sizing import history_revisions, quota_warning, recommend, tmpfs_warning, tmpfs_worst_case
+from kafscale.config.settings import parse_settings
+from kafscale.config.sizing import (
+    history_revisions,
+    quota_warning,
+    recommend,
+    tmpfs_warning,
+    tmpfs_worst_case,
+)
 from tests.support import run_cli
 
 

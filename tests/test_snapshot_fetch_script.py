@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from kafscale.render import render_stack
+from kafscale.offline.render import render_stack
 from kafscale_lab.etcd_binaries import AWS_CLI, aws_image_path
 from kafscale_lab.manifests import init_container, only
 from kafscale_lab.pod_runner import container_env

@@ -2,11 +2,11 @@
 
 import pytest
 
-from kafscale import config_keys as keys
-from kafscale.naming import CLUSTER_NAME_MAX_LENGTH, CRONJOB_NAME_MAX_LENGTH, EtcdNames
+from kafscale.config import keys
+from kafscale.config.naming import CLUSTER_NAME_MAX_LENGTH, CRONJOB_NAME_MAX_LENGTH, EtcdNames
+from kafscale.config.rules import default_snapshot_bucket, s3_bucket_name
+from kafscale.config.settings import parse_settings
 from kafscale.objects.snapshot import s3_command, s3_script, save_script
-from kafscale.rules import default_snapshot_bucket, s3_bucket_name
-from kafscale.settings import parse_settings
 from kafscale_lab.manifests import container, init_container, only, pod_spec
 from tests.support import MOCK_DEPLOYMENT, component_args, render_objects
 
@@ -431,9 +431,9 @@ def test_each_cluster_has_its_own_snapshot_folder_named_readably_and_stable():
 def test_uploads_and_restores_use_the_folder_of_the_stack_that_deploys_them():
     """The component's stack (project/stack, under the mocks) names the folder, for the CronJob
     and the etcd pods' fetch alike."""
-    from kafscale.component import ManagedEtcd
-    from kafscale.offline_engine import run_program
-    from kafscale.render import kubernetes_manifests
+    from kafscale.edge.component import ManagedEtcd
+    from kafscale.offline.engine import run_program
+    from kafscale.offline.render import kubernetes_manifests
 
     def identities(stack: str) -> set[str]:
         run = run_program(lambda: ManagedEtcd("etcd", component_args()), config={}, stack=stack)

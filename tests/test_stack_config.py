@@ -1,6 +1,6 @@
 import pytest
 
-from kafscale.stack_config import StackConfigError, load_stack_config, value_matches_type
+from kafscale.offline.stack_config import StackConfigError, load_stack_config, value_matches_type
 from tests.support import PROJECT_DIR
 
 PROJECT_YAML = """\

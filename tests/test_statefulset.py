@@ -3,9 +3,9 @@ import re
 import pytest
 import yaml
 
-from kafscale import config_keys as keys
+from kafscale.config import keys
+from kafscale.config.settings import parse_settings
 from kafscale.objects.membership import etcd_flags, member_script
-from kafscale.settings import parse_settings
 from tests.support import render_objects
 
 DEFAULT_ARGS = [

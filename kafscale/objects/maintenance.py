@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from kafscale.naming import EtcdNames
+from kafscale.config.naming import EtcdNames
+from kafscale.config.settings import EtcdSettings
+from kafscale.config.tmpfs_footprint import DEFRAG_COPY_DIVISOR, DEFRAG_RESERVE_BYTES
 from kafscale.objects.containers import env_var, packaged_script, shell_flag
 from kafscale.objects.pod_security import container_security_context
 from kafscale.objects.task_pod import task_cronjob, task_pod_template
-from kafscale.settings import EtcdSettings
-from kafscale.tmpfs_footprint import DEFRAG_COPY_DIVISOR, DEFRAG_RESERVE_BYTES
 
 SCRIPT_NAME = "etcd-maintenance.sh"
 ACTIVE_DEADLINE_SECONDS = 1800

@@ -19,9 +19,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
-from kafscale.corruption_checks import corruption_check_config
-from kafscale.etcd_versions import image_etcd_version
-from kafscale.naming import (
+from kafscale.config.corruption_checks import corruption_check_config
+from kafscale.config.etcd_versions import image_etcd_version
+from kafscale.config.naming import (
     CLIENT_PORT,
     DATA_DIR,
     EVIDENCE_PORT,
@@ -30,12 +30,12 @@ from kafscale.naming import (
     POD_NAMESPACE_REF,
     EtcdNames,
 )
+from kafscale.config.rules import MAX_REPLICAS
+from kafscale.config.settings import EtcdSettings
 from kafscale.objects.containers import downward_env, env_var, packaged_script
 from kafscale.objects.metadata import object_metadata
 from kafscale.objects.pod_security import container_security_context
 from kafscale.objects.task_pod import task_pod_template
-from kafscale.rules import MAX_REPLICAS
-from kafscale.settings import EtcdSettings
 
 SCRIPT_NAME = "etcd-member.sh"
 CONFIG_VOLUME = "etcd-config"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from kafscale.naming import SELECTOR_LABEL_NAMES, TASK_APP_LABEL, EtcdNames
+from kafscale.config.naming import SELECTOR_LABEL_NAMES, TASK_APP_LABEL, EtcdNames
 
 
 def object_labels(

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import math
 
-from kafscale.compaction import compaction_interval_s
-from kafscale.naming import CLIENT_PORT, EtcdNames
+from kafscale.config.compaction import compaction_interval_s
+from kafscale.config.naming import CLIENT_PORT, EtcdNames
+from kafscale.config.settings import EtcdSettings
 from kafscale.objects.metadata import object_metadata
-from kafscale.settings import EtcdSettings
 
 MONITORING_API = "monitoring.coreos.com/v1"
 METRICS_COMPONENT = {"app.kubernetes.io/component": "metrics"}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from kafscale.naming import CLIENT_PORT, EVIDENCE_PORT, PEER_PORT, EtcdNames
+from kafscale.config.naming import CLIENT_PORT, EVIDENCE_PORT, PEER_PORT, EtcdNames
+from kafscale.config.settings import EtcdSettings
 from kafscale.objects.metadata import label_selector, object_metadata
-from kafscale.settings import EtcdSettings
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set on every namespace since Kubernetes 1.22
 

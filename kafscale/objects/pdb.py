@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kafscale.naming import EtcdNames
+from kafscale.config.naming import EtcdNames
 from kafscale.objects.metadata import label_selector, object_metadata
 
 

@@ -19,9 +19,9 @@ Each choice, and the failure it survives:
 
 from __future__ import annotations
 
-from kafscale.naming import EtcdNames
+from kafscale.config.naming import EtcdNames
+from kafscale.config.settings import EtcdSettings
 from kafscale.objects.metadata import label_selector
-from kafscale.settings import EtcdSettings
 
 HOSTNAME_TOPOLOGY_KEY = "kubernetes.io/hostname"
 ZONE_TOPOLOGY_KEY = "topology.kubernetes.io/zone"

@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import cast
 
-from kafscale.naming import EtcdNames
+from kafscale.config.naming import EtcdNames
+from kafscale.config.rules import toleration_specs
+from kafscale.config.settings import EtcdSettings
 from kafscale.objects.metadata import object_metadata
-from kafscale.rules import toleration_specs
-from kafscale.settings import EtcdSettings
 
 Manifest = dict[str, object]
 

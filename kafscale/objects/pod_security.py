@@ -11,7 +11,7 @@ ConfigMap), so none gets a service account token, and no RBAC object is rendered
 
 from __future__ import annotations
 
-from kafscale.settings import EtcdSettings
+from kafscale.config.settings import EtcdSettings
 
 
 def pod_security_context(settings: EtcdSettings) -> dict[str, object]:

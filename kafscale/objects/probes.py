@@ -11,7 +11,7 @@ them and still serves `/health` with both query parameters.
 
 from __future__ import annotations
 
-from kafscale.rules import MEMBER_STARTUP_BUDGET_S
+from kafscale.config.rules import MEMBER_STARTUP_BUDGET_S
 
 # Liveness and startup: a serializable read, answered by this member without a quorum read (it
 # still needs a leader on 3.4 and 3.5), NOSPACE ignored: kubeadm's own choice.

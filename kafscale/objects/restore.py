@@ -20,7 +20,8 @@ steps only look and exit.
 
 from __future__ import annotations
 
-from kafscale.naming import EtcdNames
+from kafscale.config.naming import EtcdNames
+from kafscale.config.settings import EtcdSettings
 from kafscale.objects.containers import downward_env, env_var, shell_flag
 from kafscale.objects.membership import DECISION_FILE, config_writer_container, recovery_mount
 from kafscale.objects.pod_security import container_security_context
@@ -31,7 +32,6 @@ from kafscale.objects.snapshot import (
     s3_command,
     s3_env,
 )
-from kafscale.settings import EtcdSettings
 
 RESTORE_VOLUME = "restore"
 RESTORE_DIR = "/var/lib/etcd-restore"

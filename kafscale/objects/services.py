@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kafscale.naming import CLIENT_PORT, PEER_PORT, EtcdNames
+from kafscale.config.naming import CLIENT_PORT, PEER_PORT, EtcdNames
 from kafscale.objects.metadata import object_metadata
 
 

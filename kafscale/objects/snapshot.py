@@ -8,11 +8,11 @@ cluster's folder, no other's) and prunes that folder to the newest `etcdSnapshot
 
 from __future__ import annotations
 
-from kafscale.naming import EtcdNames
+from kafscale.config.naming import EtcdNames
+from kafscale.config.settings import EtcdSettings
 from kafscale.objects.containers import literal_env, packaged_script, shell_flag
 from kafscale.objects.pod_security import container_security_context
 from kafscale.objects.task_pod import task_cronjob, task_pod_template
-from kafscale.settings import EtcdSettings
 
 SAVE_SCRIPT_NAME = "etcd-snapshot-save.sh"
 S3_SCRIPT_NAME = "etcd-snapshot-s3.sh"

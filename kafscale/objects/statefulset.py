@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import cast
 
-from kafscale.naming import CLIENT_PORT, DATA_DIR, PEER_PORT, EtcdNames
+from kafscale.config.naming import CLIENT_PORT, DATA_DIR, PEER_PORT, EtcdNames
+from kafscale.config.quantities import format_binary_si
+from kafscale.config.settings import EtcdSettings
 from kafscale.objects.containers import downward_env
 from kafscale.objects.membership import (
     CONFIG_FILE,
@@ -23,8 +25,6 @@ from kafscale.objects.restore import (
     restore_init_containers,
     restore_volumes,
 )
-from kafscale.quantities import format_binary_si
-from kafscale.settings import EtcdSettings
 
 DATA_VOLUME = "data"
 SNAPSHOTS_VOLUME = "snapshots"

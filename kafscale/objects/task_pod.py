@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from kafscale.naming import EtcdNames
+from kafscale.config.naming import EtcdNames
+from kafscale.config.settings import EtcdSettings
 from kafscale.objects.metadata import object_metadata, task_pod_labels
 from kafscale.objects.pod_security import pod_security_context
-from kafscale.settings import EtcdSettings
 
 
 def task_pod_template(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kafscale.durations import periodic_retention_nanos
+from kafscale.config.durations import periodic_retention_nanos
 
 # Revision mode: the compactor looks every 5 minutes and keeps the last `retention` revisions.
 REVISION_POLL_S = 300

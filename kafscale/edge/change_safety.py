@@ -1,6 +1,6 @@
 """Preview's check of a change against the last deployment: does it replace the StatefulSet?
 
-A replacement (pulumi-kubernetes' rules: kafscale/change_effects.py) deletes every member at once;
+A replacement (pulumi-kubernetes' rules: kafscale/edge/change_effects.py) deletes every member at once;
 unless the new pods find the old claims (disk mode, same names and namespace), their data is gone
 for this cluster.
 """
@@ -11,10 +11,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from kafscale import config_keys as keys
-from kafscale.change_effects import forces_replacement, replacement_keeps_data
+from kafscale.config import keys
+from kafscale.config.settings import EtcdSettings, SettingsError, parse_settings
+from kafscale.edge.change_effects import forces_replacement, replacement_keeps_data
 from kafscale.objects.statefulset import statefulset
-from kafscale.settings import EtcdSettings, SettingsError, parse_settings
 
 
 def replaces_statefulset(before: EtcdSettings, after: EtcdSettings) -> bool:

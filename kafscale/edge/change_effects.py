@@ -20,9 +20,9 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from kafscale import config_keys as keys
-from kafscale.objects import managed_etcd_manifests
-from kafscale.settings import EtcdSettings, parse_settings
+from kafscale.config import keys
+from kafscale.config.settings import EtcdSettings, parse_settings
+from kafscale.objects.composition import managed_etcd_manifests
 
 Manifest = Mapping[str, object]
 

@@ -15,19 +15,19 @@ from typing import Any, NoReturn
 
 import pulumi
 
-from kafscale import config_keys as keys
-from kafscale.adoption import adoption_steps, import_file
-from kafscale.change_effects import change_table
-from kafscale.component import COMPONENT_TYPE
-from kafscale.naming import EtcdNames
-from kafscale.quantities import parse_byte_count
-from kafscale.render import manifest_file_name, render_stack, to_yaml
-from kafscale.rules import COMPACTION_MODES, MAX_BACKEND_BYTES, shown
-from kafscale.settings import SettingsError, parse_settings
-from kafscale.sizing import beyond_one_member, recommend, tmpfs_worst_case
-from kafscale.stack_config import StackConfigError
+from kafscale.config import keys
+from kafscale.config.naming import EtcdNames
+from kafscale.config.quantities import parse_byte_count
+from kafscale.config.rules import COMPACTION_MODES, MAX_BACKEND_BYTES, shown
+from kafscale.config.settings import SettingsError, parse_settings
+from kafscale.config.sizing import beyond_one_member, recommend, tmpfs_worst_case
+from kafscale.edge.change_effects import change_table
+from kafscale.edge.component import COMPONENT_TYPE
+from kafscale.offline.adoption import adoption_steps, import_file
+from kafscale.offline.render import manifest_file_name, render_stack, to_yaml
+from kafscale.offline.stack_config import StackConfigError
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 

@@ -120,7 +120,7 @@ def run_program(
     recorder = _RecordingMocks(deployed_outputs or {})
     monitor = _ParentRecordingMonitor(recorder)
     collector = _WarningCollector()
-    logger = logging.Logger("kafscale.offline_engine", level=logging.WARNING)
+    logger = logging.Logger("kafscale.offline.engine", level=logging.WARNING)
     logger.addHandler(collector)
 
     pulumi.runtime.set_all_config(dict(config), list(secret_keys))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from kafscale.quantities import INT64_MAX
+from kafscale.config.quantities import INT64_MAX
 
 NANOS_PER_UNIT = {
     "ns": 1,

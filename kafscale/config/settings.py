@@ -16,20 +16,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
-from kafscale import config_keys as keys
-from kafscale import rules
-from kafscale.corruption_checks import UNVERSIONED_CAVEAT
-from kafscale.durations import periodic_retention_nanos
-from kafscale.etcd_versions import (
+from kafscale.config import keys, rules
+from kafscale.config.corruption_checks import UNVERSIONED_CAVEAT
+from kafscale.config.durations import periodic_retention_nanos
+from kafscale.config.etcd_versions import (
     excludes_every_nospace_alarm,
     format_version,
     image_etcd_version,
     known_defects,
 )
-from kafscale.naming import SELECTOR_LABEL_NAMES, EtcdNames
-from kafscale.quantities import BINARY_SUFFIXES, format_binary_si, quantity_above
-from kafscale.rules import FALSE_WORDS, LabelSelector, selector_text, shown, toleration_specs
-from kafscale.settings_fields import SettingsFields
+from kafscale.config.naming import SELECTOR_LABEL_NAMES, EtcdNames
+from kafscale.config.quantities import BINARY_SUFFIXES, format_binary_si, quantity_above
+from kafscale.config.rules import FALSE_WORDS, LabelSelector, selector_text, shown, toleration_specs
+from kafscale.config.settings_fields import SettingsFields
 
 T = TypeVar("T")
 
@@ -54,7 +53,7 @@ class ConfigWarning:
 
 @dataclass(frozen=True)
 class EtcdSettings(SettingsFields):
-    """Every key's effective value (the attributes: kafscale/settings_fields.py), and what follows
+    """Every key's effective value (the attributes: kafscale/config/settings_fields.py), and what follows
     from them."""
 
     @property

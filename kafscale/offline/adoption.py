@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from kafscale.naming import EtcdNames
-from kafscale.offline_engine import RecordedResource
+from kafscale.config.naming import EtcdNames
+from kafscale.offline.engine import RecordedResource
 
 
 def import_file(

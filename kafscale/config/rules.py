@@ -17,10 +17,10 @@ from collections.abc import Callable, Mapping
 from fractions import Fraction
 from urllib.parse import urlsplit
 
-from kafscale.cron import is_valid_schedule
-from kafscale.durations import NANOS_PER_UNIT, go_duration_nanos, periodic_retention_nanos
-from kafscale.naming import CLUSTER_NAME_MAX_LENGTH
-from kafscale.quantities import INT64_MAX, parse_byte_count, parse_quantity
+from kafscale.config.cron import is_valid_schedule
+from kafscale.config.durations import NANOS_PER_UNIT, go_duration_nanos, periodic_retention_nanos
+from kafscale.config.naming import CLUSTER_NAME_MAX_LENGTH
+from kafscale.config.quantities import INT64_MAX, parse_byte_count, parse_quantity
 
 INT32_MAX = 2**31 - 1
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})

@@ -20,7 +20,7 @@ etcd's own log line, not by a successful start.
 
 from __future__ import annotations
 
-from kafscale.etcd_versions import EtcdVersion
+from kafscale.config.etcd_versions import EtcdVersion
 
 FEATURE_GATES_SINCE: EtcdVersion = (3, 6, 0)
 COMPACT_HASH_CHECK_SINCE: EtcdVersion = (3, 5, 5)

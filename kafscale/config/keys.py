@@ -3,14 +3,14 @@
 A row holds the key's name, its default, its rule (`convert`, and `reason` for what it refuses),
 whether it mirrors an operator env var, and its `KeyDoc`: group, summary, documented rule, an
 example change, and the types of its settings attribute and component input. `make generate`
-(kafscale/codegen.py) writes from these rows the `config:` block of Pulumi.yaml, the component's
-inputs (kafscale/component_args.py), the settings attributes (kafscale/settings_fields.py),
+(kafscale/offline/codegen.py) writes from these rows the `config:` block of Pulumi.yaml, the component's
+inputs (kafscale/edge/component_args.py), the settings attributes (kafscale/config/settings_fields.py),
 docs/settings.md and docs/change-safety.md; tests/test_generated.py fails when any of them differs
 from what the rows generate. The settings attribute of `etcdQuotaBackendBytes` is
 `quota_backend_bytes` (the key in snake_case, without `etcd_`), its component input
 `etcd_quota_backend_bytes`.
 
-Adding a key: one row here (and its rule in kafscale/rules.py when none fits), `make generate`,
+Adding a key: one row here (and its rule in kafscale/config/rules.py when none fits), `make generate`,
 and its use in a builder; parse_settings reads it with its rule unless it needs another key's
 value to decide.
 """
@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar, cast
 
-from kafscale import rules
+from kafscale.config import rules
 
 NAMESPACE = "kafscale"
 OPERATOR_ENV_PREFIX = "KAFSCALE_OPERATOR_"
@@ -767,7 +767,7 @@ PROBES = _boolean(
         input_type="bool",
     ),
 )
-# etcd's initial and periodic corruption checks (kafscale/corruption_checks.py).
+# etcd's initial and periodic corruption checks (kafscale/config/corruption_checks.py).
 CORRUPTION_CHECKS = _boolean(
     "etcdCorruptionChecks",
     "true",

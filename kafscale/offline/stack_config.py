@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
-from kafscale.pulumi_yaml import Document, PulumiYamlError, config_text, read_document, to_python
-from kafscale.rules import shown
+from kafscale.config.rules import shown
+from kafscale.offline.pulumi_yaml import Document, PulumiYamlError, config_text, read_document, to_python
 
 
 class StackConfigError(Exception):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pulumi
 from pulumi.runtime.config import is_config_secret
 
-from kafscale.component_args import LAST_DEPLOYED_SETTINGS, ManagedEtcdArgs
-from kafscale.config_keys import CONFIG_KEYS, NAMESPACE
+from kafscale.config.keys import CONFIG_KEYS, NAMESPACE
+from kafscale.edge.component_args import LAST_DEPLOYED_SETTINGS, ManagedEtcdArgs
 
 KEYS_BY_INPUT = {key.input_field: key for key in CONFIG_KEYS}
 

@@ -4,9 +4,9 @@ times (a rolling update, a member that rejoins, a restore) may run different ima
 
 from __future__ import annotations
 
-from kafscale import config_keys as keys
-from kafscale.rules import shown
-from kafscale.settings import EtcdSettings
+from kafscale.config import keys
+from kafscale.config.rules import shown
+from kafscale.config.settings import EtcdSettings
 
 
 def unpinned_images(settings: EtcdSettings) -> list[tuple[str, str]]:

@@ -9,13 +9,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from kafscale import config_keys as keys
-from kafscale.compaction import compaction_interval_s
-from kafscale.durations import human_seconds, periodic_retention_nanos
-from kafscale.quantities import format_binary_si
-from kafscale.rules import MAX_BACKEND_BYTES
-from kafscale.settings import EtcdSettings
-from kafscale.tmpfs_footprint import (
+from kafscale.config import keys
+from kafscale.config.compaction import compaction_interval_s
+from kafscale.config.durations import human_seconds, periodic_retention_nanos
+from kafscale.config.quantities import format_binary_si
+from kafscale.config.rules import MAX_BACKEND_BYTES
+from kafscale.config.settings import EtcdSettings
+from kafscale.config.tmpfs_footprint import (
     DEFRAG_COPY_DIVISOR,
     MEASURED_HEAP_BYTES,
     MEASURED_SNAPSHOT_BYTES,

@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
-from kafscale.objects import in_render_order
-from kafscale.offline_engine import ProgramRun, RecordedResource, run_program
-from kafscale.stack_config import load_stack_config
+from kafscale.objects.composition import in_render_order
+from kafscale.offline.engine import ProgramRun, RecordedResource, run_program
+from kafscale.offline.stack_config import load_stack_config
 
 
 @dataclass(frozen=True)

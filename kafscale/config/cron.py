@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from kafscale.durations import go_duration_nanos
+from kafscale.config.durations import go_duration_nanos
 
 MIN_EVERY_S = 60  # the shortest `@every` taken: a CronJob controller's schedule is per minute
 EVERY = "@every "
