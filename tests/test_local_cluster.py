@@ -41,6 +41,7 @@ def test_plan_gives_each_pod_its_volumes_and_binds_the_config_listeners_to_its_a
     member = plans[1]
     assert member.pod_name == "kafscale-etcd-1"
     assert [c.name for c in member.init_containers] == [
+        "member-scripts",
         "member-join",
         "snapshot-fetch",
         "member-restore",

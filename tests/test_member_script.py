@@ -25,7 +25,7 @@ from kafscale.config.rules import MAX_REPLICAS
 from kafscale.config.settings import parse_settings
 from kafscale.objects.membership import CONFIG_FILE_DEFAULTS, MEMBERSHIP_FLAGS, etcd_flags
 from kafscale_lab.etcd_binaries import tools_image_path
-from kafscale_lab.manifests import init_container, only, pod_spec
+from kafscale_lab.manifests import only, pod_spec, script_and_args
 from kafscale_lab.pod_runner import can_run_pods, container_env, hosts_file, private_mounts
 from tests.support import MOCK_IDENTITY, SHELLS, missing, render_objects, require_etcd_binary
 
@@ -55,10 +55,11 @@ class Pod:
         container: dict[str, Any],
         config_maps: dict[str, dict[str, str]],
         name: str = POD,
+        pod: dict[str, Any] | None = None,
     ) -> None:
+        """`pod`: the pod's spec, where an init container wrote the script `container` runs."""
         self.root = root
-        self.script = container["command"][2]
-        self.args = container["command"][3:]
+        self.script, self.args = script_and_args(container, pod or {})
         self.env = container_env(container, name, NAMESPACE)
         # The members' addresses: a random loopback /24 per pod, so that tests running side by
         # side never answer each other's questions.
@@ -134,8 +135,14 @@ def _config_maps(manifests: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
 
 def _join_pod(tmp_path: Path, *overrides: str, member: int = 1) -> Pod:
     manifests = _manifests(*overrides)
-    join = init_container(only(manifests, "StatefulSet"), "member-join")
-    return Pod(tmp_path, join, _config_maps(manifests), name=f"kafscale-etcd-{member}")
+    return _member_pod(tmp_path, manifests, "member-join", name=f"kafscale-etcd-{member}")
+
+
+def _member_pod(tmp_path: Path, manifests: list[dict[str, Any]], container: str, name: str = POD) -> Pod:
+    """One container of the etcd pod, with the script the pod's first init container wrote."""
+    spec = pod_spec(only(manifests, "StatefulSet"))
+    found = next(c for c in spec["initContainers"] + spec["containers"] if c["name"] == container)
+    return Pod(tmp_path, found, _config_maps(manifests), name=name, pod=spec)
 
 
 @pytest.fixture
@@ -215,8 +222,7 @@ def test_with_backups_on_a_fresh_cluster_bootstraps_once_the_fetch_step_found_no
     the operator's flags; told it holds some, it decides as for a lost cluster (here every other
     member is silent, so it waits) and never bootstraps."""
     manifests = _manifests()
-    statefulset = only(manifests, "StatefulSet")
-    join = Pod(tmp_path, init_container(statefulset, "member-join"), _config_maps(manifests))
+    join = _member_pod(tmp_path, manifests, "member-join")
     asked = join.run(shell, tools_path)
     assert asked.returncode == 0, asked.stdout + asked.stderr
     assert "asking the fetch step whether this cluster's snapshot folder shows it existed" in asked.stdout
@@ -224,7 +230,7 @@ def test_with_backups_on_a_fresh_cluster_bootstraps_once_the_fetch_step_found_no
     assert (restore_dir / "requested").read_text() == "bootstrap\n"
     assert not Path(join.env["CONFIG_FILE"]).exists()
 
-    restore = Pod(tmp_path, init_container(statefulset, "member-restore"), _config_maps(manifests))
+    restore = _member_pod(tmp_path, manifests, "member-restore")
     (restore_dir / "existed").write_text("2\n")
     waiting = restore.start(shell, tools_path, RETRY_INTERVAL_S="1")
     try:
@@ -312,18 +318,26 @@ def test_a_target_that_is_not_a_positive_count_is_refused(tmp_path, shell, tools
 
 
 @pytest.mark.parametrize("variable", ["RETRY_INTERVAL_S", "WAIT_LOG_INTERVAL_S"])
-def test_an_interval_that_is_not_a_number_is_refused(tmp_path, shell, tools_path, variable):
-    finished = _join_pod(tmp_path).run(shell, tools_path, **{variable: "2s"})
+@pytest.mark.parametrize("script", ["member", "scale-down"])
+def test_an_interval_that_is_not_a_number_is_refused(tmp_path, shell, tools_path, variable, script):
+    """Both scripts take the interval rules from etcd-cluster.sh."""
+    pod = _join_pod(tmp_path) if script == "member" else _shrink_pod(tmp_path)
+    finished = pod.run(shell, tools_path, **{variable: "2s"})
     assert finished.returncode == 1
     assert f"FAILED: {variable} is not a number: '2s'" in finished.stdout
 
 
 def test_an_unknown_task_is_refused(tmp_path, shell, tools_path):
     pod = _join_pod(tmp_path)
-    pod.args = ["resize"]
+    pod.args = [pod.args[0], "shrink"]  # the scale-down has a script of its own
     finished = pod.run(shell, tools_path)
     assert finished.returncode == 1
-    assert "usage: etcd-member.sh join|restore|promote|shrink" in finished.stdout
+    assert "usage: etcd-member.sh join|restore|promote" in finished.stdout
+    scale_down = _shrink_pod(tmp_path / "scale-down")
+    scale_down.args = [*scale_down.args, "shrink"]
+    finished = scale_down.run(shell, tools_path)
+    assert finished.returncode == 1
+    assert "usage: etcd-scale-down.sh (no arguments" in finished.stdout
 
 
 # A lost cluster: bootstrapped (the marker), no data, no member with quorum. What each other
@@ -486,8 +500,7 @@ def test_a_member_above_the_replica_count_never_adds_itself_back(tmp_path, shell
 @pytest.mark.parametrize("shell", ["dash"], indirect=True)
 def test_a_restore_of_another_snapshot_than_the_one_requested_is_refused(tmp_path, shell, tools_path):
     manifests = _manifests()
-    container = init_container(only(manifests, "StatefulSet"), "member-restore")
-    restore = Pod(tmp_path, container, _config_maps(manifests))
+    restore = _member_pod(tmp_path, manifests, "member-restore")
     restore_dir = Path(restore.env["RESTORE_DIR"])
     (restore_dir / "requested").write_text("20261201000000\n")
     (restore_dir / "snapshot.name").write_text("20261202000000\n")
@@ -510,9 +523,7 @@ def test_the_voting_gate_is_open_at_once_only_for_a_member_that_started_new(
     first bootstrap, which OrderedReady must not hold back) votes; a learner waits for its
     promotion, so a rolling update or a drain never counts it."""
     manifests = _manifests("etcdProbes=false")
-    containers = pod_spec(only(manifests, "StatefulSet"))["containers"]
-    sidecar = next(c for c in containers if c["name"] == "member-promote")
-    pod = Pod(tmp_path, sidecar, _config_maps(manifests))
+    pod = _member_pod(tmp_path, manifests, "member-promote")
     Path(pod.env["CONFIG_FILE"]).write_text(f"initial-cluster-state: {state}\n")
     voting = Path(pod.env["VOTING_FILE"])
     running = pod.start(shell, tools_path, RETRY_INTERVAL_S="1", WAIT_LOG_INTERVAL_S="0")

@@ -232,7 +232,7 @@ def test_a_scale_down_past_members_that_are_down_is_refused_or_ordered_to_keep_q
         assert _voting_members(cluster) == _pods(1)
         log = cluster.last_job_log
         # Member 1 first, then member 2 (named, or by its ID alone when the list gives no name).
-        removed = [line for line in log.splitlines() if "etcd-member: removed " in line]
+        removed = [line for line in log.splitlines() if "etcd-scale-down: removed " in line]
         assert len(removed) == 2 and "removed kafscale-etcd-1 " in removed[0], log
 
 

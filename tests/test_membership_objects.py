@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from kafscale.config.settings import parse_settings
-from kafscale.objects.membership import member_script
+from kafscale.objects.membership import scale_down_script
 from kafscale.offline.engine import stand_in_hex
 from kafscale_lab.manifests import container, pod_spec
 from tests.support import MOCK_IDENTITY, render_objects, run_component
@@ -79,7 +79,7 @@ def test_a_failed_scale_down_job_is_run_again_by_the_next_pulumi_up():
 def test_the_scale_down_job_runs_the_member_script_in_the_tools_image():
     shrink = _shrink_container(_job())
     assert shrink["image"] == TOOLS_IMAGE
-    assert shrink["command"] == ["/bin/sh", "-c", member_script(), "etcd-member.sh", "shrink"]
+    assert shrink["command"] == ["/bin/sh", "-c", scale_down_script(), "etcd-scale-down.sh"]
     assert shrink["env"] == [
         {"name": "CLUSTER_DIR", "value": "/etc/etcd-cluster"},
         {"name": "BOOTSTRAP_MARKER", "value": "/etc/etcd-bootstrapped/bootstrapped"},

@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 from packaging.requirements import Requirement
 
-from kafscale.objects.containers import SHARED_SCRIPT, with_shared_helpers
+from kafscale.objects.containers import with_shared_helpers
 from tests.support import PROJECT_DIR, missing
 
 pytestmark = pytest.mark.package
@@ -77,9 +77,9 @@ def _fresh_venv(path: Path, runtime_site_packages: Path, with_pip: bool) -> Path
 
 def _script_from(source: Path, name: str) -> str:
     """The script as the pods run it, from the source tree's files: the installed package must
-    give the same text (so common.sh was installed beside it)."""
+    give the same text (so the shared scripts were installed beside it)."""
     scripts = source / "kafscale" / "scripts"
-    return with_shared_helpers((scripts / name).read_text(), (scripts / SHARED_SCRIPT).read_text())
+    return with_shared_helpers((scripts / name).read_text(), lambda shared: (scripts / shared).read_text())
 
 
 def _import_check(python: Path, venv_dir: Path, outside: Path) -> dict[str, str]:

@@ -24,6 +24,10 @@ def _join_container(stdout):
     return init_container(only(yaml.safe_load_all(stdout), "StatefulSet"), "member-join")
 
 
+def _init_containers(stdout):
+    return pod_spec(only(yaml.safe_load_all(stdout), "StatefulSet"))["initContainers"]
+
+
 def _etcd_config(stdout):
     """The fixed part of etcd's config file, as the member-join init container writes it."""
     (text,) = [e["value"] for e in _join_container(stdout)["env"] if e["name"] == "ETCD_CONFIG"]
@@ -61,7 +65,8 @@ def test_dev_stack_prints_every_object_as_yaml_in_a_stable_order():
     assert "2379.0" not in first.stdout
     assert _etcd_container(first.stdout)["ports"][0]["containerPort"] == 2379
     # Multi-line values survive the YAML round trip: the script as packaged, the config typed.
-    assert _join_container(first.stdout)["command"][2] == member_script()
+    installer = _init_containers(first.stdout)[0]
+    assert installer["name"] == "member-scripts" and installer["command"][-1] == member_script()
     assert _etcd_config(first.stdout)["quota-backend-bytes"] == 536870912
     assert _render("--stack", "dev").stdout == first.stdout
 

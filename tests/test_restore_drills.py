@@ -27,7 +27,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+import yaml
 
+from kafscale.objects.membership import CONFIG_FILE, CONFIG_VOLUME
 from kafscale_lab.drills import BackgroundLoad, background_load, lost_writes, membership, wait_for
 from kafscale_lab.etcd_binaries import AWS_CLI, etcdctl_beside
 from kafscale_lab.load import LoadResult
@@ -563,13 +565,14 @@ def test_the_operators_restore_of_one_emptied_member_into_a_live_cluster_crashes
         cluster.kill_member(pod)
         cluster.stop_member(pod)
         cluster.empty_pod_volumes(pod)
-        config = init_container(only(manifests, "StatefulSet"), "member-join")
-        token = next(
-            line for line in _env(config, "ETCD_CONFIG").splitlines() if "initial-cluster-token" in line
-        )
+        # The token the cluster bootstrapped under (the stack's identity in it), from a member
+        # that runs: the emptied member restores under its live identity.
+        other = next(p for p in _pods() if p != pod)
+        config_file = cluster.volume_dir(other, CONFIG_VOLUME) / Path(CONFIG_FILE).name
+        token = yaml.safe_load(config_file.read_text())["initial-cluster-token"]
         identity = pod_identity(only(manifests, "StatefulSet"))
         assert identity is not None
-        _restore_as_the_operator_does(cluster, pod, snapshot, etcd_binary, token.split('"')[1])
+        _restore_as_the_operator_does(cluster, pod, snapshot, etcd_binary, token)
         for root, dirs, files in os.walk(cluster.data_dir(pod)):
             for name in [*dirs, *files]:
                 os.chown(Path(root) / name, identity.user, identity.group)

@@ -6,7 +6,7 @@ import pytest
 from kafscale.config.settings import parse_settings
 from kafscale.objects.membership import member_script
 from kafscale.objects.snapshot import s3_command
-from kafscale_lab.manifests import container
+from kafscale_lab.manifests import container, script_and_args
 from tests.support import render_objects
 
 TOOLS_IMAGE = "ghcr.io/kafscale/kafscale-etcd-tools:dev"
@@ -35,20 +35,19 @@ def _env(one):
 def test_with_backups_the_s3_steps_follow_member_join():
     pod = _pod()
     assert [c["name"] for c in pod["initContainers"]] == [
+        "member-scripts",
         "member-join",
         "snapshot-fetch",
         "member-restore",
     ]
     assert _init(pod, "snapshot-fetch")["command"] == s3_command("fetch")
-    assert _init(pod, "member-restore")["command"] == [
-        "/bin/sh",
-        "-c",
+    assert script_and_args(_init(pod, "member-restore"), pod) == (
         member_script(),
-        "etcd-member.sh",
-        "restore",
-    ]
+        ["etcd-member.sh", "restore"],
+    )
     images = {c["name"]: c["image"] for c in pod["initContainers"]}
     assert images == {
+        "member-scripts": TOOLS_IMAGE,
         "member-join": TOOLS_IMAGE,
         "snapshot-fetch": AWS_IMAGE,
         "member-restore": TOOLS_IMAGE,
@@ -63,7 +62,7 @@ def test_every_step_shares_the_restore_dir_and_the_fetch_never_sees_the_data_dir
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["restore"] == {"name": "restore", "emptyDir": {}}
     assert volumes["tmp"] == {"name": "tmp", "emptyDir": {}}
-    for step in pod["initContainers"]:
+    for step in pod["initContainers"][1:]:  # after the one that writes the member script
         assert {"name": "restore", "mountPath": "/var/lib/etcd-restore"} in step["volumeMounts"]
         assert _env(step)["RESTORE_DIR"] == "/var/lib/etcd-restore"
         assert {m["name"] for m in step["volumeMounts"]} <= {*volumes, "data"}  # data: memory or claim
@@ -101,8 +100,8 @@ def test_start_empty_when_lost_reaches_join_fetch_and_restore(raw, flag):
 
 def test_without_backups_only_member_join_runs_and_a_lost_cluster_waits_or_starts_empty():
     pod = _pod(etcdSnapshotEnabled="false", etcdStartEmptyWhenLost="yes")
-    (join,) = pod["initContainers"]
-    assert join["name"] == "member-join"
+    scripts, join = pod["initContainers"]
+    assert (scripts["name"], join["name"]) == ("member-scripts", "member-join")
     env = _env(join)
     assert "RESTORE_DIR" not in env
     assert env["START_EMPTY_WHEN_LOST"] == "1"

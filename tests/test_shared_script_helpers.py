@@ -1,38 +1,100 @@
-"""The scripts' shared helpers are written once (kafscale/scripts/common.sh) and put into each
-script as the pods run it."""
+"""The scripts' shared helpers are written once (kafscale/scripts/common.sh for every script,
+etcd-cluster.sh for the two membership scripts) and put into each script as the pods run it."""
 
+import json
 import re
+import subprocess
 from importlib import resources
+from pathlib import Path
 
 import pytest
 
-from kafscale.objects.containers import SHARED_LINE, SHARED_SCRIPT, packaged_script
+from kafscale.objects.containers import SHARED_SCRIPTS, include_line, packaged_script, with_shared_helpers
+from kafscale.objects.membership import INSTALL_SCRIPTS
+from tests.support import SHELLS, missing, render_objects
 
-SCRIPTS = ["etcd-member.sh", "etcd-maintenance.sh", "etcd-snapshot-s3.sh", "etcd-snapshot-save.sh"]
-SHARED = ("log", "fail", "is_number")
+SCRIPTS = [
+    "etcd-member.sh",
+    "etcd-scale-down.sh",
+    "etcd-maintenance.sh",
+    "etcd-snapshot-s3.sh",
+    "etcd-snapshot-save.sh",
+]
+# Which shared scripts each script takes, in order.
+TAKES = {name: ("common.sh",) for name in SCRIPTS} | {
+    "etcd-member.sh": ("common.sh", "etcd-cluster.sh"),
+    "etcd-scale-down.sh": ("common.sh", "etcd-cluster.sh"),
+}
 
 
 def _defined(text: str) -> list[str]:
     return re.findall(r"^([a-z_]+)\(\) \{", text, re.MULTILINE)
 
 
+def _source(name: str) -> str:
+    return resources.files("kafscale").joinpath("scripts", name).read_text()
+
+
 def test_the_shared_helpers_are_written_once():
-    scripts = resources.files("kafscale").joinpath("scripts")
+    shared = {name: _defined(_source(name)) for name in SHARED_SCRIPTS}
+    assert shared["common.sh"] == ["log", "fail", "is_number"]
+    assert not set(shared["common.sh"]) & set(shared["etcd-cluster.sh"])
     for name in SCRIPTS:
-        source = scripts.joinpath(name).read_text()
-        assert SHARED_LINE in source, name
-        assert not set(SHARED) & set(_defined(source)), name
-    assert _defined(scripts.joinpath(SHARED_SCRIPT).read_text()) == list(SHARED)
+        source = _source(name)
+        for taken in TAKES[name]:
+            assert include_line(taken) in source, (name, taken)
+            assert not set(shared[taken]) & set(_defined(source)), name
+        assert [m for m in re.findall(r"^\. \./(\S+)$", source, re.MULTILINE)] == list(TAKES[name]), name
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_each_script_as_the_pods_run_it_holds_them_once_and_names_itself(name):
     text = packaged_script(name)
-    assert ". ./common.sh" not in text
-    assert all(_defined(text).count(helper) == 1 for helper in SHARED), name
+    assert not re.search(r"^\. \./", text, re.MULTILINE)
+    for taken in TAKES[name]:
+        assert all(_defined(text).count(helper) == 1 for helper in _defined(_source(taken))), name
     assert f"LOG_NAME={name.removesuffix('.sh')}\n" in text
     # The helpers come before anything runs: nothing but assignments and comments before them.
     before = text[: text.index("log() {")]
     assert not [
         line for line in before.splitlines() if line and not re.match(r"^(#|[A-Za-z_]+=|set |export )", line)
     ]
+
+
+def test_only_a_shared_script_can_be_taken():
+    with pytest.raises(ValueError, match=r"etcd-member\.sh is not one of the shared scripts"):
+        with_shared_helpers(include_line("etcd-member.sh"), _source)
+
+
+# One copy per pod template: the etcd pod's first init container writes the member script, and
+# its steps run that file.
+
+
+def test_the_etcd_pod_template_holds_each_script_once():
+    for raw in ({}, {"etcdSnapshotEnabled": "true"}, {"etcdSnapshotEnabled": "false"}):
+        statefulset = render_objects(**raw).get("StatefulSet", "kafscale-etcd")
+        text = json.dumps(statefulset)
+        for name in ("etcd-member.sh", "etcd-snapshot-s3.sh"):
+            first_line = packaged_script(name).splitlines()[1]  # after the shebang: a comment of its own
+            assert text.count(json.dumps(first_line)[1:-1]) <= 1, (raw, name)
+        assert text.count(json.dumps(packaged_script("etcd-member.sh"))[1:-1]) == 1, raw
+
+
+@pytest.mark.parametrize("shell_name", sorted(SHELLS))
+def test_the_scripts_container_writes_each_text_exactly(tmp_path, shell_name):
+    """Under both shells: every byte as given (`%`, backslashes, `$(...)`, no trailing newline,
+    a trailing newline), and a name without its text is refused."""
+    shell = SHELLS[shell_name]
+    if not Path(shell[0]).exists():
+        missing(f"{shell[0]} is missing (make setup installs busybox and dash)")
+    texts = {"a.sh": "printf '%s\\n' \"$(date)\" \\\\ 100%\n", "b.sh": "no newline at the end"}
+    words = [item for pair in texts.items() for item in pair]
+    installed = subprocess.run(
+        [*shell, INSTALL_SCRIPTS, "install-scripts", str(tmp_path), *words], capture_output=True, text=True
+    )
+    assert installed.returncode == 0, installed.stderr
+    assert {path.name: path.read_text() for path in tmp_path.iterdir()} == texts
+    odd = subprocess.run(
+        [*shell, INSTALL_SCRIPTS, "install-scripts", str(tmp_path), "c.sh"], capture_output=True, text=True
+    )
+    assert odd.returncode == 1 and "c.sh has no text" in odd.stderr

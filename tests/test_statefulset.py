@@ -6,6 +6,7 @@ import yaml
 from kafscale.config import keys
 from kafscale.config.settings import parse_settings
 from kafscale.objects.membership import etcd_flags, member_script
+from kafscale_lab.manifests import script_and_args
 from tests.support import render_objects
 
 DEFAULT_ARGS = [
@@ -39,7 +40,9 @@ CLUSTER_MOUNTS = [
     {"name": "etcd-cluster", "mountPath": "/etc/etcd-cluster", "readOnly": True},
     {"name": "etcd-bootstrapped", "mountPath": "/etc/etcd-bootstrapped", "readOnly": True},
 ]
+SCRIPTS_MOUNT = {"name": "member-scripts", "mountPath": "/var/run/etcd-member-scripts", "readOnly": True}
 MEMBERSHIP_VOLUMES = [
+    {"name": "member-scripts", "emptyDir": {}},
     {"name": "etcd-config", "emptyDir": {}},
     {"name": "member-state", "emptyDir": {}},
     {"name": "etcd-cluster", "configMap": {"name": "kafscale-etcd-members"}},
@@ -214,6 +217,7 @@ def test_membership_containers_run_the_member_script_in_the_tools_image(containe
     objects = render_objects()
     pod = _pod_spec(objects)
     assert [c["name"] for c in pod["initContainers"]] == [
+        "member-scripts",
         "member-join",
         "snapshot-fetch",
         "member-restore",
@@ -221,7 +225,10 @@ def test_membership_containers_run_the_member_script_in_the_tools_image(containe
     assert [c["name"] for c in pod["containers"]] == ["etcd", "member-promote"]
     container = next(c for c in pod["initContainers"] + pod["containers"] if c["name"] == container_name)
     assert container["image"] == TOOLS_IMAGE
-    assert container["command"] == ["/bin/sh", "-c", member_script(), "etcd-member.sh", task]
+    # The script as packaged, from the one copy the first init container wrote.
+    assert container["command"] == ["/bin/sh", "/var/run/etcd-member-scripts/etcd-member.sh", task]
+    assert SCRIPTS_MOUNT in container["volumeMounts"]
+    assert script_and_args(container, pod) == (member_script(), ["etcd-member.sh", task])
     assert container["securityContext"] == RESTRICTED == objects.etcd_container()["securityContext"]
     assert "args" not in container
     # The sidecar answers the other members on the evidence port, whatever state etcd is in.
@@ -258,6 +265,7 @@ def test_join_and_promote_mount_what_the_script_reads():
     objects = render_objects()
     join, promote = _join_container(objects), _promote_container(objects)
     member_mounts = [
+        SCRIPTS_MOUNT,
         *CLUSTER_MOUNTS,
         {"name": "etcd-recovery", "mountPath": "/etc/etcd-recovery", "readOnly": True},
         {"name": "member-state", "mountPath": "/var/run/etcd-member"},

@@ -4,6 +4,8 @@ own way."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from importlib import resources
 
 
@@ -30,9 +32,15 @@ def shell_flag(value: bool) -> str:
     return "1" if value else "0"
 
 
-SHARED_SCRIPT = "common.sh"
-# Where a script takes the shared helpers (the directive lets shellcheck follow them).
-SHARED_LINE = f"# shellcheck source-path=SCRIPTDIR source={SHARED_SCRIPT}\n. ./{SHARED_SCRIPT}\n"
+# The scripts of shared helpers, and the line where a script takes one (the directive lets
+# shellcheck follow it). A script includes common.sh first, then etcd-cluster.sh if it needs it.
+SHARED_SCRIPTS = ("common.sh", "etcd-cluster.sh")
+_INCLUDE = re.compile(r"# shellcheck source-path=SCRIPTDIR source=(?P<name>[a-z-]+\.sh)\n\. \./(?P=name)\n")
+
+
+def include_line(shared: str) -> str:
+    """The two lines with which a script takes the helpers of `shared`."""
+    return f"# shellcheck source-path=SCRIPTDIR source={shared}\n. ./{shared}\n"
 
 
 def _script_file(name: str) -> str:
@@ -42,13 +50,19 @@ def _script_file(name: str) -> str:
 def packaged_script(name: str) -> str:
     """A script's text as the pods run it (tests run this very text): the packaged file
     (kafscale/scripts) with the shared helpers put in (`with_shared_helpers`)."""
-    return with_shared_helpers(_script_file(name), _script_file(SHARED_SCRIPT))
+    return with_shared_helpers(_script_file(name), _script_file)
 
 
-def with_shared_helpers(script: str, shared: str) -> str:
-    """`script` with the helpers of `shared` (common.sh, its comments left out) in place of its
-    `. ./common.sh` line: a pod runs `sh -c <text>`, with no file beside it to source."""
-    if SHARED_LINE not in script:
-        return script
-    helpers = "".join(line for line in shared.splitlines(keepends=True) if not line.startswith("#"))
-    return script.replace(SHARED_LINE, helpers.strip("\n") + "\n", 1)
+def with_shared_helpers(script: str, read: Callable[[str], str]) -> str:
+    """`script` with each `. ./<shared>.sh` line replaced by the helpers of that file (`read`
+    gives its text; its comments left out): a pod runs `sh -c <text>`, with no file beside it
+    to source. Only SHARED_SCRIPTS can be taken."""
+
+    def helpers(match: re.Match[str]) -> str:
+        shared = match.group("name")
+        if shared not in SHARED_SCRIPTS:
+            raise ValueError(f"{shared} is not one of the shared scripts {SHARED_SCRIPTS}")
+        lines = read(shared).splitlines(keepends=True)
+        return "".join(line for line in lines if not line.startswith("#")).strip("\n") + "\n"
+
+    return _INCLUDE.sub(helpers, script)

@@ -38,6 +38,22 @@ from kafscale.objects.pod_security import container_security_context
 from kafscale.objects.task_pod import task_pod_template
 
 SCRIPT_NAME = "etcd-member.sh"
+SCALE_DOWN_SCRIPT_NAME = "etcd-scale-down.sh"
+# The member script is written once per pod template: the first init container puts it into
+# this volume, and every step of the pod runs it from there (INSTALL_SCRIPTS).
+SCRIPTS_VOLUME = "member-scripts"
+SCRIPTS_DIR = "/var/run/etcd-member-scripts"
+SCRIPTS_CONTAINER = "member-scripts"
+INSTALL_SCRIPTS = """set -eu
+dir=$1
+shift
+while [ "$#" -ge 2 ]; do
+    printf '%s' "$2" >"$dir/$1.tmp"
+    mv "$dir/$1.tmp" "$dir/$1"
+    shift 2
+done
+[ "$#" -eq 0 ] || { echo "install-scripts: $1 has no text" >&2; exit 1; }
+"""
 CONFIG_VOLUME = "etcd-config"
 CONFIG_DIR = "/etc/etcd"
 CONFIG_FILE = f"{CONFIG_DIR}/etcd.conf.yml"
@@ -83,6 +99,10 @@ CONFIG_FILE_DEFAULTS: dict[str, EtcdFlagValue] = {"enable-grpc-gateway": True}
 
 def member_script() -> str:
     return packaged_script(SCRIPT_NAME)
+
+
+def scale_down_script() -> str:
+    return packaged_script(SCALE_DOWN_SCRIPT_NAME)
 
 
 def initial_cluster(settings: EtcdSettings, names: EtcdNames, namespace: str) -> str:
@@ -207,16 +227,43 @@ def recovery_mount() -> dict[str, object]:
 
 
 def member_mounts() -> list[dict[str, object]]:
-    """What a member's own scripts read besides the cluster files: a person's decision, and the
-    state dir where its answer to the others is kept."""
-    return [*cluster_mounts(), recovery_mount(), {"name": STATE_VOLUME, "mountPath": STATE_DIR}]
+    """What a member's own steps read besides the cluster files: the member script itself, a
+    person's decision, and the state dir where its answer to the others is kept."""
+    return [
+        {"name": SCRIPTS_VOLUME, "mountPath": SCRIPTS_DIR, "readOnly": True},
+        *cluster_mounts(),
+        recovery_mount(),
+        {"name": STATE_VOLUME, "mountPath": STATE_DIR},
+    ]
 
 
-def tools_container(settings: EtcdSettings, name: str, task: str) -> dict[str, object]:
+def scripts_container(settings: EtcdSettings) -> dict[str, object]:
+    """The pod's first init container: writes the member script into SCRIPTS_VOLUME, its one copy
+    in the pod template, which every member step then runs (`member_step_container`)."""
+    return {
+        "name": SCRIPTS_CONTAINER,
+        "image": settings.snapshot_etcdctl_image,
+        "command": [
+            "/bin/sh",
+            "-c",
+            INSTALL_SCRIPTS,
+            "install-scripts",
+            SCRIPTS_DIR,
+            SCRIPT_NAME,
+            member_script(),
+        ],
+        "securityContext": container_security_context(settings),
+        "volumeMounts": [{"name": SCRIPTS_VOLUME, "mountPath": SCRIPTS_DIR}],
+    }
+
+
+def member_step_container(settings: EtcdSettings, name: str, task: str) -> dict[str, object]:
+    """A tools-image container of the etcd pod running one task of the member script, from the
+    copy the scripts container wrote (its mount is in `member_mounts`)."""
     return {
         "name": name,
         "image": settings.snapshot_etcdctl_image,
-        "command": ["/bin/sh", "-c", member_script(), SCRIPT_NAME, task],
+        "command": ["/bin/sh", f"{SCRIPTS_DIR}/{SCRIPT_NAME}", task],
         "securityContext": container_security_context(settings),
     }
 
@@ -247,7 +294,7 @@ def config_writer_container(
     """A tools-image container running a member script task that may write etcd's config file
     into the data volume's member: `join`, or restore.py's `restore`."""
     return {
-        **tools_container(settings, name, task),
+        **member_step_container(settings, name, task),
         "env": [
             *member_env(names),
             env_var("DATA_DIR", DATA_DIR),
@@ -274,7 +321,7 @@ def promote_container(settings: EtcdSettings, names: EtcdNames, data_volume: str
     the client Service would send brokers to it and a rolling update would move on before it
     counts for quorum."""
     container: dict[str, object] = {
-        **tools_container(settings, "member-promote", "promote"),
+        **member_step_container(settings, "member-promote", "promote"),
         "env": [
             *member_env(names),
             env_var("VOTING_FILE", VOTING_FILE),
@@ -310,6 +357,7 @@ def etcd_config_mount() -> dict[str, object]:
 
 def membership_volumes(names: EtcdNames) -> list[dict[str, object]]:
     return [
+        {"name": SCRIPTS_VOLUME, "emptyDir": {}},
         {"name": CONFIG_VOLUME, "emptyDir": {}},
         {"name": STATE_VOLUME, "emptyDir": {}},
         *_configmap_volumes(names),
@@ -332,8 +380,11 @@ def scale_down_job(settings: EtcdSettings, names: EtcdNames) -> dict[str, object
     """Removes the members above `etcdReplicas`; applied before the StatefulSet changes, and
     replaced (so run again) whenever its spec changes."""
     task_labels = {"app.kubernetes.io/component": COMPONENT_LABEL}
-    container = {
-        **tools_container(settings, "member-shrink", "shrink"),
+    container: dict[str, object] = {
+        "name": "member-shrink",
+        "image": settings.snapshot_etcdctl_image,
+        "command": ["/bin/sh", "-c", scale_down_script(), SCALE_DOWN_SCRIPT_NAME],
+        "securityContext": container_security_context(settings),
         "env": [
             *_common_env(),
             env_var("TARGET_REPLICAS", str(settings.replicas)),

@@ -14,6 +14,7 @@ from kafscale.objects.membership import (
     join_container,
     membership_volumes,
     promote_container,
+    scripts_container,
 )
 from kafscale.objects.metadata import label_selector, object_metadata
 from kafscale.objects.placement import pod_placement
@@ -131,6 +132,7 @@ def statefulset(settings: EtcdSettings, names: EtcdNames) -> dict[str, object]:
         "shareProcessNamespace": True,
         "securityContext": pod_security_context(settings),
         "initContainers": [
+            scripts_container(settings),
             join_container(
                 settings,
                 names,

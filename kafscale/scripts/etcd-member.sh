@@ -16,7 +16,6 @@
 #            The recovery is etcd's disaster-recovery guide's: etcd restarted with
 #            `force-new-cluster` on the survivor's data (the sidecar stops this pod's etcd, which
 #            the kubelet starts again), the flag removed once it serves; the others join it.
-#   shrink   a Job before a scale-down: remove the members at or above TARGET_REPLICAS.
 #
 # join, for a member with no data:
 #   - some member has quorum: this member's stale entry (if any) is removed and it is added again
@@ -62,17 +61,10 @@
 # EVIDENCE_FILE (where this member's answer is kept; empty: it answers nothing), EVIDENCE_PORT
 # (2382), POD_IP (the address to answer on; 0.0.0.0), DECISION_FILE (a person's decision),
 # RECOVERY_CONFIGMAP and POD_NAMESPACE (named in the command a waiting member suggests).
-# shrink: TARGET_REPLICAS, MEMBER_PREFIX (members are named <prefix>-<ordinal>),
-# CLIENT_URLS (every member there may be, comma-separated), SHRINK_TIMEOUT_S (default 300).
 # Optional: RETRY_INTERVAL_S (2), WAIT_LOG_INTERVAL_S (30: while waiting, how often to say why),
 # ETCDCTL (etcdctl).
 set -eu
 
-ETCDCTL="${ETCDCTL:-etcdctl}"
-RETRY_INTERVAL_S="${RETRY_INTERVAL_S:-2}"
-WAIT_LOG_INTERVAL_S="${WAIT_LOG_INTERVAL_S:-30}"
-BOOTSTRAP_MARKER="${BOOTSTRAP_MARKER:-}"
-RESTORE_DIR="${RESTORE_DIR:-}"
 START_EMPTY_WHEN_LOST="${START_EMPTY_WHEN_LOST:-0}"
 EVIDENCE_FILE="${EVIDENCE_FILE:-}"
 EVIDENCE_PORT="${EVIDENCE_PORT:-2382}"
@@ -82,18 +74,12 @@ WATCH_INTERVAL_S="${WATCH_INTERVAL_S:-5}"
 ETCDUTL="${ETCDUTL:-etcdutl}"
 own_nonce=
 identity_nonce=
-export ETCDCTL_API=3
 
 LOG_NAME=etcd-member
 # shellcheck source-path=SCRIPTDIR source=common.sh
 . ./common.sh
-
-require() {
-    for name in "$@"; do
-        eval "value=\${$name:-}"
-        [ -n "$value" ] || fail "$name is empty"
-    done
-}
+# shellcheck source-path=SCRIPTDIR source=etcd-cluster.sh
+. ./etcd-cluster.sh
 
 # pod_nonce: this pod's nonce, 12 random hex digits, kept beside EVIDENCE_FILE (the pod's own
 # volume) so that every step and every restart of this pod answers the same one; a new pod draws
@@ -110,19 +96,6 @@ pod_nonce() {
     fi
 }
 
-ctl() {
-    "$ETCDCTL" --dial-timeout=1s --command-timeout=5s "$@"
-}
-
-# bootstrapped: the cluster bootstrapped before. Two witnesses: the marker ConfigMap, and (with
-# backups on) this cluster's snapshots in the bucket, which the fetch step found (RESTORE_DIR/
-# existed): a deleted marker, or one the kubelet has not mounted yet, never lets a member
-# bootstrap a new empty cluster over snapshots of this one.
-bootstrapped() {
-    { [ -n "$BOOTSTRAP_MARKER" ] && [ -f "$BOOTSTRAP_MARKER" ]; } ||
-        { [ -n "$RESTORE_DIR" ] && [ -f "$RESTORE_DIR/existed" ]; }
-}
-
 # witness: what says the cluster bootstrapped before, for a log line.
 witness() {
     if [ -n "$BOOTSTRAP_MARKER" ] && [ -f "$BOOTSTRAP_MARKER" ]; then
@@ -130,28 +103,6 @@ witness() {
     else
         printf "its snapshots in the bucket; its marker is missing"
     fi
-}
-
-# The members' client URLs, comma-separated, as the cluster ConfigMap lists them, this member's
-# own left out (it is not serving while this script decides for it).
-client_urls() {
-    tr -d ' \n' <"$CLUSTER_DIR/client-urls" | tr ',' '\n' |
-        awk -v own="${MEMBER_CLIENT_URL:-}" '$0 != "" && $0 != own { printf "%s%s", sep, $0; sep = "," }'
-}
-
-# healthy_endpoints URLS: those of the comma-separated URLS that answer a linearizable read (a
-# leader and a quorum behind it), comma-separated; empty when none does. Not `endpoint health`:
-# etcdctl 3.5 and later call any alarm unhealthy, so under NOSPACE no member would rejoin. A
-# learner refuses the read, so it never counts.
-healthy_endpoints() {
-    healthy=
-    for url in $(printf '%s' "$1" | tr ',' ' '); do
-        if "$ETCDCTL" --endpoints="$url" --dial-timeout=1s --command-timeout=3s \
-            get --consistency=l /kafscale/etcd-member/health-check </dev/null >/dev/null 2>&1; then
-            healthy="${healthy:+$healthy,}$url"
-        fi
-    done
-    printf '%s' "$healthy"
 }
 
 # peer_urls: every member's peer URL in the initial-cluster file; without_own: this one's left out.
@@ -359,52 +310,9 @@ lost_cluster() {
     log "asking for a restore of the $([ "$choice" = newest ] && echo 'newest snapshot' || echo "snapshot $choice")"
 }
 
-# listening URLS: those of the comma-separated URLS where something answers HTTP (`wget` of
-# /version is refused at once where etcdctl waits out its timeouts: seven URLs, most of them
-# members that do not exist, cost 21 s a round). Every URL when the image has no wget, so that
-# etcdctl decides. Only the shrink uses it: what decides a member's own start asks etcdctl alone.
-listening() {
-    if ! command -v wget >/dev/null 2>&1 || ! command -v timeout >/dev/null 2>&1; then
-        printf '%s' "$1"
-        return 0
-    fi
-    up=
-    for url in $(printf '%s' "$1" | tr ',' ' '); do
-        if timeout 3 wget -q -O /dev/null "$url/version" </dev/null >/dev/null 2>&1; then
-            up="${up:+$up,}$url"
-        fi
-    done
-    printf '%s' "$up"
-}
-
-# member_list ENDPOINTS: `id, status, name, peer URLs, client URLs, is learner` per line.
-member_list() {
-    ctl --endpoints="$1" member list -w simple
-}
-
 # own_entry LIST: the entry whose peer URL is this member's.
 own_entry() {
     printf '%s\n' "$1" | awk -F', ' -v url="$MEMBER_PEER_URL" '$4 == url'
-}
-
-field() {
-    printf '%s\n' "$1" | awk -F', ' -v n="$2" '{ print $n }'
-}
-
-nap() {
-    sleep "$RETRY_INTERVAL_S"
-}
-
-# wait_log MESSAGE: log the first attempt, then at most once every WAIT_LOG_INTERVAL_S.
-attempt=0
-last_logged=0
-wait_log() {
-    attempt=$((attempt + 1))
-    now=$(date +%s)
-    if [ $((now - last_logged)) -ge "$WAIT_LOG_INTERVAL_S" ]; then
-        log "$* (attempt $attempt; retrying every ${RETRY_INTERVAL_S}s)"
-        last_logged=$now
-    fi
 }
 
 # The cluster's token, as ETCD_CONFIG sets it.
@@ -809,103 +717,6 @@ promote() {
     done
 }
 
-# ordinal ENTRY: the StatefulSet ordinal of a member, from its name or, unstarted, its peer URL.
-ordinal() {
-    printf '%s\n' "$1" | awk -F', ' -v prefix="$MEMBER_PREFIX" '{
-        name = $3
-        if (name == "") { name = $4; sub(/^[a-z]+:\/\//, "", name); sub(/[.:].*$/, "", name) }
-        if (index(name, prefix "-") != 1) exit
-        rest = substr(name, length(prefix) + 2)
-        if (rest ~ /^[0-9]+$/) print rest
-    }'
-}
-
-count_healthy() {
-    healthy=$(healthy_endpoints "$(listening "$1")")
-    [ -n "$healthy" ] || { echo 0; return 0; }
-    printf '%s\n' "$healthy" | tr ',' '\n' | wc -l | tr -d ' '
-}
-
-shrink() {
-    require TARGET_REPLICAS MEMBER_PREFIX CLUSTER_DIR
-    is_number "$TARGET_REPLICAS" && [ "$TARGET_REPLICAS" -ge 1 ] ||
-        fail "TARGET_REPLICAS is not a positive number: '$TARGET_REPLICAS'"
-    timeout_s="${SHRINK_TIMEOUT_S:-300}"
-    is_number "$timeout_s" || fail "SHRINK_TIMEOUT_S is not a number: '$timeout_s'"
-    started=$(date +%s)
-    unanswered= # "id name" of a remove whose answer was an error: applied or not, the list tells
-    while :; do
-        problem=
-        healthy=$(healthy_endpoints "$(listening "${CLIENT_URLS:-$(client_urls)}")")
-        if [ -z "$healthy" ]; then
-            if ! bootstrapped; then
-                log "no member answers and the cluster never bootstrapped: nothing to remove"
-                return 0
-            fi
-            problem="no member with quorum answers"
-        elif ! list=$(member_list "$healthy" 2>&1); then
-            problem="member list failed: $list"
-        else
-            if [ -n "$unanswered" ]; then
-                # Removing the leader can answer "server stopped" although the removal was applied.
-                if ! printf '%s\n' "$list" | awk -F', ' -v id="${unanswered%% *}" '$1 == id { found = 1 } END { exit !found }'; then
-                    log "removed ${unanswered#* } (${unanswered%% *}): $TARGET_REPLICAS replicas wanted (applied, though its answer was an error)"
-                fi
-                unanswered=
-            fi
-            victim=
-            victim_rank=
-            voters=
-            while IFS= read -r entry; do
-                [ -n "$entry" ] || continue
-                if [ "$(field "$entry" 6)" = false ]; then
-                    voters="$voters$entry
-"
-                fi
-                n=$(ordinal "$entry")
-                [ -n "$n" ] && [ "$n" -ge "$TARGET_REPLICAS" ] || continue
-                # Members that are down go first, then the highest ordinal.
-                url=$(field "$entry" 5)
-                rank=$((n + 1000))
-                [ -n "$url" ] && [ -n "$(healthy_endpoints "$(listening "$url")")" ] || rank=$((n + 2000))
-                if [ -z "$victim" ] || [ "$rank" -gt "$victim_rank" ]; then
-                    victim=$entry
-                    victim_rank=$rank
-                fi
-            done <<EOF
-$list
-EOF
-            if [ -z "$victim" ]; then
-                log "the membership fits $TARGET_REPLICAS replicas: nothing to remove"
-                return 0
-            fi
-            id=$(field "$victim" 1)
-            name=$(field "$victim" 3)
-            if [ "$(field "$victim" 6)" = false ]; then
-                remaining=$(printf '%s' "$voters" | awk -F', ' -v id="$id" '$1 != id' | wc -l | tr -d ' ')
-                urls=$(printf '%s' "$voters" | awk -F', ' -v id="$id" '$1 != id && $5 != "" { printf "%s%s", s, $5; s = "," }')
-                up=$(count_healthy "$urls")
-                quorum=$((remaining / 2 + 1))
-                if [ "$up" -lt "$quorum" ]; then
-                    fail "removing ${name:-$id} would leave $up healthy of $remaining voting members, and" \
-                        "quorum needs $quorum: bring the members that are down back first"
-                fi
-            fi
-            if out=$(ctl --endpoints="$healthy" member remove "$id" 2>&1); then
-                log "removed ${name:-$id} ($id): $TARGET_REPLICAS replicas wanted"
-                continue
-            fi
-            problem="member remove ${name:-$id} failed: $out"
-            unanswered="$id ${name:-$id}"
-        fi
-        [ $(($(date +%s) - started)) -lt "$timeout_s" ] || fail "$problem (gave up after ${timeout_s}s)"
-        wait_log "waiting: $problem"
-        nap
-    done
-}
-
-is_number "$RETRY_INTERVAL_S" || fail "RETRY_INTERVAL_S is not a number: '$RETRY_INTERVAL_S'"
-is_number "$WAIT_LOG_INTERVAL_S" || fail "WAIT_LOG_INTERVAL_S is not a number: '$WAIT_LOG_INTERVAL_S'"
 is_number "$EVIDENCE_PORT" || fail "EVIDENCE_PORT is not a number: '$EVIDENCE_PORT'"
 is_number "$CONFIRM_ROUNDS" && [ "$CONFIRM_ROUNDS" -ge 1 ] ||
     fail "CONFIRM_ROUNDS is not a positive number: '$CONFIRM_ROUNDS'"
@@ -925,6 +736,5 @@ case "${1:-}" in
         restore
         ;;
     promote) promote ;;
-    shrink) shrink ;;
-    *) fail "usage: etcd-member.sh join|restore|promote|shrink" ;;
+    *) fail "usage: etcd-member.sh join|restore|promote" ;;
 esac
