@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import copy
+import gc
+import hashlib
+import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -55,3 +60,47 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The longest tests first, so that under `-n` the others run beside them, not after."""
     items.sort(key=lambda item: not item.get_closest_marker("longest"))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collecting imported (Pulumi, its Kubernetes SDK, every test module) lives for the
+    whole run: moved out of the collector's sight (`gc.freeze`, Python's gc module docs), so that
+    each collection, automatic or the engine's after a failed run, walks only what tests made."""
+    gc.freeze()
+
+
+def _stack_files(project_dir: Path, stack: str) -> list[str]:
+    """What a render reads from the project: each file's digest (empty when it is absent)."""
+    names = ("Pulumi.yaml", f"Pulumi.{stack}.yaml", "__main__.py")
+    paths = [project_dir / name for name in names]
+    return [hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "" for path in paths]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _each_render_runs_once() -> Iterator[None]:
+    """A render is a pure function of the stack's files, the `--set` values and the last
+    deployment: one run of the mock engine per distinct set of them, a deep copy to each caller
+    (the engine's own runs, and the tests of its behaviour, are untouched)."""
+    from kafscale.offline import cli, render
+
+    original = render.render_stack
+    renders: dict[str, render.Rendered] = {}
+
+    def render_once(
+        project_dir: Path,
+        stack: str,
+        overrides: Sequence[str] = (),
+        last_settings: Mapping[str, Any] | None = None,
+    ) -> render.Rendered:
+        try:
+            files = _stack_files(project_dir, stack)
+            key = json.dumps([str(project_dir), stack, list(overrides), last_settings, files])
+        except (OSError, TypeError, ValueError):  # what the render itself must report
+            return original(project_dir, stack, overrides, last_settings)
+        if key not in renders:
+            renders[key] = original(project_dir, stack, overrides, last_settings)
+        return copy.deepcopy(renders[key])
+
+    render.render_stack, cli.render_stack = render_once, render_once  # type: ignore[assignment]
+    yield
+    render.render_stack, cli.render_stack = original, original  # type: ignore[assignment]

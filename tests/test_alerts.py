@@ -164,23 +164,38 @@ CASES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("alert", "raw", "series", "eval_time", "expected"),
-    [pytest.param(*case, id=f"{case[0]}-{index}") for index, case in enumerate(CASES)],
-)
-def test_alert_fires_exactly_when_it_should(tmp_path, alert, raw, series, eval_time, expected):
-    _write_rules(tmp_path, _rules(**raw), annotations=False)
-    result = _promtool_test(
-        tmp_path,
-        [
-            {
-                "interval": "1m",
-                "input_series": series,
-                "alert_rule_test": [{"eval_time": eval_time, "alertname": alert, "exp_alerts": expected}],
-            }
-        ],
+@pytest.fixture(scope="module")
+def promtool_verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[int, str]:
+    """Every case in one `promtool test rules` run (one unit file per case, each with its own
+    rules beside it), its report cut per file: case index -> promtool's lines for it."""
+    root = tmp_path_factory.mktemp("alerts")
+    files = []
+    for index, (alert, raw, series, eval_time, expected) in enumerate(CASES):
+        directory = root / f"case-{index}"
+        directory.mkdir()
+        _write_rules(directory, _rules(**raw), annotations=False)
+        test = {
+            "interval": "1m",
+            "input_series": series,
+            "alert_rule_test": [{"eval_time": eval_time, "alertname": alert, "exp_alerts": expected}],
+        }
+        unit = {"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": [test]}
+        (directory / "test.yaml").write_text(yaml.safe_dump(unit))
+        files.append(f"case-{index}/test.yaml")
+    result = subprocess.run(
+        [_promtool(), "test", "rules", *files], cwd=root, capture_output=True, text=True, timeout=120
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    report = result.stdout + result.stderr
+    blocks = re.split(r"^Unit Testing: +", report, flags=re.MULTILINE)[1:]
+    verdicts = {int(re.match(r"case-(\d+)/", block).group(1)): block for block in blocks}  # type: ignore[union-attr]
+    assert sorted(verdicts) == list(range(len(CASES))), report
+    return verdicts
+
+
+@pytest.mark.parametrize("index", [pytest.param(i, id=f"{case[0]}-{i}") for i, case in enumerate(CASES)])
+def test_alert_fires_exactly_when_it_should(promtool_verdicts, index):
+    verdict = promtool_verdicts[index]
+    assert re.search(r"^ +SUCCESS$", verdict, flags=re.MULTILINE), verdict
 
 
 def test_every_alert_has_a_firing_and_a_silent_case():

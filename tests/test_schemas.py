@@ -6,10 +6,12 @@ the newest Kubernetes version the README claims.
 """
 
 import copy
+import functools
 import json
 from typing import Any
 
 import kubernetes_validate
+import kubernetes_validate.utils
 import pytest
 
 from kafscale.objects.composition import KIND_ORDER
@@ -80,6 +82,11 @@ def _distinct_cases() -> list[Any]:
 
 
 CASES = _distinct_cases()
+
+# Each validation reads its kind's schema file afresh (kubernetes_validate/utils.py
+# `schema_contents`: a JSON file of up to 1 MB per call); the files never change within a run, so
+# each is read once. The validation itself is the library's own.
+kubernetes_validate.utils.schema_contents = functools.cache(kubernetes_validate.utils.schema_contents)
 
 
 @pytest.mark.parametrize("version", [OLDEST, NEWEST])
