@@ -35,7 +35,7 @@ from kafscale.objects.membership import MARKER_COMPONENT_LABEL
 from kafscale_lab.etcd_binaries import aws_image_path, tools_image_path
 from kafscale_lab.etcd_http import EtcdHttpClient, MemberStatus
 from kafscale_lab.manifests import Manifest, etcd_container, only, pod_spec
-from kafscale_lab.partition import PartitionError, PodGroups, partition, refused
+from kafscale_lab.partition import PartitionError, PodGroups, own_source_addresses, partition, refused
 from kafscale_lab.pod_runner import (
     ContainerRun,
     PodError,
@@ -84,6 +84,7 @@ class MemberPlan:
     readiness: tuple[Probe, ...] = ()  # the containers' probes, as rendered
     liveness: tuple[Probe, ...] = ()
     startup: tuple[Probe, ...] = ()
+    secret_volumes: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     @property
     def client_url(self) -> str:
@@ -127,6 +128,15 @@ def _config_map_volumes(pod: dict[str, Any]) -> dict[str, tuple[str, bool]]:
     }
 
 
+def _secret_volumes(pod: dict[str, Any]) -> dict[str, tuple[str, int]]:
+    """Volume name -> (Secret name, file mode: defaultMode, 0644 unless set)."""
+    return {
+        v["name"]: (v["secret"]["secretName"], int(v["secret"].get("defaultMode", 0o644)))
+        for v in pod.get("volumes", [])
+        if "secret" in v
+    }
+
+
 @dataclass(frozen=True)
 class StandIns:
     """What stands in for each image here: the etcd image's binary, and for any other image (the
@@ -166,9 +176,10 @@ def plan_pod(
     memory = _memory_volumes(pod)
     empty_dirs = frozenset(v["name"] for v in pod.get("volumes", []) if "emptyDir" in v)
     config_maps = _config_map_volumes(pod)
+    secrets = _secret_volumes(pod)
     volume_dirs = {
         volume: (tmpfs_dir if volume in memory else work_dir) / pod_name / volume
-        for volume in [*empty_dirs, *config_maps, *claims]
+        for volume in [*empty_dirs, *config_maps, *secrets, *claims]
     }
     containers = sorted(pod["containers"], key=lambda c: c["name"] != "etcd")
 
@@ -221,6 +232,7 @@ def plan_pod(
         readiness,
         liveness,
         startup,
+        secrets,
     )
 
 
@@ -491,6 +503,7 @@ class LocalCluster:
         secrets: Mapping[str, Mapping[str, str]] | None = None,
         restart_containers: bool = False,
         optional_config_maps_late_s: float = 0.0,
+        own_source_addresses: bool = False,
     ) -> None:
         """`tools_shell`: what runs the tools image's scripts in place of BusyBox sh (such as
         /usr/bin/dash); BusyBox's applets stay on PATH either way. `aws_cli_image`: the image whose
@@ -537,6 +550,8 @@ class LocalCluster:
         self._addresses = free_loopback_addresses(MAX_REPLICAS)
         # One cgroup per pod, where a partition's packet-filter rules find its processes.
         self._groups = PodGroups.create()
+        self._own_source_addresses = own_source_addresses
+        self._rules = contextlib.ExitStack()
         self.apply(manifests)
 
     def apply(self, manifests: Sequence[Manifest]) -> None:
@@ -611,7 +626,13 @@ class LocalCluster:
 
     def start(self, deadline_s: float = STARTUP_DEADLINE_S) -> None:
         """Every pod at once (podManagementPolicy Parallel), then, once they all serve, the
-        objects Pulumi applies after the StatefulSet is ready."""
+        objects Pulumi applies after the StatefulSet is ready. With `own_source_addresses`, each
+        pod's connections leave from its own address first (partition.py)."""
+        if self._own_source_addresses:
+            if self._groups is None:
+                raise PartitionError("no writable cgroup v2 hierarchy here: pods cannot have own addresses")
+            pods = [(member.pod_name, member.address) for member in self.all_members]
+            self._rules.enter_context(own_source_addresses(self._groups, pods))
         for member in self.members:
             self.start_member(member.pod_name)
         self.wait_until_serving(deadline_s)
@@ -647,6 +668,23 @@ class LocalCluster:
         if self._fs_group is not None:
             for directory in plan.volume_dirs.values():
                 apply_fs_group(directory, self._fs_group)
+        self._fill_secret_volumes(plan)
+
+    def _fill_secret_volumes(self, member: MemberPlan) -> None:
+        """Each Secret's keys as files of its defaultMode, owned by root and the pod's fsGroup
+        (the kubelet's secret volume, pkg/volume/secret): a Secret that does not exist keeps the
+        pod from starting."""
+        for volume, (secret, mode) in member.secret_volumes.items():
+            data = self._stand_ins.secrets.get(secret)
+            if data is None:
+                raise LocalClusterError(f"{member.pod_name}: Secret {secret} does not exist")
+            directory = member.volume_dirs[volume]
+            for key, value in data.items():
+                path = directory / key
+                path.write_text(value)
+                if self._fs_group is not None:
+                    os.chown(path, 0, self._fs_group)
+                path.chmod(mode)
 
     def start_member(self, pod_name: str) -> None:
         """Start a pod: its volumes made and handed to fsGroup, then (on its own thread) its init
@@ -879,6 +917,7 @@ class LocalCluster:
     def stop(self) -> None:
         for pod_name in list(self._pods):
             self.stop_member(pod_name)
+        self._rules.close()
         if self._groups is not None:
             self._groups.remove()
         shutil.rmtree(self._work_dir, ignore_errors=True)

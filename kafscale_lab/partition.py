@@ -110,14 +110,49 @@ def _rule(groups: PodGroups, sender: str, address: str, verdict: tuple[str, ...]
 
 
 def remove_rules(tag: str) -> None:
-    """Delete every OUTPUT rule whose comment is `tag`."""
+    """Delete every rule whose comment is `tag`: the filter table's OUTPUT chain (partitions) and
+    the nat table's POSTROUTING chain (own source addresses)."""
     iptables = shutil.which("iptables")
     if iptables is None:
         return
-    listed = subprocess.run([iptables, "-S", "OUTPUT"], capture_output=True, text=True, check=False)
-    for line in listed.stdout.splitlines():
-        if f"--comment {tag}" in line and line.startswith("-A "):
-            subprocess.run([iptables, "-D", *line.split()[1:]], capture_output=True, check=False)
+    for table, chain in (("filter", "OUTPUT"), ("nat", "POSTROUTING")):
+        listed = subprocess.run(
+            [iptables, "-t", table, "-S", chain], capture_output=True, text=True, check=False
+        )
+        for line in listed.stdout.splitlines():
+            if f"--comment {tag}" in line and line.startswith("-A "):
+                subprocess.run(
+                    [iptables, "-t", table, "-D", *line.split()[1:]], capture_output=True, check=False
+                )
+
+
+@contextlib.contextmanager
+def own_source_addresses(groups: PodGroups, pods: Sequence[tuple[str, str]]) -> Iterator[None]:
+    """Each pod's connections leave from its own address (`(pod, address)` pairs), as from a pod's
+    IP in a pod network, until the block ends: a SNAT rule per pod's group in the nat table's
+    POSTROUTING chain, which every locally sent packet crosses after routing (so partitions,
+    which match the destination in OUTPUT, are unchanged). What a peer sees as the remote address
+    is then the sending pod's, as etcd's peer certificate check needs (its DNS names must resolve
+    to the connecting address)."""
+    iptables = _iptables()
+    added: list[list[str]] = []
+    try:
+        for pod, address in pods:
+            groups.procs_file(pod)  # iptables matches only a group that exists
+            rule = [
+                "POSTROUTING", "-o", "lo",
+                "-m", "cgroup", "--path", groups.path(pod),
+                "-m", "comment", "--comment", groups.tag,
+                "-j", "SNAT", "--to-source", address,
+            ]  # fmt: skip
+            made = subprocess.run([iptables, "-t", "nat", "-I", *rule], capture_output=True, text=True)
+            if made.returncode != 0:
+                raise PartitionError(f"iptables -t nat -I {' '.join(rule)}: {made.stderr.strip()}")
+            added.append(rule)
+        yield
+    finally:
+        for rule in added:
+            subprocess.run([iptables, "-t", "nat", "-D", *rule], capture_output=True, check=False)
 
 
 @contextlib.contextmanager

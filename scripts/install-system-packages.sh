@@ -1,10 +1,11 @@
 #!/bin/sh
 # Debian packages the tests need: etcd 3.4 (server and etcdctl), BusyBox and dash, util-linux
 # (unshare and setpriv: the lab runs pods the kubelet's way), iptables (the lab's network
-# partitions), prometheus for promtool, awscli for the snapshot upload script.
+# partitions), prometheus for promtool, awscli for the snapshot upload script, openssl for the
+# peer TLS drills' certificates.
 # Installs only what is missing; needs root (or sudo) the first time.
 set -eu
-packages="etcd-server etcd-client busybox dash util-linux iptables prometheus awscli"
+packages="etcd-server etcd-client busybox dash util-linux iptables prometheus awscli openssl"
 missing=""
 for package in $packages; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||

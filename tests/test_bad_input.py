@@ -144,7 +144,7 @@ def test_any_value_of_any_key_is_used_refused_with_a_warning_or_an_error(key, va
         lists = (keys.CLIENT_NAMESPACES, keys.CLIENT_POD_SELECTORS)
         sizes = (keys.REPLICAS, keys.QUOTA_BACKEND_BYTES, keys.MEMORY_HEADROOM)
         assert (
-            key in (keys.CLUSTER_NAME, keys.K8S_NAMESPACE, keys.ENDPOINTS)
+            key in (keys.CLUSTER_NAME, keys.K8S_NAMESPACE, keys.ENDPOINTS, *keys.PROTECTION_KEYS)
             or (key in lists and value.strip().startswith("["))
             or (key in sizes and "is above" in str(error))
         ), key.name
@@ -559,12 +559,13 @@ def test_a_region_of_digits_alone_falls_back_with_a_warning():
 @pytest.mark.parametrize("key", keys.CONFIG_KEYS, ids=lambda key: key.name)
 def test_an_integer_past_4300_digits_for_any_key_of_the_python_api_is_judged_not_a_crash(key):
     """What a caller of the component API may pass for any field: a warning, or one error for a
-    size (falling back would shrink a live cluster) or an identity (no default stands in)."""
+    size (falling back would shrink a live cluster), an identity (no default stands in) or a
+    protection (falling back would turn it off)."""
     try:
         parsed = parse_settings({key.name: 10**5000})
     except SettingsError as error:
         assert key in (keys.REPLICAS, keys.QUOTA_BACKEND_BYTES, keys.MEMORY_HEADROOM, keys.CLUSTER_NAME,
-                       keys.K8S_NAMESPACE, keys.ENDPOINTS), key.name  # fmt: skip
+                       keys.K8S_NAMESPACE, keys.ENDPOINTS, *keys.PROTECTION_KEYS), key.name  # fmt: skip
         _one_line_and_safe(str(error))
         return
     for warning in parsed.warnings:

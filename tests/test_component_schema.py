@@ -73,6 +73,8 @@ PLAIN_KEYS = {
     keys.SERVICE_ACCOUNT_NAME.name,
     keys.SERVICE_ACCOUNT_ANNOTATIONS.name,
     keys.CREATE_NAMESPACE.name,
+    keys.PEER_TLS_SECRET.name,
+    keys.PEER_TLS_ISSUER.name,
 }
 
 

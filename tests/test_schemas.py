@@ -60,10 +60,12 @@ VARIANTS = {
     "guaranteed-memory": {"etcdStorageMemory": "true", "etcdGuaranteedQos": "true", "etcdCpuRequest": "1"},
     "guaranteed-disk": {"etcdGuaranteedQos": "true", "etcdCpuRequest": "500m", "etcdMemoryRequest": "1G"},
     "cron-every": {"etcdMaintenanceSchedule": "@every 6h", "etcdSnapshotSchedule": "@every 30m"},
+    "peer-tls-secret": {"etcdPeerTlsSecret": "etcd-peer"},
+    "peer-tls-cert-manager": {"etcdPeerTlsIssuer": "ClusterIssuer/cluster-ca"},
 }
-# Custom resources of the Prometheus operator: not in the Kubernetes schemas. Their rules are
-# checked by promtool (tests/test_alerts.py).
-PROMETHEUS_OPERATOR_KINDS = {"ServiceMonitor", "PrometheusRule"}
+# Custom resources: not in the Kubernetes schemas. The Prometheus operator's rules are checked by
+# promtool (tests/test_alerts.py); cert-manager's Certificate by tests/test_peer_tls.py.
+CUSTOM_RESOURCE_KINDS = {"ServiceMonitor", "PrometheusRule", "Certificate"}
 
 
 RENDERED = {variant: render_objects(**raw).manifests for variant, raw in VARIANTS.items()}
@@ -75,7 +77,7 @@ def _distinct_cases() -> list[Any]:
     for variant, manifests in RENDERED.items():
         for manifest in manifests:
             text = json.dumps(manifest, sort_keys=True)
-            if manifest["kind"] not in PROMETHEUS_OPERATOR_KINDS and text not in cases:
+            if manifest["kind"] not in CUSTOM_RESOURCE_KINDS and text not in cases:
                 case_id = f"{variant}-{manifest['kind']}-{manifest['metadata']['name']}"
                 cases[text] = pytest.param(manifest, id=case_id)
     return list(cases.values())

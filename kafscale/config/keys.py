@@ -864,6 +864,60 @@ NETWORK_POLICY = _boolean(
         takes_outputs=False,
     ),
 )
+PEER_TLS_REASON_SECRET = "is not a Secret name (a DNS-1123 subdomain)"
+PEER_TLS_SECRET = ConfigKey(
+    "etcdPeerTlsSecret",
+    "",
+    rules.secret_name,
+    PEER_TLS_REASON_SECRET,
+    unset="",
+    mirrors_operator_env=False,
+    default_shown="none (peers speak plain HTTP)",
+    doc=KeyDoc(
+        group=GROUP_SECURITY,
+        summary=(
+            "Secret (tls.crt, tls.key, ca.crt) with which members speak mutual TLS to each other; "
+            "empty means plain HTTP between peers unless etcdPeerTlsIssuer is set."
+        ),
+        rule=(
+            "ours: a Secret name (DNS-1123 subdomain) in the namespace, with `tls.crt` and `tls.key` "
+            "(a certificate for `*.<clusterName>-etcd.<namespace>.svc.cluster.local`, usable for server "
+            "and client auth) and `ca.crt` (the CA that signs every member's). With "
+            "`etcdPeerTlsIssuer` set it is the Secret cert-manager writes (default "
+            "`<clusterName>-etcd-peer-tls`). A value that is not a Secret name is an error: falling back "
+            "would turn peer TLS off. Turning peer TLS on or off for a running cluster is refused by "
+            "preview ([Security](security.md#peer-tls))"
+        ),
+        default_doc="(empty: plain HTTP between peers)",
+        example="kafscale-etcd-peer-tls",
+        takes_outputs=False,  # it decides the peer URLs and which objects exist
+    ),
+)
+PEER_TLS_ISSUER = ConfigKey(
+    "etcdPeerTlsIssuer",
+    "",
+    rules.issuer_reference,
+    "is not a cert-manager issuer (`<name>`, `Issuer/<name>` or `ClusterIssuer/<name>`)",
+    unset="",
+    mirrors_operator_env=False,
+    default_shown="none",
+    doc=KeyDoc(
+        group=GROUP_SECURITY,
+        summary=(
+            "cert-manager issuer (name, Issuer/name or ClusterIssuer/name) of the members' peer "
+            "certificate; set, the program creates the Certificate and peers speak mutual TLS."
+        ),
+        rule=(
+            "ours: `<name>` (an Issuer in the namespace), `Issuer/<name>` or `ClusterIssuer/<name>`. The "
+            "program renders a cert-manager `Certificate` `<clusterName>-etcd-peer` for every member's "
+            "DNS name, server and client auth, into the Secret `etcdPeerTlsSecret` names. Anything else "
+            "is an error: falling back would turn peer TLS off"
+        ),
+        default_doc="(empty: no Certificate)",
+        example="ClusterIssuer/cluster-ca",
+        takes_outputs=False,  # it decides which objects exist
+    ),
+)
 CLIENT_NAMESPACES = _list_of(
     "etcdClientNamespaces",
     rules.namespace_name,
@@ -1396,6 +1450,8 @@ CONFIG_KEYS: tuple[ConfigKey[object], ...] = (
     RUN_AS_USER,
     READ_ONLY_ROOT_FILESYSTEM,
     NETWORK_POLICY,
+    PEER_TLS_SECRET,
+    PEER_TLS_ISSUER,
     CLIENT_NAMESPACES,
     CLIENT_POD_SELECTORS,
     MONITORING,
@@ -1420,6 +1476,10 @@ CONFIG_KEYS: tuple[ConfigKey[object], ...] = (
     ADOPT_OPERATOR_OBJECTS,
     DEPLOY_TIMEOUT_SEC,
 )
+
+# Keys that turn a protection on: a value their rule refuses is an error, never a fallback that
+# would turn the protection off (settings.py `_security_setting`).
+PROTECTION_KEYS: tuple[ConfigKey[object], ...] = (PEER_TLS_SECRET, PEER_TLS_ISSUER)
 
 # The keys the README's front page lists, in its order: those most stacks set.
 COMMON_KEYS: tuple[ConfigKey[object], ...] = (

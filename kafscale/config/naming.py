@@ -141,6 +141,11 @@ class EtcdNames:
         return f"{self.namespace}.{self.cluster}.{hashlib.sha256(source).hexdigest()[:12]}"
 
     @property
+    def peer_certificate(self) -> str:
+        """cert-manager's Certificate of the members' peer TLS."""
+        return f"{self.cluster}-etcd-peer"
+
+    @property
     def initial_cluster_token(self) -> str:
         return f"{self.cluster}-etcd"
 

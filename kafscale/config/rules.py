@@ -522,6 +522,17 @@ def dns_subdomain_name(text: str) -> str | None:
     return text if is_dns_subdomain(text) else None
 
 
+ISSUER_KINDS = ("Issuer", "ClusterIssuer")
+
+
+def issuer_reference(text: str) -> str | None:
+    """A cert-manager issuer: `<name>` (an Issuer in the namespace), `Issuer/<name>` or
+    `ClusterIssuer/<name>`, the name a DNS-1123 subdomain; given back as `<kind>/<name>`."""
+    kind, _, name = text.rpartition("/")
+    kind = kind or ISSUER_KINDS[0]
+    return f"{kind}/{name}" if kind in ISSUER_KINDS and is_dns_subdomain(name) else None
+
+
 def selector_text(selector: LabelSelector) -> str:
     return ",".join(f"{key}={value}" for key, value in selector)
 

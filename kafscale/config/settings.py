@@ -67,6 +67,12 @@ class EtcdSettings(SettingsFields):
         return self.quota_backend_bytes + self.memory_headroom_bytes
 
     @property
+    def peer_scheme(self) -> str:
+        """`https` when members speak mutual TLS to each other (a peer certificate Secret, given
+        or written by cert-manager), else `http`."""
+        return "https" if self.peer_tls_secret else "http"
+
+    @property
     def managed(self) -> bool:
         """True when this program provisions etcd; false when external endpoints are given."""
         return not self.endpoints
@@ -229,6 +235,8 @@ def parse_settings(raw: Mapping[str, object]) -> ParsedSettings:
         keys.MEMORY_HEADROOM.field: _byte_count_within_limit(parser, keys.MEMORY_HEADROOM),
         keys.POD_ANTI_AFFINITY.field: _pod_anti_affinity(parser, storage_memory),
         keys.DEPLOY_TIMEOUT_SEC.field: _deploy_timeout(parser, replicas),
+        keys.PEER_TLS_ISSUER.field: _security_setting(parser, keys.PEER_TLS_ISSUER),
+        keys.PEER_TLS_SECRET.field: _peer_tls_secret(parser, cluster_name),
     }
     values = {
         key.field: decided[key.field] if key.field in decided else parser.value(key)
@@ -253,6 +261,27 @@ def _identity(parser: _Parser, key: keys.ConfigKey[str]) -> str:
         problems = _IDENTITY_PROBLEMS[key.name](value)
         raise SettingsError(f"{key.full_name}: {shown(value)} {key.reason}: {'; '.join(problems)}")
     return value
+
+
+def _security_setting(parser: _Parser, key: keys.ConfigKey[str]) -> str:
+    """A key that turns a protection on: a value its rule refuses is an error, since falling
+    back to the default would turn the protection off."""
+    text = parser.text(key, key.default)
+    if text is None:
+        return key.unset or ""
+    value = key.convert(text)
+    if value is None:
+        raise SettingsError(f"{key.full_name}: {shown(text)} {key.reason}")
+    return value
+
+
+def _peer_tls_secret(parser: _Parser, cluster_name: str) -> str:
+    """The Secret of the peer certificate: as given, or with an issuer and none given, the one
+    the program has cert-manager write (`<clusterName>-etcd-peer-tls`)."""
+    secret = _security_setting(parser, keys.PEER_TLS_SECRET)
+    if not secret and _security_setting(parser, keys.PEER_TLS_ISSUER):
+        return f"{cluster_name}-etcd-peer-tls"
+    return secret
 
 
 def _endpoints(parser: _Parser) -> tuple[str, ...]:

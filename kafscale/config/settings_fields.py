@@ -86,6 +86,10 @@ class SettingsFields:
     """kafscale:etcdReadOnlyRootFilesystem: Read-only root filesystem for every container; off only for an image that must write outside its volumes."""
     network_policy: bool
     """kafscale:etcdNetworkPolicy: A NetworkPolicy that admits the peer port only from etcd pods and the client port only from this namespace and the listed clients."""
+    peer_tls_secret: str
+    """kafscale:etcdPeerTlsSecret: Secret (tls.crt, tls.key, ca.crt) with which members speak mutual TLS to each other; empty means plain HTTP between peers unless etcdPeerTlsIssuer is set."""
+    peer_tls_issuer: str
+    """kafscale:etcdPeerTlsIssuer: cert-manager issuer (name, Issuer/name or ClusterIssuer/name) of the members' peer certificate; set, the program creates the Certificate and peers speak mutual TLS."""
     client_namespaces: tuple[str, ...]
     """kafscale:etcdClientNamespaces: Other namespaces whose pods may reach the client port (comma-separated string or YAML list)."""
     client_pod_selectors: tuple[LabelSelector, ...]

@@ -59,6 +59,9 @@ def replacement_problems(
     members would start without the old members' data and etcdAllowReplacement is not set."""
     if not isinstance(deployed, Mapping) or not deployed:
         return ReplacementProblems((), None)
+    switch = peer_tls_switch(deployed, settings)
+    if switch is not None:
+        return ReplacementProblems((), switch)
     current = settings.as_config_values()
     changed = replacing_keys(deployed, current)
     if not changed:
@@ -87,6 +90,27 @@ def replacement_problems(
             (f"{warning}. The StatefulSet is protected, so the update stops: {lift}",), None
         )
     return ReplacementProblems((warning,), None)
+
+
+def peer_tls_switch(deployed: Mapping[str, object], settings: EtcdSettings) -> str | None:
+    """A refusal when the change turns mutual TLS between members on or off for a deployed
+    cluster: every member's peer URL changes scheme, and a member restarted on `https` cannot
+    talk to one still on `http` (each refuses the other's handshake), so the rolling update
+    loses quorum at its second member. etcd's documented road is to change each member's peer
+    URLs with `member update` while it listens on both schemes (etcd.io/docs/v3.5/op-guide/
+    runtime-configuration, "Update advertise peer URLs"); this program does not run it yet."""
+    before = str(deployed.get(keys.PEER_TLS_SECRET.name) or "")  # a deployment before the key: off
+    after = settings.peer_tls_secret
+    if bool(before) == bool(after) or not settings.managed:
+        return None
+    turning = "on" if after else "off"
+    return (
+        f"{keys.PEER_TLS_SECRET.full_name} ({_shown(before)} -> {_shown(after)}) turns TLS between "
+        f"members {turning} for the running cluster {settings.names.statefulset}: every member's peer "
+        "URL changes scheme, and a rolling update loses quorum once a restarted member cannot talk to "
+        "those not yet restarted. Refused: undo the change, or follow docs/security.md (Peer TLS, "
+        "turning it on for a running cluster)"
+    )
 
 
 def _shown(value: object) -> str:

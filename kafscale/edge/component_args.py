@@ -100,6 +100,10 @@ class ManagedEtcdArgs(TypedDict, total=False):
     """Read-only root filesystem for every container; off only for an image that must write outside its volumes."""
     etcd_network_policy: bool
     """A NetworkPolicy that admits the peer port only from etcd pods and the client port only from this namespace and the listed clients."""
+    etcd_peer_tls_secret: str
+    """Secret (tls.crt, tls.key, ca.crt) with which members speak mutual TLS to each other; empty means plain HTTP between peers unless etcdPeerTlsIssuer is set."""
+    etcd_peer_tls_issuer: str
+    """cert-manager issuer (name, Issuer/name or ClusterIssuer/name) of the members' peer certificate; set, the program creates the Certificate and peers speak mutual TLS."""
     etcd_client_namespaces: pulumi.Input[list[str]]
     """Other namespaces whose pods may reach the client port (comma-separated string or YAML list)."""
     etcd_client_pod_selectors: pulumi.Input[list[str]]

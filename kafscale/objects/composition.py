@@ -12,6 +12,7 @@ from kafscale.objects.membership import bootstrap_marker, members_configmap, sca
 from kafscale.objects.monitoring import monitoring_objects
 from kafscale.objects.network_policy import network_policy
 from kafscale.objects.pdb import pod_disruption_budget
+from kafscale.objects.peer_tls import peer_certificates
 from kafscale.objects.platform import namespace, service_account, with_platform_rules
 from kafscale.objects.services import client_service, headless_service
 from kafscale.objects.snapshot import snapshot_cronjobs
@@ -23,6 +24,7 @@ Manifest = dict[str, object]
 KIND_ORDER = (
     "Namespace",
     "ServiceAccount",
+    "Certificate",
     "ConfigMap",
     "Service",
     "Job",
@@ -50,6 +52,7 @@ def managed_etcd_manifests(
     manifests = [
         *namespace(settings, names),
         *service_account(settings, names),
+        *peer_certificates(settings, names),
         members_configmap(settings, names, identity),
         headless_service(names),
         client_service(names),
@@ -102,6 +105,8 @@ def apply_after(settings: EtcdSettings) -> dict[ObjectKey, tuple[ObjectKey, ...]
         order = {job: (members,), statefulset_key: (members, job, marker)}
     else:
         order = {job: (members,), statefulset_key: (members, job), marker: (statefulset_key,)}
+    if settings.peer_tls_issuer:  # the pods mount the Secret cert-manager writes for it
+        order[statefulset_key] = (("Certificate", names.peer_certificate), *order[statefulset_key])
     if settings.create_namespace:  # every object waits for its namespace
         created_namespace = ("Namespace", names.namespace)
         for manifest in managed_etcd_manifests(settings):

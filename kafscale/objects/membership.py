@@ -34,6 +34,7 @@ from kafscale.config.rules import MAX_REPLICAS
 from kafscale.config.settings import EtcdSettings
 from kafscale.objects.containers import downward_env, env_var, packaged_script
 from kafscale.objects.metadata import object_metadata
+from kafscale.objects.peer_tls import peer_tls_config
 from kafscale.objects.pod_security import container_security_context
 from kafscale.objects.task_pod import task_pod_template
 
@@ -108,7 +109,7 @@ def scale_down_script() -> str:
 def initial_cluster(settings: EtcdSettings, names: EtcdNames, namespace: str) -> str:
     """Every member's `name=peer URL`, as a brand-new cluster bootstraps."""
     return ",".join(
-        f"{member}=http://{names.member_host(member, namespace)}:{PEER_PORT}"
+        f"{member}={settings.peer_scheme}://{names.member_host(member, namespace)}:{PEER_PORT}"
         for member in names.member_names(settings.replicas)
     )
 
@@ -120,10 +121,10 @@ def etcd_flags(settings: EtcdSettings, names: EtcdNames) -> dict[str, EtcdFlagVa
     return {
         "name": POD_NAME_REF,
         "data-dir": DATA_DIR,
-        "listen-peer-urls": f"http://0.0.0.0:{PEER_PORT}",
+        "listen-peer-urls": f"{settings.peer_scheme}://0.0.0.0:{PEER_PORT}",
         "listen-client-urls": f"http://0.0.0.0:{CLIENT_PORT}",
         "advertise-client-urls": f"http://{own_host}:{CLIENT_PORT}",
-        "initial-advertise-peer-urls": f"http://{own_host}:{PEER_PORT}",
+        "initial-advertise-peer-urls": f"{settings.peer_scheme}://{own_host}:{PEER_PORT}",
         "initial-cluster": initial_cluster(settings, names, POD_NAMESPACE_REF),
         "initial-cluster-state": "new",
         "initial-cluster-token": names.initial_cluster_token,
@@ -136,8 +137,11 @@ def etcd_flags(settings: EtcdSettings, names: EtcdNames) -> dict[str, EtcdFlagVa
 def etcd_config_text(settings: EtcdSettings, names: EtcdNames) -> str:
     """The fixed part of etcd's config file (YAML; strings JSON-quoted, numbers bare, as etcd's
     typed fields want). `$(POD_NAME)` and `$(POD_NAMESPACE)` are expanded by the kubelet."""
-    fixed = {k: v for k, v in etcd_flags(settings, names).items() if k not in MEMBERSHIP_FLAGS}
+    fixed: dict[str, object] = {
+        k: v for k, v in etcd_flags(settings, names).items() if k not in MEMBERSHIP_FLAGS
+    }
     fixed.update(CONFIG_FILE_DEFAULTS)
+    fixed.update(peer_tls_config(settings))  # ours: mutual TLS between members, when set
     if settings.corruption_checks:  # ours, beyond the operator's flags
         version = image_etcd_version(settings.image)
         fixed.update(corruption_check_config(version, settings.corrupt_check_interval))
@@ -190,14 +194,14 @@ def _common_env() -> list[dict[str, object]]:
     ]
 
 
-def member_env(names: EtcdNames) -> list[dict[str, object]]:
+def member_env(settings: EtcdSettings, names: EtcdNames) -> list[dict[str, object]]:
     own_host = names.member_host(POD_NAME_REF, POD_NAMESPACE_REF)
     return [
         downward_env("POD_NAME", "metadata.name"),
         downward_env("POD_NAMESPACE", "metadata.namespace"),
         downward_env("POD_IP", "status.podIP"),
         env_var("MEMBER_NAME", POD_NAME_REF),
-        env_var("MEMBER_PEER_URL", f"http://{own_host}:{PEER_PORT}"),
+        env_var("MEMBER_PEER_URL", f"{settings.peer_scheme}://{own_host}:{PEER_PORT}"),
         env_var("MEMBER_CLIENT_URL", f"http://{own_host}:{CLIENT_PORT}"),
         *_common_env(),
         *_evidence_env(names),
@@ -296,7 +300,7 @@ def config_writer_container(
     return {
         **member_step_container(settings, name, task),
         "env": [
-            *member_env(names),
+            *member_env(settings, names),
             env_var("DATA_DIR", DATA_DIR),
             env_var("CONFIG_FILE", CONFIG_FILE),
             env_var("ETCD_CONFIG", etcd_config_text(settings, names)),
@@ -323,7 +327,7 @@ def promote_container(settings: EtcdSettings, names: EtcdNames, data_volume: str
     container: dict[str, object] = {
         **member_step_container(settings, "member-promote", "promote"),
         "env": [
-            *member_env(names),
+            *member_env(settings, names),
             env_var("VOTING_FILE", VOTING_FILE),
             env_var("DATA_DIR", DATA_DIR),
             env_var("CONFIG_FILE", CONFIG_FILE),

@@ -17,6 +17,7 @@ from kafscale.objects.membership import (
     scripts_container,
 )
 from kafscale.objects.metadata import label_selector, object_metadata
+from kafscale.objects.peer_tls import peer_tls_mounts, peer_tls_volumes
 from kafscale.objects.placement import pod_placement
 from kafscale.objects.pod_security import container_security_context, pod_security_context
 from kafscale.objects.probes import etcd_probes
@@ -71,7 +72,11 @@ def etcd_container(settings: EtcdSettings, names: EtcdNames) -> dict[str, object
             {"name": "client", "containerPort": CLIENT_PORT},
             {"name": "peer", "containerPort": PEER_PORT},
         ],
-        "volumeMounts": [{"name": DATA_VOLUME, "mountPath": DATA_DIR}, etcd_config_mount()],
+        "volumeMounts": [
+            {"name": DATA_VOLUME, "mountPath": DATA_DIR},
+            etcd_config_mount(),
+            *peer_tls_mounts(settings),
+        ],
         "securityContext": container_security_context(settings),
     }
     if settings.probes:
@@ -99,6 +104,7 @@ def pod_volumes(settings: EtcdSettings, names: EtcdNames) -> list[dict[str, obje
         {"name": SNAPSHOTS_VOLUME, "emptyDir": {}},
         *membership_volumes(names),
         *restore_volumes(settings),
+        *peer_tls_volumes(settings),
     ]
     if settings.storage_memory:
         # Beyond the operator: the tmpfs can never outgrow the container's memory limit.
