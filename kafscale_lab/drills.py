@@ -94,3 +94,30 @@ def failed_writes(result: LoadResult, since_s: float = 0.0, until_s: float | Non
         for s in result.samples
         if s.second >= since_s and (until_s is None or s.second < until_s)
     )
+
+
+def raise_alarm_on_every_member(cluster: LocalCluster, kind: str) -> None:
+    """Raise `kind` for every running member through etcd's maintenance API.
+
+    Each member raises NOSPACE for itself only when its own backend crosses the quota, and the
+    members' files differ by a few pages, so which of them do varies from run to run. Raising it
+    for each gives the state of a cluster whose members have all filled up, every time.
+    """
+    with cluster.client(0) as client:
+        for status in cluster.statuses().values():
+            client.call(
+                "/v3/maintenance/alarm",
+                {"action": "ACTIVATE", "memberID": str(status.member_id), "alarm": kind},
+            )
+
+
+def put_offsets(cluster: LocalCluster, tag: str, count: int) -> dict[str, str]:
+    """`count` offset keys under /kafscale/topics/<tag>/, written through member 0; what was
+    acknowledged (key -> value)."""
+    acked = {}
+    with cluster.client(0) as client:
+        for index in range(count):
+            key = f"/kafscale/topics/{tag}/partitions/{index}/next_offset"
+            client.put(key, f"{tag}-{index}")
+            acked[key] = f"{tag}-{index}"
+    return acked

@@ -152,33 +152,6 @@ def require_etcd_binary(label: str) -> str:
     return str(binary)
 
 
-def raise_alarm_on_every_member(cluster: Any, kind: str) -> None:
-    """Raise `kind` for every running member through etcd's maintenance API.
-
-    Each member raises NOSPACE for itself only when its own backend crosses the quota, and the
-    members' files differ by a few pages, so which of them do varies from run to run. Raising it
-    for each gives the state of a cluster whose members have all filled up, every time.
-    """
-    with cluster.client(0) as client:
-        for status in cluster.statuses().values():
-            client.call(
-                "/v3/maintenance/alarm",
-                {"action": "ACTIVATE", "memberID": str(status.member_id), "alarm": kind},
-            )
-
-
-def put_offsets(cluster: Any, tag: str, count: int) -> dict[str, str]:
-    """`count` offset keys under /kafscale/topics/<tag>/, written through member 0; what was
-    acknowledged (key -> value)."""
-    acked = {}
-    with cluster.client(0) as client:
-        for index in range(count):
-            key = f"/kafscale/topics/{tag}/partitions/{index}/next_offset"
-            client.put(key, f"{tag}-{index}")
-            acked[key] = f"{tag}-{index}"
-    return acked
-
-
 def besides_pinning(lines: Iterable[str]) -> list[str]:
     """Warnings (or stderr lines) other than the one that names images without a digest, which
     every stack on the default images gets (kafscale/config/image_pinning.py)."""

@@ -318,8 +318,8 @@ def test_real_etcd_exports_every_metric_the_rules_read(etcd_binary):
 def test_real_etcd_refuses_writes_under_corrupt_with_the_code_the_alert_counts(etcd_binary):
     """CORRUPT raised on every member (as the leader's check raises it): a write is refused with
     `corrupt cluster`, reads still answer, and the refusal is counted as gRPC DataLoss."""
+    from kafscale_lab.drills import raise_alarm_on_every_member
     from kafscale_lab.etcd_http import EtcdError
-    from tests.support import raise_alarm_on_every_member
 
     with LocalCluster(rendered_manifests("etcdReplicas=1"), etcd_binary) as cluster:
         with cluster.client(0) as client:

@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 
 from kafscale.config.tmpfs_footprint import DEFRAG_RESERVE_BYTES
+from kafscale_lab.drills import raise_alarm_on_every_member
 from kafscale_lab.etcd_binaries import tools_image_path
 from kafscale_lab.etcd_http import EtcdError
 from kafscale_lab.load import LoadPlan, SecondSample, run_load
 from kafscale_lab.local_cluster import LocalCluster
 from kafscale_lab.manifests import cronjobs_by_task, maintenance_container
-from tests.support import raise_alarm_on_every_member, rendered_manifests
+from tests.support import rendered_manifests
 
 pytestmark = pytest.mark.etcd
 

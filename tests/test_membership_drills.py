@@ -16,11 +16,12 @@ from kafscale_lab.drills import (
     failed_writes,
     lost_writes,
     membership,
+    raise_alarm_on_every_member,
     wait_for,
 )
 from kafscale_lab.local_cluster import LocalCluster, LocalClusterError
 from kafscale_lab.manifests import init_container, only
-from tests.support import missing, other_build_in_soak, raise_alarm_on_every_member, rendered_manifests
+from tests.support import missing, other_build_in_soak, rendered_manifests
 
 pytestmark = pytest.mark.etcd
 

@@ -8,10 +8,11 @@ from urllib.parse import urlsplit
 import pytest
 
 from kafscale.config.etcd_versions import excludes_every_nospace_alarm, parse_version
+from kafscale_lab.drills import raise_alarm_on_every_member
 from kafscale_lab.etcd_http import EtcdError
 from kafscale_lab.local_cluster import LocalCluster, MemberPlan
 from kafscale_lab.manifests import etcd_container, only
-from tests.support import raise_alarm_on_every_member, render_objects, rendered_manifests
+from tests.support import render_objects, rendered_manifests
 
 PROBES = ("startupProbe", "livenessProbe", "readinessProbe")
 

@@ -30,13 +30,20 @@ import pytest
 import yaml
 
 from kafscale.objects.membership import CONFIG_FILE, CONFIG_VOLUME
-from kafscale_lab.drills import BackgroundLoad, background_load, lost_writes, membership, wait_for
+from kafscale_lab.drills import (
+    BackgroundLoad,
+    background_load,
+    lost_writes,
+    membership,
+    put_offsets,
+    wait_for,
+)
 from kafscale_lab.etcd_binaries import AWS_CLI, etcdctl_beside
 from kafscale_lab.load import LoadResult
 from kafscale_lab.local_cluster import INIT_DEADLINE_S, LocalCluster, pod_identity
 from kafscale_lab.manifests import Manifest, init_container, only
 from kafscale_lab.s3_server import ACCESS_KEY, SECRET_KEY, bucket_keys, s3_client, unique_bucket
-from tests.support import missing, other_build_in_soak, put_offsets, rendered_manifests
+from tests.support import missing, other_build_in_soak, rendered_manifests
 
 pytestmark = pytest.mark.etcd
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from kafscale_lab.drills import put_offsets
 from kafscale_lab.etcd_binaries import AWS_CLI, aws_image_path, etcdctl_beside, tools_image_path
 from kafscale_lab.etcd_http import EtcdHttpClient
 from kafscale_lab.local_cluster import LocalCluster
@@ -36,7 +37,7 @@ from kafscale_lab.s3_server import (
     unique_bucket,
     unreachable_endpoint,
 )
-from tests.support import missing, other_build_in_soak, put_offsets, rendered_manifests
+from tests.support import missing, other_build_in_soak, rendered_manifests
 
 pytestmark = pytest.mark.etcd
 
