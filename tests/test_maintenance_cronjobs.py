@@ -50,6 +50,9 @@ def test_two_cronjobs_with_the_operators_shape():
             {"name": "ETCD_QUOTA_BYTES", "value": "2147483648"},
             {"name": "THRESHOLD_PCT", "value": "80"},
             {"name": "CHECK_ONLY", "value": check_only},
+            {"name": "FRAGMENTATION_PCT", "value": "45"},
+            {"name": "MIN_DEFRAG_BYTES", "value": "104857600"},
+            {"name": "MOVE_LEADER", "value": "0"},
         ]
 
 

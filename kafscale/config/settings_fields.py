@@ -46,6 +46,12 @@ class SettingsFields:
     """kafscale:etcdMaintenanceCheckSchedule: Cron schedule of the check-only CronJob (acts only over the threshold or on NOSPACE)."""
     maintenance_size_threshold_pct: int
     """kafscale:etcdMaintenanceSizeThresholdPct: Check-only mode acts when a member's dbSize reaches this percentage of the quota (1-100)."""
+    maintenance_fragmentation_pct: int
+    """kafscale:etcdMaintenanceFragmentationPct: Check-only mode also defragments a member whose free share of its file, (dbSize - dbSizeInUse) / dbSize, reaches this percentage (1-100)."""
+    maintenance_min_defrag_bytes: int
+    """kafscale:etcdMaintenanceMinDefragBytes: Check-only mode defragments a fragmented member only when its dbSize is at least this."""
+    maintenance_move_leader: bool
+    """kafscale:etcdMaintenanceMoveLeader: Move leadership to a follower already defragmented before the leader's defrag (etcdctl move-leader); off defragments the leader as the leader."""
     snapshot_etcdctl_image: str
     """kafscale:etcdSnapshotEtcdctlImage: Image with etcdctl, BusyBox sh, wget and nc (etcdutl from etcd 3.5) that runs membership, restore, the scale-down Job, maintenance and the snapshot's save step."""
     snapshot_bucket: str

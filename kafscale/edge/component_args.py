@@ -56,6 +56,12 @@ class ManagedEtcdArgs(TypedDict, total=False):
     """Cron schedule of the check-only CronJob (acts only over the threshold or on NOSPACE)."""
     etcd_maintenance_size_threshold_pct: pulumi.Input[int]
     """Check-only mode acts when a member's dbSize reaches this percentage of the quota (1-100)."""
+    etcd_maintenance_fragmentation_pct: pulumi.Input[int]
+    """Check-only mode also defragments a member whose free share of its file, (dbSize - dbSizeInUse) / dbSize, reaches this percentage (1-100)."""
+    etcd_maintenance_min_defrag_bytes: pulumi.Input[str]
+    """Check-only mode defragments a fragmented member only when its dbSize is at least this."""
+    etcd_maintenance_move_leader: pulumi.Input[bool]
+    """Move leadership to a follower already defragmented before the leader's defrag (etcdctl move-leader); off defragments the leader as the leader."""
     etcd_defrag_schedule: pulumi.Input[str]
     """Deprecated alias of etcdMaintenanceSchedule, used when that is empty."""
     etcd_defrag_enabled: bool

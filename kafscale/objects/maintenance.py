@@ -28,6 +28,9 @@ def _cronjob(
         env_var("ETCD_QUOTA_BYTES", str(settings.quota_backend_bytes)),
         env_var("THRESHOLD_PCT", str(settings.maintenance_size_threshold_pct)),
         env_var("CHECK_ONLY", shell_flag(check_only)),
+        env_var("FRAGMENTATION_PCT", str(settings.maintenance_fragmentation_pct)),
+        env_var("MIN_DEFRAG_BYTES", str(settings.maintenance_min_defrag_bytes)),
+        env_var("MOVE_LEADER", shell_flag(settings.maintenance_move_leader)),
     ]
     if settings.storage_memory:
         env += [

@@ -3,10 +3,17 @@
 #
 # Defragments every member one at a time, followers first and the leader last, waiting for each
 # to be healthy again before the next; then disarms NOSPACE only on members back under the quota.
+# With MOVE_LEADER=1, before the leader's turn leadership moves to a follower already done
+# (`etcdctl move-leader`): a defragmenting leader holds up every write of the cluster, a
+# defragmenting follower only its own share; but etcd drops the proposals that arrive during the
+# transfer. A transfer that fails is logged and the leader is defragmented as the leader.
 # A CORRUPT alarm is never disarmed: it is reported and the run fails.
 #
 # Env: ETCD_MEMBERS (comma-separated client URLs), ETCD_QUOTA_BYTES, THRESHOLD_PCT (1..100),
-# CHECK_ONLY (1: act only when a member is at or over quota*pct/100 or has NOSPACE).
+# CHECK_ONLY (1: act only when a member is at or over quota*pct/100, NOSPACE is raised, or a
+# member is fragmented: (dbSize - dbSizeInUse) at or over FRAGMENTATION_PCT (1..100) of a dbSize
+# of at least MIN_DEFRAG_BYTES; then only such members are defragmented, unless NOSPACE is
+# raised), MOVE_LEADER (1: move leadership off the leader before its defrag; 0, the default: not).
 # Memory mode: ETCD_MEMORY_LIMIT_BYTES (the etcd container's limit, which its tmpfs data dir
 # counts against), DEFRAG_RESERVE_BYTES (WAL, snapshots and heap beside the backend) and
 # DEFRAG_COPY_DIVISOR (the copy a defrag writes is taken as dbSizeInUse + dbSizeInUse / this). A
@@ -21,6 +28,9 @@ HEALTH_TIMEOUT_S="${HEALTH_TIMEOUT_S:-60}"
 DEFRAG_TIMEOUT="${DEFRAG_TIMEOUT:-5m}"
 CHECK_ONLY="${CHECK_ONLY:-0}"
 THRESHOLD_PCT="${THRESHOLD_PCT:-75}"
+FRAGMENTATION_PCT="${FRAGMENTATION_PCT:-45}"
+MIN_DEFRAG_BYTES="${MIN_DEFRAG_BYTES:-104857600}"
+MOVE_LEADER="${MOVE_LEADER:-0}"
 export ETCDCTL_API=3
 
 LOG_NAME=etcd-maintenance
@@ -31,6 +41,8 @@ LOG_NAME=etcd-maintenance
 is_number "${ETCD_QUOTA_BYTES:-}" || fail "ETCD_QUOTA_BYTES is not a byte count: '${ETCD_QUOTA_BYTES:-}'"
 is_number "$THRESHOLD_PCT" || fail "THRESHOLD_PCT is not a number: '$THRESHOLD_PCT'"
 is_number "$HEALTH_TIMEOUT_S" || fail "HEALTH_TIMEOUT_S is not a number: '$HEALTH_TIMEOUT_S'"
+is_number "$FRAGMENTATION_PCT" || fail "FRAGMENTATION_PCT is not a number: '$FRAGMENTATION_PCT'"
+is_number "$MIN_DEFRAG_BYTES" || fail "MIN_DEFRAG_BYTES is not a byte count: '$MIN_DEFRAG_BYTES'"
 MEMORY_LIMIT="${ETCD_MEMORY_LIMIT_BYTES:-}"
 DEFRAG_RESERVE_BYTES="${DEFRAG_RESERVE_BYTES:-0}"
 [ -z "$MEMORY_LIMIT" ] || is_number "$MEMORY_LIMIT" ||
@@ -120,23 +132,57 @@ for url in $members; do
 done
 [ "$unhealthy" -eq 0 ] || fail "not every member is healthy: nothing defragmented"
 
+nospace=$(printf '%s\n' "$current_alarms" | grep -c ' NOSPACE$' || true)
+
+# needs URL SIZE: sets `why`, why a check-only run defragments this member ("" when it has
+# nothing to reclaim): at or over the size threshold, or fragmented past the trigger. NOSPACE:
+# every member.
+needs() {
+    why=""
+    if [ "$nospace" -gt 0 ]; then
+        why="NOSPACE is raised"
+    elif [ "$2" -ge "$threshold" ]; then
+        why="dbSize $2 at or over $THRESHOLD_PCT% of the quota"
+    elif [ "$2" -ge "$MIN_DEFRAG_BYTES" ] && [ "$2" -gt 0 ]; then
+        used=$(in_use "$1")
+        is_number "$used" || fail "cannot read dbSizeInUse of $1"
+        fragmented=$((($2 - used) * 100 / $2))
+        if [ "$fragmented" -ge "$FRAGMENTATION_PCT" ]; then
+            why="$fragmented% fragmented (dbSize $2, in use $used), at or over $FRAGMENTATION_PCT%"
+        fi
+    fi
+}
+
 leader_id=""
-over=0
+chosen=""
 while read -r url id size leader; do
     [ -n "$url" ] || continue
     leader_id="$leader"
     log "member $url: id $id, dbSize $size, threshold $threshold, quota $ETCD_QUOTA_BYTES"
-    [ "$size" -lt "$threshold" ] || over=1
+    if [ "$CHECK_ONLY" = "1" ]; then
+        needs "$url" "$size"
+        if [ -n "$why" ]; then
+            log "member $url: to defragment: $why"
+            chosen="$chosen $url"
+        else
+            log "member $url: nothing to reclaim (under $THRESHOLD_PCT% of the quota, and under" \
+                "$FRAGMENTATION_PCT% fragmented or under $MIN_DEFRAG_BYTES bytes): skipped"
+        fi
+    fi
 done <<TABLE
 $table
 TABLE
-nospace=$(printf '%s\n' "$current_alarms" | grep -c ' NOSPACE$' || true)
 
-# 3. Check-only: act only when some member is at or over the threshold or NOSPACE is raised.
-if [ "$CHECK_ONLY" = "1" ] && [ "$over" -eq 0 ] && [ "$nospace" -eq 0 ]; then
-    log "check-only: every member under $THRESHOLD_PCT% of the quota and no NOSPACE: nothing to do"
+# 3. Check-only: act only on the members that need it; nothing to do when none does.
+if [ "$CHECK_ONLY" = "1" ] && [ -z "$chosen" ]; then
+    log "check-only: no member over $THRESHOLD_PCT% of the quota or fragmented, and no NOSPACE: nothing to do"
     exit 0
 fi
+
+# chosen URL: whether this run defragments the member.
+is_chosen() {
+    [ "$CHECK_ONLY" != "1" ] || case " $chosen " in *" $1 "*) return 0 ;; *) return 1 ;; esac
+}
 
 # 4. Defragment followers first, the leader last, one at a time.
 skipped=0
@@ -166,6 +212,59 @@ defragment() {
     log "defragmented $url ($role): healthy, dbSize now $(status "$url" | cut -d ' ' -f 2)"
 }
 
+# voter_id URL: the member ID (hex, as move-leader takes it) of the member serving URL, from its
+# own status; empty when the member list says it is a learner.
+voter_id() {
+    hex=$("$ETCDCTL" --endpoints="$1" endpoint status -w simple </dev/null | awk -F', ' '{ print $2 }' |
+        head -n 1) || return 0
+    [ -n "$hex" ] || return 0
+    "$ETCDCTL" --endpoints="$ETCD_MEMBERS" member list -w simple </dev/null |
+        awk -F', ' -v id="$hex" '$1 == id && $6 == "false" { print $1 }' | head -n 1
+}
+
+# move_leadership LEADER_URL: leadership to a healthy follower voter (all followers are done by
+# now); 0 when it moved, else 1, the reason logged.
+move_leadership() {
+    if [ "$MOVE_LEADER" != "1" ]; then
+        log "not moving leadership (MOVE_LEADER=$MOVE_LEADER): defragmenting the leader as the leader"
+        return 1
+    fi
+    target=""
+    for candidate in $members; do
+        [ "$candidate" != "$1" ] || continue
+        healthy "$candidate" || continue
+        target_id=$(voter_id "$candidate")
+        if [ -n "$target_id" ]; then
+            target=$candidate
+            break
+        fi
+    done
+    if [ -z "$target" ]; then
+        log "no other healthy voter to take leadership: defragmenting the leader as the leader"
+        return 1
+    fi
+    if ! out=$("$ETCDCTL" --endpoints="$1" --command-timeout=30s move-leader "$target_id" </dev/null 2>&1); then
+        log "moving leadership from $1 to $target ($target_id) failed: $out; defragmenting the leader as the leader"
+        return 1
+    fi
+    # The former leader's own view, once it has one: another member leads.
+    deadline=$(($(date +%s) + HEALTH_TIMEOUT_S))
+    while :; do
+        line=$(status "$1" || true)
+        id=${line%% *}
+        now_leader=${line##* }
+        if [ -n "$line" ] && [ "$now_leader" != "$id" ] && [ "$now_leader" != 0 ]; then
+            log "moved leadership from $1 to $target ($target_id) before defragmenting $1"
+            return 0
+        fi
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+            log "leadership did not leave $1 within ${HEALTH_TIMEOUT_S}s: defragmenting the leader as the leader"
+            return 1
+        fi
+        sleep 1
+    done
+}
+
 leader_url=""
 while read -r url id size leader; do
     [ -n "$url" ] || continue
@@ -173,12 +272,19 @@ while read -r url id size leader; do
         leader_url="$url"
         continue
     fi
+    is_chosen "$url" || continue
     defragment "$url" follower
 done <<TABLE
 $table
 TABLE
 [ -n "$leader_url" ] || fail "no member is the leader ($leader_id)"
-defragment "$leader_url" leader
+if is_chosen "$leader_url"; then
+    if move_leadership "$leader_url"; then
+        defragment "$leader_url" "former leader"
+    else
+        defragment "$leader_url" leader
+    fi
+fi
 
 # 5. Disarm NOSPACE only where the member is back under the quota.
 failed=0
@@ -202,4 +308,4 @@ for url in $members; do
 done
 [ "$skipped" -eq 0 ] || fail "$skipped member(s) not defragmented: the copy would not fit in memory"
 [ "$failed" -eq 0 ] || fail "NOSPACE kept on a member still over quota"
-log "done: every member defragmented, leader last"
+log "done: the members defragmented one at a time, the leader last"
