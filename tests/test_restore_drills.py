@@ -22,6 +22,7 @@ import os
 import re
 import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -29,7 +30,10 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
+from kafscale.config.settings import parse_settings
 from kafscale.objects.membership import CONFIG_FILE, CONFIG_VOLUME
+from kafscale.objects.peer_tls import peer_dns_names
+from kafscale_lab.certificates import make_ca, make_certificate
 from kafscale_lab.drills import (
     BackgroundLoad,
     background_load,
@@ -73,11 +77,14 @@ def _cluster(
     pod_shell: str | None,
     restart: bool = False,
     init_deadline_s: float = INIT_DEADLINE_S,
+    peer_tls: Mapping[str, str] | None = None,
 ) -> LocalCluster:
     """The rendered pods, the AWS CLI image stood in for by BusyBox applets and Debian's `aws`,
     the tools image's scripts under the build's paired shell; `restart`: containers restart
     after the kubelet's back-off; `init_deadline_s`: how long the lab lets an init container run
-    before it calls the pod failed (the kubelet itself sets no limit)."""
+    before it calls the pod failed (the kubelet itself sets no limit); `peer_tls`: the peer
+    certificate's Secret data (then each pod connects from its own address, as etcd's peer
+    certificate check needs: tests/test_peer_tls.py)."""
     if not AWS_CLI.exists():
         missing(f"{AWS_CLI} is missing (make setup installs Debian's awscli)")
     image = init_container(only(manifests, "StatefulSet"), "snapshot-fetch")["image"]
@@ -86,9 +93,10 @@ def _cluster(
         etcd_binary,
         tools_shell=pod_shell,
         aws_cli_image=image,
-        secrets={"s3-creds": SECRET},
+        secrets={"s3-creds": SECRET, **({PEER_TLS_SECRET: dict(peer_tls)} if peer_tls else {})},
         restart_containers=restart,
         init_deadline_s=init_deadline_s,
+        own_source_addresses=peer_tls is not None,
     )
 
 
@@ -319,6 +327,34 @@ def test_a_lost_cluster_restores_its_own_newest_snapshot_twice_and_an_emptied_me
             f"{time.monotonic() - snapshot_at:.0f}s of writes here",
             end="",
         )
+
+
+PEER_TLS_SECRET = "etcd-peer-tls"
+
+
+@pytest.mark.soak  # beside the drills above, which run without TLS: `make soak`
+def test_with_peer_tls_a_lost_cluster_restores_its_newest_snapshot(
+    etcd_binary, pod_shell, s3_endpoint, tmp_path
+):
+    """Peer TLS on: every member lost, the snapshot restored under https peer URLs (etcdutl's
+    restore writes the initial cluster the members ConfigMap holds), the members then forming
+    one cluster over mutual TLS with every key the snapshot held."""
+    names = peer_dns_names(parse_settings({"namespace": "kafscale-dev"}).settings.names)
+    peer = make_certificate(tmp_path, "peer", make_ca(tmp_path / "ca", "cluster"), names)
+    s3 = s3_client(s3_endpoint)
+    bucket = unique_bucket()
+    s3.create_bucket(Bucket=bucket)
+    manifests = _rendered(s3_endpoint, bucket, f"etcdPeerTlsSecret={PEER_TLS_SECRET}")
+    folder, _ = _folder(manifests)
+    with _cluster(manifests, etcd_binary, pod_shell, restart=True, peer_tls=peer.secret_data()) as cluster:
+        before = put_offsets(cluster, "before", 100)
+        cluster.run_cronjob(_snapshot_cronjob(manifests))
+        good = _newest_snapshot(s3, bucket, folder)
+        _, mark = _lose_every_pod_and_restore(cluster)
+        _assert_restored_from(cluster, good, mark)
+        for held in _held_by_every_member(cluster, "/kafscale/topics/"):
+            assert {key: held.get(key) for key in before} == before
+        assert all(url.startswith("https://") for m in membership(cluster) for url in m.peer_urls)
 
 
 @other_build_in_soak("debian")
