@@ -13,7 +13,10 @@ from typing import Any
 
 import pytest
 
+from kafscale.config.settings import parse_settings
 from kafscale.config.tmpfs_footprint import DEFRAG_RESERVE_BYTES
+from kafscale.objects.peer_tls import peer_dns_names
+from kafscale_lab.certificates import make_ca, make_certificate
 from kafscale_lab.drills import raise_alarm_on_every_member, wait_for
 from kafscale_lab.etcd_binaries import tools_image_path
 from kafscale_lab.etcd_http import EtcdError
@@ -303,3 +306,27 @@ def test_with_move_leader_the_leader_is_not_the_leader_during_its_own_defrag(etc
     assert f"from {members[leader]} to " in moved
     assert result.stdout.index(moved) < result.stdout.index(f"defragmenting {members[leader]}")
     assert after != leader
+
+
+@pytest.mark.soak  # with peer TLS, beside the drill above: `make soak`
+def test_with_peer_tls_maintenance_recovers_a_cluster_from_nospace(etcd_binary, shell, tmp_path):
+    """The maintenance script talks to the client port only: with mutual TLS between the members
+    it recovers a cluster whose every member raised NOSPACE as it does without."""
+    names = peer_dns_names(parse_settings({"namespace": "kafscale-dev"}).settings.names)
+    peer = make_certificate(tmp_path, "peer", make_ca(tmp_path / "ca", "cluster"), names)
+    manifests, cronjobs = _rendered("etcdPeerTlsSecret=etcd-peer-tls")
+    secrets = {"etcd-peer-tls": peer.secret_data()}
+    with LocalCluster(manifests, etcd_binary, secrets=secrets, own_source_addresses=True) as cluster:
+        acked, maybe_landed = _fill_until_nospace(cluster)
+        raise_alarm_on_every_member(cluster, "NOSPACE")
+        _compact_all(cluster)
+        result = _run_script(
+            cronjobs["maintenance-check"], cluster, shell, _tools_path(tmp_path, etcd_binary)
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert len(_defragmented(result.stdout)) == 3 and "disarmed NOSPACE" in result.stdout
+        with cluster.client(1) as client:
+            assert client.alarms() == []
+            client.put("/kafscale/topics/big/partitions/9/next_offset", "1")
+            for key, value in acked.items():
+                assert client.get(key) in {value, maybe_landed.get(key)}, key
