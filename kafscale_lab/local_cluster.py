@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import cast
 
 from kafscale.config.rules import MAX_REPLICAS
 from kafscale.objects.membership import MARKER_COMPONENT_LABEL
@@ -245,11 +246,21 @@ class LocalCluster:
                 raise LocalClusterError(f"{member.pod_name}: Secret {secret} does not exist")
             directory = member.volume_dirs[volume]
             for key, value in data.items():
-                path = directory / key
-                path.write_text(value)
+                staged = directory / f".{key}.new"  # each file whole or not at all, as the
+                staged.write_text(value)  # kubelet's atomic writer swaps its data directory
                 if self._fs_group is not None:
-                    os.chown(path, 0, self._fs_group)
-                path.chmod(mode)
+                    os.chown(staged, 0, self._fs_group)
+                staged.chmod(mode)
+                staged.replace(directory / key)
+
+    def update_secret(self, name: str, data: Mapping[str, str]) -> None:
+        """A Secret changed (a renewed certificate): every running pod that mounts it gets the new
+        files in place, as the kubelet's next sync writes them, without a restart."""
+        secrets = cast(dict[str, Mapping[str, str]], self._stand_ins.secrets)
+        secrets[name] = dict(data)
+        for run in list(self._pods.values()):
+            if any(secret == name for secret, _ in run.plan.secret_volumes.values()):
+                self._fill_secret_volumes(run.plan)
 
     def start_member(self, pod_name: str) -> None:
         """Start a pod: its volumes made and handed to fsGroup, then (on its own thread) its init

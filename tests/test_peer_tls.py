@@ -152,12 +152,30 @@ def test_turning_peer_tls_on_or_off_for_a_deployed_cluster_is_refused(before, af
 # On real etcd
 
 
-def _certificates(tmp_path: Path, namespace: str = "kafscale-dev") -> tuple[Certificate, Certificate]:
-    """The cluster's certificate, and one for the same names from another CA."""
-    names = peer_dns_names(parse_settings({"namespace": namespace}).settings.names)
-    ours = make_certificate(tmp_path, "peer", make_ca(tmp_path / "ours", "cluster"), names)
-    theirs = make_certificate(tmp_path, "intruder", make_ca(tmp_path / "theirs", "other"), names)
-    return ours, theirs
+NAMES = peer_dns_names(parse_settings({"namespace": "kafscale-dev"}).settings.names)  # the dev stack's
+
+
+def _certificates(tmp_path: Path) -> tuple[Certificate, Certificate, tuple[Path, Path]]:
+    """The cluster's certificate, one for the same names from another CA, and the cluster's CA."""
+    ca = make_ca(tmp_path / "ours", "cluster")
+    ours = make_certificate(tmp_path, "peer", ca, NAMES)
+    theirs = make_certificate(tmp_path, "intruder", make_ca(tmp_path / "theirs", "other"), NAMES)
+    return ours, theirs, ca
+
+
+def _served_certificate(member_address: str, host: str, client: Certificate, source: str) -> bytes:
+    """The certificate a member's peer port presents to a new connection (DER)."""
+    context = ssl.create_default_context(cafile=str(client.ca))
+    context.load_cert_chain(str(client.cert), str(client.key))
+    raw = socket.create_connection((member_address, 2380), timeout=5, source_address=(source, 0))
+    with context.wrap_socket(raw, server_hostname=host) as connection:
+        served = connection.getpeercert(binary_form=True)
+    assert served is not None
+    return served
+
+
+def _der(certificate: Certificate) -> bytes:
+    return ssl.PEM_cert_to_DER_cert(certificate.cert.read_text())
 
 
 def _voters(cluster: LocalCluster) -> int:
@@ -186,7 +204,7 @@ def _peer_request(member_address: str, host: str, ca: Path, client: Certificate 
 @pytest.mark.etcd
 @other_build_in_soak("debian")
 def test_members_bootstrap_over_mutual_tls_and_refuse_a_peer_of_another_ca(etcd_binary, tmp_path):
-    ours, theirs = _certificates(tmp_path)
+    ours, theirs, ca = _certificates(tmp_path)
     manifests = rendered_manifests(f"etcdPeerTlsSecret={SECRET}")
     # Each pod's connections leave from its own address, as in a pod network: etcd admits a peer
     # only when one of its certificate's DNS names covers the connecting address's name
@@ -229,6 +247,22 @@ def test_members_bootstrap_over_mutual_tls_and_refuse_a_peer_of_another_ca(etcd_
         )
         with cluster.client(2) as client:
             assert client.get("/kafscale/topics/t/partitions/0/next_offset") == "42"
+        # A renewed certificate from the same CA: the kubelet rewrites the Secret's files, and the
+        # next connection gets it, with no member restarted (etcd reads the files per handshake).
+        processes = cluster.process_ids()
+        renewed = make_certificate(tmp_path, "renewed", ca, NAMES)
+        assert _served_certificate(first.address, host, ours, second.address) == _der(ours)
+        cluster.update_secret(SECRET, renewed.secret_data())
+        wait_for(
+            lambda: _served_certificate(first.address, host, renewed, second.address) == _der(renewed),
+            "the renewed certificate served",
+            30,
+        )
+        with cluster.client(0) as client:
+            client.put("/kafscale/topics/t/partitions/1/next_offset", "7")
+        with cluster.client(1) as client:
+            assert client.get("/kafscale/topics/t/partitions/1/next_offset") == "7"
+        assert cluster.process_ids() == processes
         plain = http.client.HTTPConnection(first.address, 2380, timeout=5)
         try:
             plain.request("GET", "/members")
@@ -244,7 +278,7 @@ def test_members_bootstrap_over_mutual_tls_and_refuse_a_peer_of_another_ca(etcd_
 def test_with_peer_tls_a_scale_3_5_3_under_load_loses_no_acknowledged_write(etcd_binary, tmp_path):
     """Each step as `pulumi up` applies it: the new members join as learners at their https peer
     URLs, the scale-down Job removes them again, and every acknowledged write is on every member."""
-    ours, _ = _certificates(tmp_path)
+    ours, _, _ = _certificates(tmp_path)
     secrets = {SECRET: ours.secret_data()}
     tls = f"etcdPeerTlsSecret={SECRET}"
     with LocalCluster(
