@@ -134,25 +134,18 @@ def own_source_addresses(groups: PodGroups, pods: Sequence[tuple[str, str]]) -> 
     which match the destination in OUTPUT, are unchanged). What a peer sees as the remote address
     is then the sending pod's, as etcd's peer certificate check needs (its DNS names must resolve
     to the connecting address)."""
-    iptables = _iptables()
-    added: list[list[str]] = []
-    try:
-        for pod, address in pods:
-            groups.procs_file(pod)  # iptables matches only a group that exists
-            rule = [
-                "POSTROUTING", "-o", "lo",
-                "-m", "cgroup", "--path", groups.path(pod),
-                "-m", "comment", "--comment", groups.tag,
-                "-j", "SNAT", "--to-source", address,
-            ]  # fmt: skip
-            made = subprocess.run([iptables, "-t", "nat", "-I", *rule], capture_output=True, text=True)
-            if made.returncode != 0:
-                raise PartitionError(f"iptables -t nat -I {' '.join(rule)}: {made.stderr.strip()}")
-            added.append(rule)
+    rules = [_source_rule(groups, pod, address) for pod, address in pods]
+    with _rules_in_place(groups, [pod for pod, _ in pods], rules, table="nat"):
         yield
-    finally:
-        for rule in added:
-            subprocess.run([iptables, "-t", "nat", "-D", *rule], capture_output=True, check=False)
+
+
+def _source_rule(groups: PodGroups, pod: str, address: str) -> list[str]:
+    return [
+        "POSTROUTING", "-o", "lo",
+        "-m", "cgroup", "--path", groups.path(pod),
+        "-m", "comment", "--comment", groups.tag,
+        "-j", "SNAT", "--to-source", address,
+    ]  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -180,19 +173,21 @@ def refused(groups: PodGroups, pods: Sequence[str], address: str) -> Iterator[No
 
 
 @contextlib.contextmanager
-def _rules_in_place(groups: PodGroups, pods: Sequence[str], rules: Sequence[list[str]]) -> Iterator[None]:
-    """`rules` inserted until the block ends, then deleted, whatever happened inside."""
-    iptables = _iptables()
+def _rules_in_place(
+    groups: PodGroups, pods: Sequence[str], rules: Sequence[list[str]], table: str = "filter"
+) -> Iterator[None]:
+    """`rules` inserted into `table` until the block ends, then deleted, whatever happened inside."""
+    iptables = [_iptables(), "-t", table]
     for pod in pods:
         groups.procs_file(pod)  # iptables matches only a group that exists
     added: list[list[str]] = []
     try:
         for rule in rules:
-            made = subprocess.run([iptables, "-I", *rule], capture_output=True, text=True)
+            made = subprocess.run([*iptables, "-I", *rule], capture_output=True, text=True)
             if made.returncode != 0:
-                raise PartitionError(f"iptables -I {' '.join(rule)}: {made.stderr.strip()}")
+                raise PartitionError(f"iptables -t {table} -I {' '.join(rule)}: {made.stderr.strip()}")
             added.append(rule)
         yield
     finally:
         for rule in added:
-            subprocess.run([iptables, "-D", *rule], capture_output=True, check=False)
+            subprocess.run([*iptables, "-D", *rule], capture_output=True, check=False)
