@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-import copy
 import gc
 import hashlib
-import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +11,7 @@ import pytest
 from hypothesis import settings
 
 from kafscale_lab.s3_server import MOTO_SERVER, moto_s3
-from tests.support import ETCD_BUILD_LABELS, SHELLS, missing, require_etcd_binary
+from tests.support import ENGINE_RUNS, ETCD_BUILD_LABELS, SHELLS, json_key, missing, require_etcd_binary
 
 # Property tests explore new inputs on a developer's machine; under CI they replay a fixed set, so
 # that a run fails only for a change, never for a draw.
@@ -69,38 +67,38 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.freeze()
 
 
-def _stack_files(project_dir: Path, stack: str) -> list[str]:
-    """What a render reads from the project: each file's digest (empty when it is absent)."""
-    names = ("Pulumi.yaml", f"Pulumi.{stack}.yaml", "__main__.py")
-    paths = [project_dir / name for name in names]
-    return [hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "" for path in paths]
+def _run_key(program: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+    """What a run of a program file depends on: the file's path and digest and every other
+    argument of `run_program`. None for a callable program (a closure is never the same twice)."""
+    if not isinstance(program, Path):
+        return None
+    try:
+        digest = hashlib.sha256(program.read_bytes()).hexdigest()
+    except OSError:  # what the run itself must report
+        return None
+    return json_key(str(program), digest, args, kwargs)
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _each_render_runs_once() -> Iterator[None]:
-    """A render is a pure function of the stack's files, the `--set` values and the last
-    deployment: one run of the mock engine per distinct set of them, a deep copy to each caller
-    (the engine's own runs, and the tests of its behaviour, are untouched)."""
-    from kafscale.offline import cli, render
+def _each_run_runs_once() -> Iterator[None]:
+    """Every caller of `run_program` (render, the test modules) runs each distinct program file
+    with each distinct config and last deployment once (tests/support.py `EngineRuns`)."""
+    import sys
 
-    original = render.render_stack
-    renders: dict[str, render.Rendered] = {}
+    from kafscale.offline import engine
 
-    def render_once(
-        project_dir: Path,
-        stack: str,
-        overrides: Sequence[str] = (),
-        last_settings: Mapping[str, Any] | None = None,
-    ) -> render.Rendered:
-        try:
-            files = _stack_files(project_dir, stack)
-            key = json.dumps([str(project_dir), stack, list(overrides), last_settings, files])
-        except (OSError, TypeError, ValueError):  # what the render itself must report
-            return original(project_dir, stack, overrides, last_settings)
-        if key not in renders:
-            renders[key] = original(project_dir, stack, overrides, last_settings)
-        return copy.deepcopy(renders[key])
+    original = engine.run_program
 
-    render.render_stack, cli.render_stack = render_once, render_once  # type: ignore[assignment]
+    def run_once(program: Any, *args: Any, **kwargs: Any) -> engine.ProgramRun:
+        return ENGINE_RUNS.result(_run_key(program, args, kwargs), lambda: original(program, *args, **kwargs))
+
+    holders = [
+        module
+        for name, module in list(sys.modules.items())
+        if name.startswith(("kafscale", "tests")) and getattr(module, "run_program", None) is original
+    ]
+    for module in holders:
+        module.run_program = run_once  # type: ignore[attr-defined]
     yield
-    render.render_stack, cli.render_stack = original, original  # type: ignore[assignment]
+    for module in holders:
+        module.run_program = original  # type: ignore[attr-defined]

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import importlib
 import io
+import json
 import os
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import pytest
+import yaml
+from pulumi.runtime import mocks
 
 from kafscale.config.settings import parse_settings
 from kafscale.objects.composition import in_render_order, managed_etcd_manifests
@@ -19,7 +23,7 @@ from kafscale.objects.membership import IDENTITY_BYTES
 from kafscale.offline.engine import DEFAULT_PROJECT, DEFAULT_STACK, stand_in_hex
 from kafscale_lab.manifests import etcd_container, only
 
-if TYPE_CHECKING:  # Pulumi and its Kubernetes SDK load only when a test runs the engine
+if TYPE_CHECKING:  # Pulumi's Kubernetes SDK loads only when a test runs the engine
     from kafscale.edge.component_args import ManagedEtcdArgs
     from kafscale.offline.engine import ProgramRun
 
@@ -78,6 +82,14 @@ def run_cli(*args: str, module: str = "kafscale") -> subprocess.CompletedProcess
     return subprocess.CompletedProcess([module, *args], returncode, stdout.getvalue(), stderr.getvalue())
 
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: a tenth of the pure-Python time
+
+
+def yaml_documents(text: str) -> list[Any]:
+    """The documents of a YAML stream (a render's output), as `yaml.safe_load_all` reads them."""
+    return list(yaml.load_all(text, Loader=_YAML_LOADER))
+
+
 class RenderedObjects:
     """The Kubernetes objects of one set of raw config values, in render order."""
 
@@ -106,6 +118,45 @@ def render_objects(**raw: str) -> RenderedObjects:
     )
 
 
+Result = TypeVar("Result")
+_MOCK_REGISTER = vars(mocks.MockMonitor)["RegisterResource"]  # before any test patches it
+
+
+def monitor_watched() -> bool:
+    """Whether the running test patched the mock monitor to see each registration: its runs of
+    the engine must take place."""
+    return vars(mocks.MockMonitor)["RegisterResource"] is not _MOCK_REGISTER
+
+
+class EngineRuns:
+    """A run under the mock engine is a pure function of what it is given: each distinct run
+    takes place once per test session (per pytest-xdist worker), each caller gets a deep copy. A
+    run that fails is not kept (each caller sees it fail); a run without a key (a program that is
+    a closure) or under a watched monitor always takes place."""
+
+    def __init__(self) -> None:
+        self._results: dict[str, Any] = {}
+
+    def result(self, key: str | None, run: Callable[[], Result]) -> Result:
+        if key is None or monitor_watched():
+            return run()
+        if key not in self._results:
+            self._results[key] = run()
+        return copy.deepcopy(self._results[key])  # type: ignore[no-any-return]
+
+
+ENGINE_RUNS = EngineRuns()
+
+
+def json_key(*parts: object) -> str | None:
+    """A cache key of plain values, or None for a value JSON cannot hold (an integer of 5,000
+    digits, an output)."""
+    try:
+        return json.dumps(parts, sort_keys=True)
+    except (TypeError, ValueError):
+        return None
+
+
 def component_args(**raw: object) -> ManagedEtcdArgs:
     """The component's args for raw values keyed by config key (`etcdReplicas`, ...)."""
     from kafscale.config.keys import snake_case as field_name
@@ -126,8 +177,11 @@ def run_component(**raw: object) -> tuple[ProgramRun, dict[str, Any]]:
         for name in ("client_endpoints", "member_endpoints", "stateful_set_name", "managed", "settings"):
             pulumi.export(name, getattr(etcd, name))
 
-    run = run_program(program, config={})
-    return run, run.exports
+    def run() -> tuple[ProgramRun, dict[str, Any]]:
+        program_run = run_program(program, config={})
+        return program_run, program_run.exports
+
+    return ENGINE_RUNS.result(json_key("component", raw), run)
 
 
 def rendered_manifests(*overrides: str, stack: str = "dev") -> list[dict[str, Any]]:

@@ -7,7 +7,9 @@ its source next to each test; the tests read the registrations themselves (the m
 RegisterResource requests, as the engine would receive them).
 """
 
+import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,9 +20,9 @@ from pulumi.runtime import mocks, rpc
 
 from kafscale.config.settings import parse_settings
 from kafscale.edge.component import COMPONENT_TYPE, LEGACY_COMPONENT_TYPE, ManagedEtcd, child_name
-from kafscale.offline.engine import run_program
+from kafscale.offline.engine import ProgramRun, run_program
 from kafscale.offline.stack_config import load_stack_config
-from tests.support import PROJECT_DIR, besides_pinning, component_args
+from tests.support import ENGINE_RUNS, PROJECT_DIR, besides_pinning, component_args, json_key
 
 LEGACY_URNS = json.loads((PROJECT_DIR / "tests" / "data" / "legacy_urns.json").read_text())["stacks"]
 STATEFULSET = "kubernetes:apps/v1:StatefulSet"
@@ -55,9 +57,9 @@ class Recorded:
         return found
 
 
-@pytest.fixture
-def recorded(monkeypatch):
-    """Every RegisterResource and RegisterResourceOutputs request of the runs in the test."""
+@contextlib.contextmanager
+def _watching() -> Iterator[Recorded]:
+    """Every RegisterResource and RegisterResourceOutputs request of the runs inside."""
     record = Recorded()
     register = mocks.MockMonitor.RegisterResource
 
@@ -87,9 +89,17 @@ def recorded(monkeypatch):
         record.outputs[request.urn] = dict(request.outputs.fields.items())
         return mocks.empty_pb2.Empty()
 
-    monkeypatch.setattr(mocks.MockMonitor, "RegisterResource", registering)
-    monkeypatch.setattr(mocks.MockMonitor, "RegisterResourceOutputs", registering_outputs, raising=False)
-    return record
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mocks.MockMonitor, "RegisterResource", registering)
+        patch.setattr(mocks.MockMonitor, "RegisterResourceOutputs", registering_outputs, raising=False)
+        yield record
+
+
+@pytest.fixture
+def recorded() -> Iterator[Recorded]:
+    """What the runs of the test registered."""
+    with _watching() as record:
+        yield record
 
 
 def _is_secret(value: Any) -> bool:
@@ -110,6 +120,18 @@ def _stack_program_run(overrides=(), deployed=None, secret_keys=()):
         deployed_outputs=deployed,
         secret_keys=[f"kafscale:{key}" for key in secret_keys],
     )
+
+
+def _watched_stack_run(*overrides: str, secret_keys: tuple[str, ...] = ()) -> tuple[ProgramRun, Recorded]:
+    """A run of the dev stack (plus `--set` overrides) and what it registered (once per session:
+    tests/support.py `EngineRuns`)."""
+
+    def run() -> tuple[ProgramRun, Recorded]:
+        with _watching() as record:
+            program_run = _stack_program_run(list(overrides), secret_keys=secret_keys)
+        return program_run, record
+
+    return ENGINE_RUNS.result(json_key("watched dev stack", overrides, secret_keys), run)
 
 
 def _kubernetes(record: Recorded) -> list[Registration]:
@@ -212,8 +234,8 @@ def test_what_is_built_from_the_endpoints_depends_on_the_etcd_objects(recorded):
     assert brokers.inputs["data"]["etcd"] == "http://kafscale-etcd-client.kafscale.svc.cluster.local:2379"
 
 
-def test_register_outputs_lists_every_output(recorded):
-    _stack_program_run()
+def test_register_outputs_lists_every_output():
+    _, recorded = _watched_stack_run()
     (component,) = recorded.of_type(COMPONENT_TYPE)
     assert set(recorded.outputs[component.urn]) == {
         "clientEndpoints",
@@ -279,8 +301,8 @@ def _old_urn(alias, registration: Registration, stack: str, project: str) -> str
 
 
 @pytest.mark.parametrize("label", list(LEGACY_URNS))
-def test_every_urn_of_the_old_layout_is_an_alias_of_one_new_resource(recorded, label):
-    _stack_program_run(LEGACY_URNS[label]["overrides"])
+def test_every_urn_of_the_old_layout_is_an_alias_of_one_new_resource(label):
+    _, recorded = _watched_stack_run(*LEGACY_URNS[label]["overrides"])
     aliased: dict[str, str] = {}
     for registration in recorded.registrations:
         for alias in registration.aliases:
@@ -294,8 +316,8 @@ def test_every_urn_of_the_old_layout_is_an_alias_of_one_new_resource(recorded, l
         assert aliased[old] == (COMPONENT_TYPE if old_type == LEGACY_COMPONENT_TYPE else old_type)
 
 
-def test_the_component_keeps_its_old_type_as_an_alias(recorded):
-    _stack_program_run()
+def test_the_component_keeps_its_old_type_as_an_alias():
+    _, recorded = _watched_stack_run()
     (component,) = recorded.of_type(COMPONENT_TYPE)
     assert [_old_urn(a, component, "dev", "kafscale") for a in component.aliases] == [
         f"urn:pulumi:dev::kafscale::{LEGACY_COMPONENT_TYPE}::etcd"
@@ -305,42 +327,39 @@ def test_the_component_keeps_its_old_type_as_an_alias(recorded):
 # 6. Protect and the claims
 
 
-def test_the_statefulset_is_protected_unless_replacement_is_allowed(recorded):
+def test_the_statefulset_is_protected_unless_replacement_is_allowed():
     """The engine refuses to replace or delete a protected resource, in preview too
     (pulumi/pulumi pkg/resource/deploy/step_generator.go `continueStepsFromDiff`: "unable to
     replace resource ... as it is currently marked for protection"; step.go
     `deleteProtectedError`)."""
-    _stack_program_run()
+    _, recorded = _watched_stack_run()
     protected = {(r.type, r.inputs["metadata"]["name"]) for r in _kubernetes(recorded) if r.protect}
     marker = ("kubernetes:core/v1:ConfigMap", "kafscale-etcd-bootstrapped")
     assert protected == {(STATEFULSET, "kafscale-etcd"), marker}
-    recorded.registrations.clear()
-    _stack_program_run(["etcdAllowReplacement=true"])
+    _, recorded = _watched_stack_run("etcdAllowReplacement=true")
     assert not any(r.protect for r in _kubernetes(recorded))
 
 
-def test_a_created_namespace_is_protected_kept_and_named_after_the_component(recorded):
+def test_a_created_namespace_is_protected_kept_and_named_after_the_component():
     """Deleting the namespace would delete every member's data: it is protected and retained
     like the marker, and gets a child name of its own (its name need not start with the
     cluster's)."""
-    _stack_program_run(["etcdCreateNamespace=true"])
+    _, recorded = _watched_stack_run("etcdCreateNamespace=true")
     (namespace,) = [r for r in _kubernetes(recorded) if r.type == "kubernetes:core/v1:Namespace"]
     assert namespace.name == "etcd-namespace" and namespace.inputs["metadata"]["name"] == "kafscale-dev"
     assert namespace.protect and namespace.retain_on_delete
-    recorded.registrations.clear()
-    _stack_program_run(["etcdCreateNamespace=true", "etcdAllowReplacement=true"])
+    _, recorded = _watched_stack_run("etcdCreateNamespace=true", "etcdAllowReplacement=true")
     (namespace,) = [r for r in _kubernetes(recorded) if r.type == "kubernetes:core/v1:Namespace"]
     assert not namespace.protect and namespace.retain_on_delete
 
 
-def test_the_bootstrap_marker_is_kept_in_kubernetes_when_it_leaves_the_stack(recorded):
+def test_the_bootstrap_marker_is_kept_in_kubernetes_when_it_leaves_the_stack():
     """retainOnDelete: "Pulumi will not call through to the resource provider's Delete method
     when deleting or replacing the resource during pulumi up or pulumi destroy" (Pulumi's docs,
     Resource option: retainOnDelete), so a `pulumi destroy` after `pulumi state unprotect`
     leaves the marker in the namespace."""
     for overrides in ([], ["etcdAllowReplacement=true"]):
-        recorded.registrations.clear()
-        _stack_program_run(overrides)
+        _, recorded = _watched_stack_run(*overrides)
         retained = {r.inputs["metadata"]["name"] for r in _kubernetes(recorded) if r.retain_on_delete}
         assert retained == {"kafscale-etcd-bootstrapped"}, overrides
 
@@ -370,10 +389,10 @@ def test_disk_mode_claims_are_retained_when_the_statefulset_goes():
     ],
     ids=["default-3-members", "default-5-members", "set", "refused"],
 )
-def test_the_statefulset_rollout_is_awaited_for_the_deploy_timeout(recorded, overrides, seconds):
+def test_the_statefulset_rollout_is_awaited_for_the_deploy_timeout(overrides, seconds):
     """pulumi-kubernetes takes a resource's customTimeouts over its 10-minute default
     (provider/pkg/metadata/overrides.go `TimeoutDuration`; await/await.go `Creation`, `Update`)."""
-    run = _stack_program_run(overrides)
+    run, recorded = _watched_stack_run(*overrides)
     (statefulset,) = recorded.of_type(STATEFULSET)
     assert statefulset.custom_timeouts == (f"{seconds}s", f"{seconds}s")
     others = [r for r in _kubernetes(recorded) if r.type != STATEFULSET]
@@ -391,10 +410,11 @@ def test_the_statefulset_rollout_is_awaited_for_the_deploy_timeout(recorded, ove
 # 8. Secrets stay secret
 
 
-def test_a_secret_key_is_secret_in_every_object_it_reaches_and_in_the_settings_output(recorded):
-    _stack_program_run(
-        ["etcdSnapshotEnabled=true", "etcdSnapshotS3Endpoint=https://s3.internal.example:9000"],
-        secret_keys=["etcdSnapshotS3Endpoint"],
+def test_a_secret_key_is_secret_in_every_object_it_reaches_and_in_the_settings_output():
+    _, recorded = _watched_stack_run(
+        "etcdSnapshotEnabled=true",
+        "etcdSnapshotS3Endpoint=https://s3.internal.example:9000",
+        secret_keys=("etcdSnapshotS3Endpoint",),
     )
     reached = [r for r in _kubernetes(recorded) if "s3.internal.example" in json.dumps(r.inputs)]
     assert reached, "the endpoint reaches the pods' S3 steps"
@@ -404,8 +424,8 @@ def test_a_secret_key_is_secret_in_every_object_it_reaches_and_in_the_settings_o
     assert _is_secret(recorded.outputs[component.urn]["settings"])
 
 
-def test_without_secrets_nothing_is_secret(recorded):
-    _stack_program_run()
+def test_without_secrets_nothing_is_secret():
+    _, recorded = _watched_stack_run()
     assert not any(r.secret_inputs for r in _kubernetes(recorded))
     (component,) = recorded.of_type(COMPONENT_TYPE)
     assert not _is_secret(recorded.outputs[component.urn]["settings"])

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -103,6 +104,7 @@ def test_every_runtime_range_admits_the_version_the_suite_pins():
         assert pin.operator == "==" and requirement.specifier.contains(pin.version), (requirement, pin)
 
 
+@pytest.mark.package  # venv-runtime: `make setup` builds it, `make test-fast` does not
 def test_the_program_runs_with_only_the_runtime_requirements_installed():
     """`make setup` builds venv-runtime from requirements.txt alone: there the component imports,
     no development package is to be found, and `python -m kafscale render` (the same `main`)

@@ -3,13 +3,12 @@ selector, a priority class, pull secrets, a ServiceAccount for the bucket's pods
 Identity) and the namespace itself."""
 
 import pytest
-import yaml
 
 from kafscale.config import keys
 from kafscale.config.settings import parse_settings
 from kafscale.objects.composition import apply_after
 from kafscale.objects.platform import pod_templates
-from tests.support import PROJECT_DIR, besides_pinning, render_objects, run_cli
+from tests.support import PROJECT_DIR, besides_pinning, render_objects, run_cli, yaml_documents
 
 PLATFORM = {
     "etcdPodLabels": "team=streaming",
@@ -203,7 +202,7 @@ def test_a_stack_file_gives_them_as_yaml_maps_and_lists(tmp_path):
     result = run_cli("render", "--stack", "t", "--project-dir", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert besides_pinning(result.stderr.splitlines()) == []
-    statefulset = next(d for d in yaml.safe_load_all(result.stdout) if d["kind"] == "StatefulSet")
+    statefulset = next(d for d in yaml_documents(result.stdout) if d["kind"] == "StatefulSet")
     pod = statefulset["spec"]["template"]
     assert pod["metadata"]["labels"]["team"] == "streaming"
     assert pod["metadata"]["annotations"] == {"example.com/note": "a, b"}

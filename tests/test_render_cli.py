@@ -9,7 +9,7 @@ import yaml
 from kafscale.config.rules import shown
 from kafscale.objects.membership import member_script
 from kafscale_lab.manifests import etcd_container, init_container, only, pod_spec
-from tests.support import PROJECT_DIR, besides_pinning, run_cli
+from tests.support import PROJECT_DIR, besides_pinning, run_cli, yaml_documents
 
 
 def _render(*args):
@@ -17,15 +17,15 @@ def _render(*args):
 
 
 def _etcd_container(stdout):
-    return etcd_container(only(yaml.safe_load_all(stdout), "StatefulSet"))
+    return etcd_container(only(yaml_documents(stdout), "StatefulSet"))
 
 
 def _join_container(stdout):
-    return init_container(only(yaml.safe_load_all(stdout), "StatefulSet"), "member-join")
+    return init_container(only(yaml_documents(stdout), "StatefulSet"), "member-join")
 
 
 def _init_containers(stdout):
-    return pod_spec(only(yaml.safe_load_all(stdout), "StatefulSet"))["initContainers"]
+    return pod_spec(only(yaml_documents(stdout), "StatefulSet"))["initContainers"]
 
 
 def _etcd_config(stdout):
@@ -35,9 +35,7 @@ def _etcd_config(stdout):
 
 
 def _object(stdout, kind, name):
-    (manifest,) = [
-        d for d in yaml.safe_load_all(stdout) if d["kind"] == kind and d["metadata"]["name"] == name
-    ]
+    (manifest,) = [d for d in yaml_documents(stdout) if d["kind"] == kind and d["metadata"]["name"] == name]
     return manifest
 
 
@@ -45,7 +43,7 @@ def test_dev_stack_prints_every_object_as_yaml_in_a_stable_order():
     first = _render("--stack", "dev")
     assert first.returncode == 0, first.stderr
     assert besides_pinning(first.stderr.splitlines()) == []
-    documents = list(yaml.safe_load_all(first.stdout))
+    documents = list(yaml_documents(first.stdout))
     assert [(d["apiVersion"], d["kind"], d["metadata"]["name"]) for d in documents] == [
         ("v1", "ConfigMap", "kafscale-etcd-bootstrapped"),
         ("v1", "ConfigMap", "kafscale-etcd-members"),
@@ -105,7 +103,7 @@ def test_maintenance_off_renders_no_maintenance_cronjob():
         "--stack", "dev", "--set", "etcdMaintenanceEnabled=off", "--set", "etcdSnapshotEnabled=on"
     )
     assert result.returncode == 0, result.stderr
-    kinds = [(d["kind"], d["metadata"]["name"]) for d in yaml.safe_load_all(result.stdout)]
+    kinds = [(d["kind"], d["metadata"]["name"]) for d in yaml_documents(result.stdout)]
     assert [kind for kind, _ in kinds] == [
         "ConfigMap",
         "ConfigMap",
@@ -150,7 +148,7 @@ def test_output_writes_one_file_per_object(tmp_path):
         "service-kafscale-etcd.yaml",
         "statefulset-kafscale-etcd.yaml",
     ]
-    statefulset = yaml.safe_load((tmp_path / "out" / "statefulset-kafscale-etcd.yaml").read_text())
+    (statefulset,) = yaml_documents((tmp_path / "out" / "statefulset-kafscale-etcd.yaml").read_text())
     assert statefulset["kind"] == "StatefulSet"
 
 

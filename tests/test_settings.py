@@ -544,6 +544,7 @@ SELECTOR_WARNING = (
 LIST_CASES = [
     ({}, (), (), []),
     ({"etcdClientNamespaces": "apps, monitoring ,apps"}, ("apps", "monitoring"), (), []),
+    ({"etcdClientNamespaces": " , ", "etcdClientPodSelectors": ";"}, (), (), []),  # empty items: no item
     ({"etcdClientNamespaces": '["apps", "monitoring"]'}, ("apps", "monitoring"), (), []),
     (
         {"etcdClientNamespaces": "apps,Bad_NS"},

@@ -17,6 +17,7 @@ value to decide.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -115,12 +116,12 @@ class ConfigKey(Generic[Value]):
             raise AssertionError(f"{self.full_name} has no KeyDoc")
         return self.doc
 
-    @property
+    @functools.cached_property  # a key's names and default are asked for on every parse
     def field(self) -> str:
         """The settings attribute: `etcdQuotaBackendBytes` -> `quota_backend_bytes`."""
         return snake_case(self.name).removeprefix("etcd_")
 
-    @property
+    @functools.cached_property
     def input_field(self) -> str:
         """The component input: `etcdQuotaBackendBytes` -> `etcd_quota_backend_bytes`."""
         return snake_case(self.name)
@@ -129,7 +130,7 @@ class ConfigKey(Generic[Value]):
     def full_name(self) -> str:
         return f"{NAMESPACE}:{self.name}"
 
-    @property
+    @functools.cached_property
     def default_value(self) -> Value:
         """The declared default, parsed by the key's own rule (`unset` when it is empty)."""
         value = self.convert(self.default) if self.default else self.unset

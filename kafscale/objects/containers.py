@@ -4,6 +4,7 @@ own way."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from importlib import resources
@@ -47,6 +48,7 @@ def _script_file(name: str) -> str:
     return resources.files("kafscale").joinpath("scripts", name).read_text(encoding="utf-8")
 
 
+@functools.cache  # the installed package's files: read once per process, not once per object built
 def packaged_script(name: str) -> str:
     """A script's text as the pods run it (tests run this very text): the packaged file
     (kafscale/scripts) with the shared helpers put in (`with_shared_helpers`)."""
