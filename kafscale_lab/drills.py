@@ -57,11 +57,14 @@ def background_load(cluster: LocalCluster, plan: LoadPlan = DRILL_LOAD) -> Itera
             load.stop()
 
 
-def lost_writes(cluster: LocalCluster, result: LoadResult) -> dict[str, list[str]]:
-    """Per member of the cluster: acknowledged writes it does not return."""
+def lost_writes(
+    cluster: LocalCluster, result: LoadResult, credentials: tuple[str, str] | None = None
+) -> dict[str, list[str]]:
+    """Per member of the cluster: acknowledged writes it does not return (read as the user of
+    `credentials` when auth is on)."""
     lost = {}
     for pod, url in cluster.client_urls_by_pod.items():
-        with EtcdHttpClient(url) as client:
+        with EtcdHttpClient(url, credentials=credentials) as client:
             lost[pod] = unreadable_acknowledged_writes(client, result)
     return lost
 

@@ -58,8 +58,19 @@ def _unb64(text: str) -> str:
     return base64.b64decode(text).decode()
 
 
+# What etcd answers a request without a valid token while auth is on: log in (again) and retry,
+# as Go's clientv3 does (its retry interceptor refreshes the token on these).
+TOKEN_REFUSALS = ("user name is empty", "invalid auth token")
+AUTH_NOT_ENABLED = "authentication is not enabled"
+
+
 class EtcdHttpClient:
-    def __init__(self, client_url: str, timeout_s: float = 5.0) -> None:
+    def __init__(
+        self, client_url: str, timeout_s: float = 5.0, credentials: tuple[str, str] | None = None
+    ) -> None:
+        """`credentials`: (user, password) to log in with. While auth is off etcd answers the
+        login with "authentication is not enabled", and requests go without a token, as Go's
+        clientv3 does; once auth is on, a refused request logs in and is sent once more."""
         parts = urlsplit(client_url)
         if parts.scheme != "http" or not parts.hostname:
             raise ValueError(f"expected an http:// client URL, got {client_url!r}")
@@ -68,6 +79,8 @@ class EtcdHttpClient:
         self._port = parts.port or 2379
         self._timeout_s = timeout_s
         self._connection: http.client.HTTPConnection | None = None
+        self._credentials = credentials
+        self._token: str | None = None
 
     def close(self) -> None:
         if self._connection is not None:
@@ -82,12 +95,40 @@ class EtcdHttpClient:
 
     def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST a gateway request; raise EtcdError on an etcd error, OSError on transport failure."""
+        if self._credentials is None:
+            return self._post(path, body)
+        if self._token is None:
+            self._log_in()
+        try:
+            return self._post(path, body)
+        except EtcdError as error:
+            if not any(refusal in str(error) for refusal in TOKEN_REFUSALS):
+                raise
+        self._log_in()
+        return self._post(path, body)
+
+    def _log_in(self) -> None:
+        assert self._credentials is not None
+        user, password = self._credentials
+        self._token = None
+        try:
+            answer = self._post("/v3/auth/authenticate", {"name": user, "password": password})
+        except EtcdError as error:
+            if AUTH_NOT_ENABLED in str(error):
+                return
+            raise
+        self._token = str(answer["token"])
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         payload = json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"}
+        if self._token is not None:
+            headers["Authorization"] = self._token
         for attempt in (1, 2):
             if self._connection is None:
                 self._connection = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout_s)
             try:
-                self._connection.request("POST", path, payload, {"Content-Type": "application/json"})
+                self._connection.request("POST", path, payload, headers)
                 response = self._connection.getresponse()
                 data = response.read()
                 break

@@ -32,6 +32,7 @@ class LoadPlan:
     partitions: int = 32
     concurrency: int = 8
     consumer_groups: int = 0  # each group commits every partition's offset once per produce round
+    credentials: tuple[str, str] | None = None  # the user KafScale's clients log in as (etcdAuth)
 
     def partition_keys(self) -> list[str]:
         keys = [
@@ -63,6 +64,7 @@ class SecondSample:
     other_errors: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     members: dict[str, MemberSample] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)  # what each failed put was answered
 
     def latency_percentile(self, fraction: float) -> float:
         if not self.latencies_ms:
@@ -160,8 +162,10 @@ class _Recorder:
                 bucket.nospace_errors += 1
             else:
                 bucket.other_errors += 1
-            if error is not None and self.first_error is None:
-                self.first_error = str(error)
+            if error is not None:
+                bucket.errors.append(str(error))
+                if self.first_error is None:
+                    self.first_error = str(error)
 
     def members_seen(self, at: float, members: dict[str, MemberSample]) -> None:
         with self._lock:
@@ -230,7 +234,7 @@ def run_load(
             return
         offsets = dict.fromkeys(own_keys, 0)
         endpoint = index % len(urls)
-        client = EtcdHttpClient(urls[endpoint], timeout_s=PUT_TIMEOUT_S)
+        client = EtcdHttpClient(urls[endpoint], timeout_s=PUT_TIMEOUT_S, credentials=plan.credentials)
         try:
             sent = 0
             while not stop.is_set():
@@ -250,7 +254,9 @@ def run_load(
                         # As an etcd client does: the next put goes to the next endpoint.
                         client.close()
                         endpoint = (endpoint + 1) % len(urls)
-                        client = EtcdHttpClient(urls[endpoint], timeout_s=PUT_TIMEOUT_S)
+                        client = EtcdHttpClient(
+                            urls[endpoint], timeout_s=PUT_TIMEOUT_S, credentials=plan.credentials
+                        )
                 finished = time.monotonic()
                 recorder.put_done(finished, (finished - began) * 1000, error)
                 with ledger_lock:

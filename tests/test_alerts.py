@@ -192,6 +192,7 @@ def promtool_verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[int, str
     return verdicts
 
 
+@pytest.mark.tools
 @pytest.mark.parametrize("index", [pytest.param(i, id=f"{case[0]}-{i}") for i, case in enumerate(CASES)])
 def test_alert_fires_exactly_when_it_should(promtool_verdicts, index):
     verdict = promtool_verdicts[index]
@@ -204,6 +205,7 @@ def test_every_alert_has_a_firing_and_a_silent_case():
     assert {case[0] for case in CASES if not case[4]} == alerts
 
 
+@pytest.mark.tools
 def test_promtool_really_checks_the_expectation(tmp_path):
     """The control: the same harness fails when the expectation is wrong."""
     _write_rules(tmp_path, _rules(), annotations=False)
@@ -227,6 +229,7 @@ def test_promtool_really_checks_the_expectation(tmp_path):
     assert "KafscaleEtcdNoLeader" in result.stdout + result.stderr
 
 
+@pytest.mark.tools
 def test_rules_and_templates_pass_promtool_check_and_annotations_render(tmp_path):
     rules = _rules(etcdQuotaBackendBytes="2Gi")
     _write_rules(tmp_path, rules, annotations=True)

@@ -7,7 +7,6 @@ import json
 import re
 from typing import Any
 
-import botocore.utils as botocore_utils  # the AWS CLI's own endpoint check (installed with moto)
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -79,6 +78,8 @@ ALL_KEYS = st.sampled_from(keys.CONFIG_KEYS)
 
 def _accepted_by_kubernetes_and_etcd(settings: EtcdSettings) -> None:
     """What each rendered value must be for the API server and etcd to take it."""
+    import botocore.utils as botocore_utils  # installed with moto; imported when used (50 ms)
+
     assert 1 <= settings.replicas <= 7
     if settings.auto_compaction_mode == "periodic":
         nanos = periodic_retention_nanos(settings.auto_compaction_retention)
@@ -112,7 +113,7 @@ def _accepted_by_kubernetes_and_etcd(settings: EtcdSettings) -> None:
     for namespace in settings.client_namespaces:
         assert DNS1123_LABEL.fullmatch(namespace) and len(namespace) <= 63
     if settings.snapshot_s3_endpoint:  # what the AWS CLI itself checks
-        assert botocore_utils.is_valid_uri(settings.snapshot_s3_endpoint)
+        assert botocore_utils.is_valid_uri(settings.snapshot_s3_endpoint)  # the AWS CLI's own check
     manifests = managed_etcd_manifests(settings)
     text = json.dumps(manifests)
     text.encode("utf-8")  # nothing the engine could not carry
@@ -141,7 +142,7 @@ def test_any_value_of_any_key_is_used_refused_with_a_warning_or_an_error(key, va
         _one_line_and_safe(str(error))
         # Identities, endpoints, a list that is not one: no default could stand in. Sizes past
         # their limit: a fallback would shrink a live cluster.
-        lists = (keys.CLIENT_NAMESPACES, keys.CLIENT_POD_SELECTORS)
+        lists = (keys.CLIENT_NAMESPACES, keys.CLIENT_POD_SELECTORS, keys.IMAGE_PULL_SECRETS)
         sizes = (keys.REPLICAS, keys.QUOTA_BACKEND_BYTES, keys.MEMORY_HEADROOM)
         assert (
             key in (keys.CLUSTER_NAME, keys.K8S_NAMESPACE, keys.ENDPOINTS, *keys.PROTECTION_KEYS)

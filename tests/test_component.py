@@ -8,8 +8,40 @@ from kafscale.offline.render import kubernetes_manifests
 from tests.support import render_objects, run_component
 from tests.test_schemas import VARIANTS
 
+# Variants that change only fields inside the objects the defaults render, in their storage mode:
+# the component hands every field to the engine as it is, so one run with all of them at once
+# proves them all (tests/test_schemas.py validates each on its own). The others change which
+# objects exist or how the component registers them (options, outputs, passwords): a run each.
+FIELD_VARIANTS = (
+    "storage-class",
+    "probes-off",
+    "policy-with-clients",
+    "writable-root",
+    "revision-5-members",
+    "zone-spread",
+    "guaranteed-disk",
+    "cron-every",
+    "peer-tls-secret",
+    "snapshot-s3",
+)
+ENGINE_VARIANTS = {
+    **{name: raw for name, raw in VARIANTS.items() if name not in FIELD_VARIANTS},
+    "every-field-variant": {key: value for name in FIELD_VARIANTS for key, value in VARIANTS[name].items()},
+}
 
-@pytest.mark.parametrize("raw", VARIANTS.values(), ids=VARIANTS.keys())
+
+def test_the_field_variants_touch_distinct_keys_and_change_only_fields():
+    keys_by_variant = [set(VARIANTS[name]) for name in FIELD_VARIANTS]
+    assert sum(map(len, keys_by_variant)) == len(set().union(*keys_by_variant))  # none overrides another
+
+    def shape(raw):
+        return [(m["kind"], m["metadata"]["name"]) for m in render_objects(**raw).manifests]
+
+    for name in FIELD_VARIANTS:
+        assert shape(VARIANTS[name]) == shape({}), name
+
+
+@pytest.mark.parametrize("raw", ENGINE_VARIANTS.values(), ids=ENGINE_VARIANTS.keys())
 def test_the_component_registers_exactly_the_built_objects(raw):
     """What the other tests read (render_objects: the pure builders) is what reaches the engine."""
     run, _ = run_component(**raw)

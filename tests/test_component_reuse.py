@@ -22,7 +22,7 @@ from kafscale.config.settings import parse_settings
 from kafscale.edge.component import COMPONENT_TYPE, LEGACY_COMPONENT_TYPE, ManagedEtcd, child_name
 from kafscale.offline.engine import ProgramRun, run_program
 from kafscale.offline.stack_config import load_stack_config
-from tests.support import ENGINE_RUNS, PROJECT_DIR, besides_pinning, component_args, json_key
+from tests.support import ENGINE_RUNS, PROJECT_DIR, besides_pinning, component_args, json_key, run_component
 
 LEGACY_URNS = json.loads((PROJECT_DIR / "tests" / "data" / "legacy_urns.json").read_text())["stacks"]
 STATEFULSET = "kubernetes:apps/v1:StatefulSet"
@@ -171,19 +171,9 @@ def test_an_output_gets_the_same_parsing_and_warnings_as_stack_config():
 
 
 def test_python_values_mean_what_their_stack_config_text_means():
-    _, typed = _run_outputs(etcdReplicas=5, etcdStorageMemory=True, etcdClientNamespaces=["a", "b"])
-    _, text = _run_outputs(etcdReplicas="5", etcdStorageMemory="yes", etcdClientNamespaces="a,b")
+    _, typed = run_component(etcdReplicas=5, etcdStorageMemory=True, etcdClientNamespaces=["a", "b"])
+    _, text = run_component(etcdReplicas="5", etcdStorageMemory="yes", etcdClientNamespaces="a,b")
     assert typed["settings"] == text["settings"]
-
-
-def _run_outputs(**raw):
-    def program():
-        etcd = ManagedEtcd("etcd", component_args(**raw))
-        pulumi.export("settings", etcd.settings)
-        pulumi.export("client_endpoints", etcd.client_endpoints)
-
-    run = run_program(program, config={})
-    return run, run.exports
 
 
 @pytest.mark.parametrize("key", ["clusterName", "etcdReplicas", "etcdStorageMemory", "etcdMonitoring"])
@@ -248,7 +238,7 @@ def test_register_outputs_lists_every_output():
 
 
 def test_external_endpoints_are_outputs_without_objects():
-    run, outputs = _run_outputs(etcdEndpoints="http://etcd-a:2379")
+    run, outputs = run_component(etcdEndpoints="http://etcd-a:2379")
     assert outputs["client_endpoints"] == ["http://etcd-a:2379"]
     assert [r.type_token for r in run.resources] == [COMPONENT_TYPE]
 
@@ -505,7 +495,7 @@ def test_the_first_deployment_has_nothing_to_compare():
 
 def test_a_secret_last_deployment_leaves_the_statefulset_in_plain_text(recorded):
     """The check only gates the StatefulSet: the compared settings' secrecy does not spread."""
-    _, outputs = _run_outputs()
+    _, outputs = run_component()
     recorded.registrations.clear()
 
     def program():
@@ -559,7 +549,7 @@ def test_each_component_of_a_stack_gets_its_own_last_deployment():
     the engine refuses a URN registered twice)."""
     from kafscale.edge.pulumi_config import last_deployed_settings
 
-    _, outputs = _run_outputs(clusterName="payments", etcdStorageMemory="true")
+    _, outputs = run_component(clusterName="payments", etcdStorageMemory="true")
 
     def program(payments_probes):
         for name in ("payments", "orders"):

@@ -76,6 +76,8 @@ PLAIN_KEYS = {
     keys.CREATE_NAMESPACE.name,
     keys.PEER_TLS_SECRET.name,
     keys.PEER_TLS_ISSUER.name,
+    keys.AUTH.name,
+    keys.AUTH_CONSOLE_USER.name,
 }
 
 

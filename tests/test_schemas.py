@@ -35,6 +35,7 @@ VARIANTS = {
     "external-endpoints": {"etcdEndpoints": "http://etcd-a:2379,http://etcd-b:2379"},
     "monitoring": {"etcdMonitoring": "on", "etcdMonitoringLabels": "release=prometheus"},
     "zone-spread": {"etcdZoneSpread": "true"},
+    "auth": {"etcdAuth": "on", "etcdAuthConsoleUser": "true"},
     "snapshot-s3": {
         "etcdSnapshotS3Endpoint": "http://minio.storage:9000",
         "etcdSnapshotS3Region": "eu-west-1",

@@ -80,6 +80,7 @@ def test_the_etcd_pod_template_holds_each_script_once():
         assert text.count(json.dumps(packaged_script("etcd-member.sh"))[1:-1]) == 1, raw
 
 
+@pytest.mark.tools
 @pytest.mark.parametrize("shell_name", sorted(SHELLS))
 def test_the_scripts_container_writes_each_text_exactly(tmp_path, shell_name):
     """Under both shells: every byte as given (`%`, backslashes, `$(...)`, no trailing newline,

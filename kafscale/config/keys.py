@@ -978,6 +978,46 @@ PEER_TLS_ISSUER = ConfigKey(
         takes_outputs=False,  # it decides which objects exist
     ),
 )
+AUTH = ConfigKey(
+    "etcdAuth",
+    "off",
+    rules.auth_mode,
+    "is not `off`, `on` or `disabling`",
+    mirrors_operator_env=False,
+    doc=KeyDoc(
+        group=GROUP_SECURITY,
+        summary=(
+            "etcd's client authentication: on gives root to the program's own steps and a kafscale user "
+            "read-write on /kafscale/ only; disabling is the way back to off."
+        ),
+        rule=(
+            "ours: `off`, `on` or `disabling` (or a boolean word). `on` creates the users and roles, "
+            "then enables auth (a Job after the members are ready), and writes a Secret "
+            "`<clusterName>-etcd-kafscale` with `ETCD_USERNAME` and `ETCD_PASSWORD` for KafScale's clients. "
+            "From `on`, set `disabling` (the Job disables auth) before `off`: `on` to `off` directly is "
+            "refused by preview. Anything else is an error: falling back would turn auth off "
+            "([Security](security.md#client-authentication))"
+        ),
+        example="on",
+        takes_outputs=False,  # it decides which objects exist
+    ),
+)
+AUTH_CONSOLE_USER = _boolean(
+    "etcdAuthConsoleUser",
+    "false",
+    doc=KeyDoc(
+        group=GROUP_SECURITY,
+        summary="With etcdAuth, a read-only user for KafScale's console (Secret <clusterName>-etcd-console).",
+        rule=(
+            "ours: boolean words (anything else is false with a warning). True with `etcdAuth` on adds the "
+            "user `kafscale-console`, which reads `/kafscale/` and writes nothing, and its Secret "
+            "`<clusterName>-etcd-console`"
+        ),
+        example="true",
+        input_type="bool",
+        takes_outputs=False,
+    ),
+)
 CLIENT_NAMESPACES = _list_of(
     "etcdClientNamespaces",
     rules.namespace_name,
@@ -1515,6 +1555,8 @@ CONFIG_KEYS: tuple[ConfigKey[object], ...] = (
     NETWORK_POLICY,
     PEER_TLS_SECRET,
     PEER_TLS_ISSUER,
+    AUTH,
+    AUTH_CONSOLE_USER,
     CLIENT_NAMESPACES,
     CLIENT_POD_SELECTORS,
     MONITORING,
@@ -1542,7 +1584,7 @@ CONFIG_KEYS: tuple[ConfigKey[object], ...] = (
 
 # Keys that turn a protection on: a value their rule refuses is an error, never a fallback that
 # would turn the protection off (settings.py `_security_setting`).
-PROTECTION_KEYS: tuple[ConfigKey[object], ...] = (PEER_TLS_SECRET, PEER_TLS_ISSUER)
+PROTECTION_KEYS: tuple[ConfigKey[object], ...] = (PEER_TLS_SECRET, PEER_TLS_ISSUER, AUTH)
 
 # The keys the README's front page lists, in its order: those most stacks set.
 COMMON_KEYS: tuple[ConfigKey[object], ...] = (

@@ -130,6 +130,16 @@ class EtcdNames:
         return f"{self.cluster}-etcd-scale-down"
 
     @property
+    def auth_job(self) -> str:
+        """The Job that creates etcd's users and roles and turns auth on or off (etcdAuth)."""
+        return f"{self.cluster}-etcd-auth"
+
+    def credentials_secret(self, user: str) -> str:
+        """The Secret of an etcd user's password (`root`, `kafscale`, `kafscale-console`):
+        `<cluster>-etcd-root`, `<cluster>-etcd-kafscale`, `<cluster>-etcd-console`."""
+        return f"{self.cluster}-etcd-{user.removeprefix('kafscale-')}"
+
+    @property
     def snapshot_identity(self) -> str:
         """The folder under the snapshot prefix that holds this cluster's snapshots and no other
         cluster's: `<namespace>.<cluster>.<12 hex digits>`, the digits a SHA-256 of the stack,

@@ -333,6 +333,20 @@ def boolean_word(text: str) -> bool | None:
     return None
 
 
+# etcd's client authentication (etcdAuth): off, on, or on its way off (the credentials kept while
+# the auth Job disables it in etcd).
+AUTH_MODES = ("off", "on", "disabling")
+
+
+def auth_mode(text: str) -> str | None:
+    """`off`, `on` or `disabling`; a boolean word means `on` or `off`."""
+    word = text.lower()
+    if word in AUTH_MODES:
+        return word
+    flag = boolean_word(word)
+    return None if flag is None else ("on" if flag else "off")
+
+
 def compaction_mode(text: str) -> str | None:
     mode = text.lower()
     return mode if mode in COMPACTION_MODES else None

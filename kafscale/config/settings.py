@@ -236,6 +236,7 @@ def parse_settings(raw: Mapping[str, object]) -> ParsedSettings:
         keys.POD_ANTI_AFFINITY.field: _pod_anti_affinity(parser, storage_memory),
         keys.DEPLOY_TIMEOUT_SEC.field: _deploy_timeout(parser, replicas),
         keys.PEER_TLS_ISSUER.field: _security_setting(parser, keys.PEER_TLS_ISSUER),
+        keys.AUTH.field: _security_setting(parser, keys.AUTH),
         keys.PEER_TLS_SECRET.field: _peer_tls_secret(parser, cluster_name),
     }
     values = {
@@ -268,7 +269,7 @@ def _security_setting(parser: _Parser, key: keys.ConfigKey[str]) -> str:
     back to the default would turn the protection off."""
     text = parser.text(key, key.default)
     if text is None:
-        return key.unset or ""
+        return key.default_value or ""
     value = key.convert(text)
     if value is None:
         raise SettingsError(f"{key.full_name}: {shown(text)} {key.reason}")

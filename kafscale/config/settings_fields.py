@@ -96,6 +96,10 @@ class SettingsFields:
     """kafscale:etcdPeerTlsSecret: Secret (tls.crt, tls.key, ca.crt) with which members speak mutual TLS to each other; empty means plain HTTP between peers unless etcdPeerTlsIssuer is set."""
     peer_tls_issuer: str
     """kafscale:etcdPeerTlsIssuer: cert-manager issuer (name, Issuer/name or ClusterIssuer/name) of the members' peer certificate; set, the program creates the Certificate and peers speak mutual TLS."""
+    auth: str
+    """kafscale:etcdAuth: etcd's client authentication: on gives root to the program's own steps and a kafscale user read-write on /kafscale/ only; disabling is the way back to off."""
+    auth_console_user: bool
+    """kafscale:etcdAuthConsoleUser: With etcdAuth, a read-only user for KafScale's console (Secret <clusterName>-etcd-console)."""
     client_namespaces: tuple[str, ...]
     """kafscale:etcdClientNamespaces: Other namespaces whose pods may reach the client port (comma-separated string or YAML list)."""
     client_pod_selectors: tuple[LabelSelector, ...]

@@ -45,7 +45,10 @@ EXAMPLE_CHANGES: dict[str, str | Mapping[bool, str]] = {
     key.name: key.documented.example for key in keys.CONFIG_KEYS
 }
 # What an example needs beside the defaults to mean anything.
-EXAMPLE_CONTEXT: dict[str, dict[str, str]] = {keys.MONITORING_LABELS.name: {keys.MONITORING.name: "true"}}
+EXAMPLE_CONTEXT: dict[str, dict[str, str]] = {
+    keys.MONITORING_LABELS.name: {keys.MONITORING.name: "true"},
+    keys.AUTH_CONSOLE_USER.name: {keys.AUTH.name: "on"},
+}
 
 MEMBERS_REPLACED = "replaced"
 MEMBERS_ROLLED = "rolling update"

@@ -59,7 +59,7 @@ def replacement_problems(
     members would start without the old members' data and etcdAllowReplacement is not set."""
     if not isinstance(deployed, Mapping) or not deployed:
         return ReplacementProblems((), None)
-    switch = peer_tls_switch(deployed, settings)
+    switch = peer_tls_switch(deployed, settings) or auth_switch_off(deployed, settings)
     if switch is not None:
         return ReplacementProblems((), switch)
     current = settings.as_config_values()
@@ -110,6 +110,21 @@ def peer_tls_switch(deployed: Mapping[str, object], settings: EtcdSettings) -> s
         "URL changes scheme, and a rolling update loses quorum once a restarted member cannot talk to "
         "those not yet restarted. Refused: undo the change, or follow docs/security.md (Peer TLS, "
         "turning it on for a running cluster)"
+    )
+
+
+def auth_switch_off(deployed: Mapping[str, object], settings: EtcdSettings) -> str | None:
+    """A refusal when etcdAuth goes from `on` straight to `off`: `off` removes root's credentials
+    from every step and the Job that could disable auth, so etcd would keep refusing every client
+    without a user, the program's own steps included. `disabling` runs that Job first."""
+    before = str(deployed.get(keys.AUTH.name) or "off")  # a deployment before the key: off
+    if before != "on" or settings.auth != "off" or not settings.managed:
+        return None
+    return (
+        f'{keys.AUTH.full_name} ("on" -> "off") removes root\'s credentials from every step of '
+        f"{settings.names.statefulset} while etcd still requires them. Refused: set "
+        f"{keys.AUTH.full_name}=disabling first (its Job disables auth in etcd), then off "
+        "(docs/security.md, Client authentication)"
     )
 
 

@@ -20,6 +20,7 @@ from kafscale.config.sizing import quota_warning, tmpfs_warning
 from kafscale.edge.change_safety import replacement_problems
 from kafscale.edge.component_args import LAST_DEPLOYED_SETTINGS, ManagedEtcdArgs
 from kafscale.edge.pulumi_config import config_values, takes_outputs
+from kafscale.objects.auth import auth_users, holds_passwords, with_passwords
 from kafscale.objects.composition import Manifest, ObjectKey, apply_after, managed_etcd_manifests
 from kafscale.objects.membership import IDENTITY_BYTES, with_identity
 from kafscale.package_version import DISTRIBUTION
@@ -34,6 +35,7 @@ _RESOURCE_CLASSES: dict[tuple[str, str], Callable[..., pulumi.CustomResource]] =
     ("v1", "Namespace"): k8s.core.v1.Namespace,
     ("v1", "ServiceAccount"): k8s.core.v1.ServiceAccount,
     ("v1", "ConfigMap"): k8s.core.v1.ConfigMap,
+    ("v1", "Secret"): k8s.core.v1.Secret,
     ("v1", "Service"): k8s.core.v1.Service,
     ("batch/v1", "Job"): k8s.batch.v1.Job,
     ("apps/v1", "StatefulSet"): k8s.apps.v1.StatefulSet,
@@ -151,6 +153,14 @@ class ManagedEtcd(pulumi.ComponentResource):
         identity = pulumi_random.RandomId(
             f"{name}-identity", byte_length=IDENTITY_BYTES, opts=pulumi.ResourceOptions(parent=self)
         )
+        # etcd users' passwords (etcdAuth), drawn once per stack and kept in its state as secrets;
+        # `pulumi up --replace` of one rotates it (docs/security.md, "Rotation").
+        passwords = {
+            user: pulumi_random.RandomPassword(
+                f"{name}-{user}-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
+            ).result
+            for user in auth_users(shape)
+        }
         members_key = ("ConfigMap", shape.names.members_configmap)
         statefulset_key = ("StatefulSet", shape.names.statefulset)
         marker_key = ("ConfigMap", shape.names.bootstrap_marker)
@@ -172,6 +182,8 @@ class ManagedEtcd(pulumi.ComponentResource):
                 fields["data"] = pulumi.Output.all(identity.hex, fields["data"]).apply(
                     lambda pair: with_identity(pair[1], pair[0])
                 )
+            if passwords:
+                fields = _passwords_in(manifest, fields, passwords, secret=key[0] == "Secret")
             if key == marker_key or key[0] == "Namespace":  # deleting either could cost the data
                 options = pulumi.ResourceOptions.merge(options, _marker_options(shape))
             if key == statefulset_key:
@@ -186,6 +198,23 @@ class ManagedEtcd(pulumi.ComponentResource):
             )
             created[key] = _create(str(manifest["apiVersion"]), key[0], logical_name, fields, options)
         return created
+
+
+def _passwords_in(
+    manifest: Manifest, fields: dict[str, Any], passwords: Mapping[str, pulumi.Output[str]], secret: bool
+) -> dict[str, Any]:
+    """The fields of `manifest` with the users' passwords in place of their placeholders. Only a
+    Secret holds one: elsewhere (the auth Job's template) a digest of them, which is no secret."""
+    known = pulumi.Output.all(**passwords)
+    filled = dict(fields)
+    for field, value in manifest.items():
+        if not holds_passwords(value):
+            continue
+        output = pulumi.Output.all(known, fields[snake_case(field)]).apply(
+            lambda pair: with_passwords(pair[1], pair[0])
+        )
+        filled[snake_case(field)] = output if secret else pulumi.Output.unsecret(output)
+    return filled
 
 
 def child_name(component_name: str, cluster_name: str, object_name: str) -> str:

@@ -110,6 +110,10 @@ class ManagedEtcdArgs(TypedDict, total=False):
     """Secret (tls.crt, tls.key, ca.crt) with which members speak mutual TLS to each other; empty means plain HTTP between peers unless etcdPeerTlsIssuer is set."""
     etcd_peer_tls_issuer: str
     """cert-manager issuer (name, Issuer/name or ClusterIssuer/name) of the members' peer certificate; set, the program creates the Certificate and peers speak mutual TLS."""
+    etcd_auth: str
+    """etcd's client authentication: on gives root to the program's own steps and a kafscale user read-write on /kafscale/ only; disabling is the way back to off."""
+    etcd_auth_console_user: bool
+    """With etcdAuth, a read-only user for KafScale's console (Secret <clusterName>-etcd-console)."""
     etcd_client_namespaces: pulumi.Input[list[str]]
     """Other namespaces whose pods may reach the client port (comma-separated string or YAML list)."""
     etcd_client_pod_selectors: pulumi.Input[list[str]]

@@ -7,6 +7,14 @@ from dataclasses import replace
 from typing import Any, cast
 
 from kafscale.config.settings import EtcdSettings
+from kafscale.objects.auth import (
+    ROOT_USER,
+    auth_job,
+    auth_on,
+    auth_users,
+    credentials_secrets,
+    with_root_credentials,
+)
 from kafscale.objects.maintenance import maintenance_cronjobs
 from kafscale.objects.membership import bootstrap_marker, members_configmap, scale_down_job
 from kafscale.objects.monitoring import monitoring_objects
@@ -24,6 +32,7 @@ Manifest = dict[str, object]
 KIND_ORDER = (
     "Namespace",
     "ServiceAccount",
+    "Secret",
     "Certificate",
     "ConfigMap",
     "Service",
@@ -52,18 +61,21 @@ def managed_etcd_manifests(
     manifests = [
         *namespace(settings, names),
         *service_account(settings, names),
+        *credentials_secrets(settings, names),
         *peer_certificates(settings, names),
         members_configmap(settings, names, identity),
         headless_service(names),
         client_service(names),
         scale_down_job(settings, names),
         *(reversed(members) if settings.adopt_operator_objects else members),
+        *auth_job(settings, names),
         pod_disruption_budget(names),
         *([network_policy(settings, names)] if settings.network_policy else []),
         *maintenance_cronjobs(settings, names),
         *snapshot_cronjobs(settings, names),
         *monitoring_objects(settings, names),
     ]
+    manifests = with_root_credentials(settings, names, manifests)
     manifests = with_platform_rules(settings, names, manifests)
     if settings.adopt_operator_objects:
         manifests = [_forced(m) if names.is_operator_object(*_kind_and_name(m)) else m for m in manifests]
@@ -107,6 +119,14 @@ def apply_after(settings: EtcdSettings) -> dict[ObjectKey, tuple[ObjectKey, ...]
         order = {job: (members,), statefulset_key: (members, job), marker: (statefulset_key,)}
     if settings.peer_tls_issuer:  # the pods mount the Secret cert-manager writes for it
         order[statefulset_key] = (("Certificate", names.peer_certificate), *order[statefulset_key])
+    if auth_on(settings):
+        # Every step that runs etcdctl reads root's Secret; the auth Job runs once the members
+        # are ready with it, and its users' Secrets exist (KafScale's clients read them).
+        root = ("Secret", names.credentials_secret(ROOT_USER))
+        for key in (job, statefulset_key):
+            order[key] = (root, *order[key])
+        secrets = tuple(("Secret", names.credentials_secret(user)) for user in auth_users(settings))
+        order[("Job", names.auth_job)] = (*secrets, statefulset_key)
     if settings.create_namespace:  # every object waits for its namespace
         created_namespace = ("Namespace", names.namespace)
         for manifest in managed_etcd_manifests(settings):

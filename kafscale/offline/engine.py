@@ -1,9 +1,9 @@
 """Run a Pulumi program under Pulumi's mock engine and record what it registered.
 
 No CLI, no cluster: `pulumi.runtime.set_mocks` stands in for the engine, every resource's
-outputs are its inputs (a `RandomId` also gets hex digits, from its name: a render is the same
-each time, where `pulumi up` draws them once per stack), and what the program would send to the
-Kubernetes provider is kept.
+outputs are its inputs (a `RandomId` also gets hex digits and a `RandomPassword` a stand-in of 32,
+from its name: a render is the same each time, where `pulumi up` draws them once per stack), and
+what the program would send to the Kubernetes provider is kept.
 Used by `render` and by the tests, so both see exactly what `pulumi up` would send.
 """
 
@@ -49,6 +49,7 @@ class ProgramRun:
 
 STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
 RANDOM_ID_TYPE = "random:index/randomId:RandomId"
+RANDOM_PASSWORD_TYPE = "random:index/randomPassword:RandomPassword"
 
 
 def stand_in_hex(name: str, byte_length: int) -> str:
@@ -71,6 +72,8 @@ class _RecordingMocks(mocks.Mocks):
         if args.typ == RANDOM_ID_TYPE:  # stands in for the random provider: the same digits each run
             digits = stand_in_hex(args.name, int(args.inputs["byteLength"]))
             return f"{args.name}-id", {**args.inputs, "hex": digits}
+        if args.typ == RANDOM_PASSWORD_TYPE:  # a stand-in, never a password: the same each run
+            return f"{args.name}-id", {**args.inputs, "result": stand_in_hex(args.name, 16)}
         return f"{args.name}-id", dict(args.inputs)
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], None]:

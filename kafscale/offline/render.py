@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pulumi.runtime import rpc
 
 from kafscale.objects.composition import in_render_order
 from kafscale.offline.engine import ProgramRun, RecordedResource, run_program
@@ -58,9 +59,12 @@ def kubernetes_manifests(run: ProgramRun) -> list[dict[str, Any]]:
 
 
 def _integers_restored(value: Any) -> Any:
-    """Mocked inputs come back with every number a float: 2379.0 -> 2379."""
+    """Mocked inputs come back with every number a float (2379.0 -> 2379), and a secret value
+    wrapped in Pulumi's secret signature (pulumi/runtime/rpc.py `_special_secret_sig`): the value."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
+    if isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+        return _integers_restored(value["value"])
     if isinstance(value, dict):
         return {key: _integers_restored(item) for key, item in value.items()}
     if isinstance(value, list):
