@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from kafscale.objects.auth import KAFSCALE_USER, PASSWORD_KEY, ROOT_USER, USERNAME_KEY
 from kafscale_lab.etcd_http import EtcdError, EtcdHttpClient, Member
 from kafscale_lab.load import LoadPlan, LoadResult, SecondSample, run_load, unreadable_acknowledged_writes
 from kafscale_lab.local_cluster import LocalCluster
+from kafscale_lab.manifests import Manifest
 
 DRILL_LOAD = LoadPlan(rate=100, duration_s=1800, partitions=64, concurrency=4)
 
@@ -61,12 +63,37 @@ def lost_writes(
     cluster: LocalCluster, result: LoadResult, credentials: tuple[str, str] | None = None
 ) -> dict[str, list[str]]:
     """Per member of the cluster: acknowledged writes it does not return (read as the user of
-    `credentials` when auth is on)."""
+    `credentials`, by default the cluster's client's)."""
     lost = {}
     for pod, url in cluster.client_urls_by_pod.items():
-        with EtcdHttpClient(url, credentials=credentials) as client:
+        with EtcdHttpClient(url, credentials=credentials or cluster.client_credentials) as client:
             lost[pod] = unreadable_acknowledged_writes(client, result)
     return lost
+
+
+def auth_secrets(manifests: Sequence[Manifest]) -> dict[str, dict[str, str]]:
+    """The etcd users' Secrets of a render (etcdAuth), as the lab's `secrets` takes them."""
+    return {m["metadata"]["name"]: dict(m["stringData"]) for m in manifests if m["kind"] == "Secret"}
+
+
+def user_credentials(manifests: Sequence[Manifest], user: str) -> tuple[str, str]:
+    """(user, password) from the user's Secret in a render."""
+    for data in auth_secrets(manifests).values():
+        if data.get(USERNAME_KEY) == user:
+            return user, data[PASSWORD_KEY]
+    raise KeyError(f"no Secret of the etcd user {user!r} in the render")
+
+
+def turn_auth_on(cluster: LocalCluster, manifests: Sequence[Manifest]) -> tuple[str, str]:
+    """What `pulumi up` with etcdAuth=on does once the members are ready: the auth Job. From then
+    on the cluster's client logs in as root, as the program's steps do; returns the credentials
+    of the `kafscale` user (KafScale's clients)."""
+    job = next(m for m in manifests if m["kind"] == "Job" and m["metadata"]["name"].endswith("-etcd-auth"))
+    log = cluster.run_job(job)
+    if "auth enabled" not in log:
+        raise AssertionError(f"the auth Job did not enable auth:\n{log}")
+    cluster.client_credentials = user_credentials(manifests, ROOT_USER)
+    return user_credentials(manifests, KAFSCALE_USER)
 
 
 def membership(cluster: LocalCluster) -> list[Member]:

@@ -113,6 +113,9 @@ class LocalCluster:
         self._held_back: list[Manifest] = []
         self._pods: dict[str, _PodRun] = {}
         self.last_job_log = ""
+        # Who `client()` logs in as once etcd's auth is on (drills.turn_auth_on): the harness, as
+        # root; None: no login.
+        self.client_credentials: tuple[str, str] | None = None
         self._addresses = free_loopback_addresses(MAX_REPLICAS)
         # One cgroup per pod, where a partition's packet-filter rules find its processes.
         self._groups = PodGroups.create()
@@ -579,5 +582,5 @@ class LocalCluster:
 
     @contextlib.contextmanager
     def client(self, index: int = 0) -> Iterator[EtcdHttpClient]:
-        with EtcdHttpClient(self.members[index].client_url) as client:
+        with EtcdHttpClient(self.members[index].client_url, credentials=self.client_credentials) as client:
             yield client

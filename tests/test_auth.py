@@ -16,7 +16,16 @@ from kafscale.edge.change_safety import replacement_problems
 from kafscale.objects.auth import CONSOLE_USER, KAFSCALE_USER, ROOT_USER, auth_job, with_passwords
 from kafscale.objects.composition import apply_after
 from kafscale.offline.engine import RANDOM_PASSWORD_TYPE
-from kafscale_lab.drills import DRILL_LOAD, background_load, failed_writes, lost_writes, membership, wait_for
+from kafscale_lab.drills import (
+    DRILL_LOAD,
+    auth_secrets,
+    background_load,
+    failed_writes,
+    lost_writes,
+    membership,
+    user_credentials,
+    wait_for,
+)
 from kafscale_lab.etcd_http import EtcdError, EtcdHttpClient
 from kafscale_lab.local_cluster import LocalCluster
 from kafscale_lab.manifests import container, pod_spec
@@ -162,10 +171,6 @@ def test_on_straight_to_off_is_refused_disabling_first_is_the_way(before, after,
 # On real etcd
 
 
-def _secrets(manifests: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
-    return {m["metadata"]["name"]: m["stringData"] for m in manifests if m["kind"] == "Secret"}
-
-
 def _job(manifests: list[dict[str, Any]], name: str) -> dict[str, Any]:
     return next(m for m in manifests if m["kind"] == "Job" and m["metadata"]["name"] == name)
 
@@ -185,9 +190,9 @@ def test_with_auth_on_only_the_users_get_what_their_roles_grant_and_every_step_s
     etcd_binary, pod_shell
 ):
     manifests = rendered_manifests("etcdAuth=on", "etcdAuthConsoleUser=true")
-    secrets = _secrets(manifests)
-    kafscale = (KAFSCALE_USER, secrets["kafscale-etcd-kafscale"]["ETCD_PASSWORD"])
-    console = (CONSOLE_USER, secrets["kafscale-etcd-console"]["ETCD_PASSWORD"])
+    secrets = auth_secrets(manifests)
+    kafscale = user_credentials(manifests, KAFSCALE_USER)
+    console = user_credentials(manifests, CONSOLE_USER)
     with LocalCluster(manifests, etcd_binary, tools_shell=pod_shell, secrets=secrets) as cluster:
         cluster.wait_for_leader()
         url = cluster.members[0].client_url
@@ -237,8 +242,8 @@ def test_turning_auth_on_then_off_under_load_refuses_no_write_and_loses_none(etc
     off = rendered_manifests()
     on = rendered_manifests("etcdAuth=on")
     disabling = rendered_manifests("etcdAuth=disabling")
-    secrets = _secrets(on)
-    kafscale = (KAFSCALE_USER, secrets["kafscale-etcd-kafscale"]["ETCD_PASSWORD"])
+    secrets = auth_secrets(on)
+    kafscale = user_credentials(on, KAFSCALE_USER)
     plan = dataclasses.replace(DRILL_LOAD, credentials=kafscale)
     with LocalCluster(off, etcd_binary, secrets=secrets, restart_containers=True) as cluster:
         cluster.wait_for_leader()

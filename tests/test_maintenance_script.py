@@ -17,7 +17,7 @@ from kafscale.config.settings import parse_settings
 from kafscale.config.tmpfs_footprint import DEFRAG_RESERVE_BYTES
 from kafscale.objects.peer_tls import peer_dns_names
 from kafscale_lab.certificates import make_ca, make_certificate
-from kafscale_lab.drills import raise_alarm_on_every_member, wait_for
+from kafscale_lab.drills import auth_secrets, raise_alarm_on_every_member, turn_auth_on, wait_for
 from kafscale_lab.etcd_binaries import tools_image_path
 from kafscale_lab.etcd_http import EtcdError
 from kafscale_lab.load import LoadPlan, SecondSample, run_load
@@ -40,10 +40,16 @@ def _tools_path(tmp_path: Path, etcd_binary: str) -> str:
     return tools_image_path(tmp_path / "tools-bin", etcd_binary)
 
 
-def _run_script(cronjob, cluster: LocalCluster, shell, path: str, timeout_s: float = 180):
+def _run_script(cronjob, cluster: LocalCluster, shell, path: str, timeout_s: float = 180, secrets=None):
+    """The CronJob's script as its container runs it; `secrets`: the Secrets its env refers to."""
     container = maintenance_container(cronjob)
     assert container["command"][:2] == ["/bin/sh", "-c"]
-    env = {entry["name"]: cluster.localize(entry["value"]) for entry in container["env"]}
+    env = {
+        entry["name"]: cluster.localize(entry["value"])
+        if "value" in entry
+        else secrets[entry["valueFrom"]["secretKeyRef"]["name"]][entry["valueFrom"]["secretKeyRef"]["key"]]
+        for entry in container["env"]
+    }
     env["PATH"] = path
     return subprocess.run(
         [*shell, container["command"][2]], env=env, capture_output=True, text=True, timeout=timeout_s
@@ -308,20 +314,23 @@ def test_with_move_leader_the_leader_is_not_the_leader_during_its_own_defrag(etc
     assert after != leader
 
 
-@pytest.mark.soak  # with peer TLS, beside the drill above: `make soak`
-def test_with_peer_tls_maintenance_recovers_a_cluster_from_nospace(etcd_binary, shell, tmp_path):
-    """The maintenance script talks to the client port only: with mutual TLS between the members
-    it recovers a cluster whose every member raised NOSPACE as it does without."""
+@pytest.mark.soak  # with peer TLS and auth, beside the drill above: `make soak`
+def test_with_peer_tls_and_auth_maintenance_recovers_a_cluster_from_nospace(etcd_binary, shell, tmp_path):
+    """The maintenance script talks to the client port only, as root once auth is on: with mutual
+    TLS between the members and etcd's auth on it recovers a cluster whose every member raised
+    NOSPACE as it does without (defrag and disarming an alarm take root)."""
     names = peer_dns_names(parse_settings({"namespace": "kafscale-dev"}).settings.names)
     peer = make_certificate(tmp_path, "peer", make_ca(tmp_path / "ca", "cluster"), names)
-    manifests, cronjobs = _rendered("etcdPeerTlsSecret=etcd-peer-tls")
-    secrets = {"etcd-peer-tls": peer.secret_data()}
+    manifests, cronjobs = _rendered("etcdPeerTlsSecret=etcd-peer-tls", "etcdAuth=on")
+    secrets = {"etcd-peer-tls": peer.secret_data(), **auth_secrets(manifests)}
     with LocalCluster(manifests, etcd_binary, secrets=secrets, own_source_addresses=True) as cluster:
+        cluster.wait_for_leader()
+        turn_auth_on(cluster, manifests)
         acked, maybe_landed = _fill_until_nospace(cluster)
         raise_alarm_on_every_member(cluster, "NOSPACE")
         _compact_all(cluster)
         result = _run_script(
-            cronjobs["maintenance-check"], cluster, shell, _tools_path(tmp_path, etcd_binary)
+            cronjobs["maintenance-check"], cluster, shell, _tools_path(tmp_path, etcd_binary), secrets=secrets
         )
         assert result.returncode == 0, result.stdout + result.stderr
         assert len(_defragmented(result.stdout)) == 3 and "disarmed NOSPACE" in result.stdout

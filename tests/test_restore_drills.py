@@ -36,13 +36,16 @@ from kafscale.objects.peer_tls import peer_dns_names
 from kafscale_lab.certificates import make_ca, make_certificate
 from kafscale_lab.drills import (
     BackgroundLoad,
+    auth_secrets,
     background_load,
     lost_writes,
     membership,
     put_offsets,
+    turn_auth_on,
     wait_for,
 )
 from kafscale_lab.etcd_binaries import AWS_CLI, etcdctl_beside
+from kafscale_lab.etcd_http import EtcdError, EtcdHttpClient
 from kafscale_lab.load import LoadResult
 from kafscale_lab.local_cluster import INIT_DEADLINE_S, LocalCluster, pod_identity
 from kafscale_lab.manifests import Manifest, init_container, only
@@ -78,13 +81,14 @@ def _cluster(
     restart: bool = False,
     init_deadline_s: float = INIT_DEADLINE_S,
     peer_tls: Mapping[str, str] | None = None,
+    secrets: Mapping[str, Mapping[str, str]] | None = None,
 ) -> LocalCluster:
     """The rendered pods, the AWS CLI image stood in for by BusyBox applets and Debian's `aws`,
     the tools image's scripts under the build's paired shell; `restart`: containers restart
     after the kubelet's back-off; `init_deadline_s`: how long the lab lets an init container run
     before it calls the pod failed (the kubelet itself sets no limit); `peer_tls`: the peer
     certificate's Secret data (then each pod connects from its own address, as etcd's peer
-    certificate check needs: tests/test_peer_tls.py)."""
+    certificate check needs: tests/test_peer_tls.py); `secrets`: more Secrets (etcdAuth's)."""
     if not AWS_CLI.exists():
         missing(f"{AWS_CLI} is missing (make setup installs Debian's awscli)")
     image = init_container(only(manifests, "StatefulSet"), "snapshot-fetch")["image"]
@@ -93,7 +97,11 @@ def _cluster(
         etcd_binary,
         tools_shell=pod_shell,
         aws_cli_image=image,
-        secrets={"s3-creds": SECRET, **({PEER_TLS_SECRET: dict(peer_tls)} if peer_tls else {})},
+        secrets={
+            "s3-creds": SECRET,
+            **({PEER_TLS_SECRET: dict(peer_tls)} if peer_tls else {}),
+            **(secrets or {}),
+        },
         restart_containers=restart,
         init_deadline_s=init_deadline_s,
         own_source_addresses=peer_tls is not None,
@@ -333,20 +341,30 @@ PEER_TLS_SECRET = "etcd-peer-tls"
 
 
 @pytest.mark.soak  # beside the drills above, which run without TLS: `make soak`
-def test_with_peer_tls_a_lost_cluster_restores_its_newest_snapshot(
+def test_with_peer_tls_and_auth_a_lost_cluster_restores_its_newest_snapshot(
     etcd_binary, pod_shell, s3_endpoint, tmp_path
 ):
-    """Peer TLS on: every member lost, the snapshot restored under https peer URLs (etcdutl's
-    restore writes the initial cluster the members ConfigMap holds), the members then forming
-    one cluster over mutual TLS with every key the snapshot held."""
+    """Peer TLS and etcd's auth on: the snapshot taken as root, every member lost, the snapshot
+    restored under https peer URLs (etcdutl's restore writes the initial cluster the members
+    ConfigMap holds), the members then forming one cluster over mutual TLS with every key the
+    snapshot held, and auth on as before (the snapshot holds the users and roles)."""
     names = peer_dns_names(parse_settings({"namespace": "kafscale-dev"}).settings.names)
     peer = make_certificate(tmp_path, "peer", make_ca(tmp_path / "ca", "cluster"), names)
     s3 = s3_client(s3_endpoint)
     bucket = unique_bucket()
     s3.create_bucket(Bucket=bucket)
-    manifests = _rendered(s3_endpoint, bucket, f"etcdPeerTlsSecret={PEER_TLS_SECRET}")
+    manifests = _rendered(s3_endpoint, bucket, f"etcdPeerTlsSecret={PEER_TLS_SECRET}", "etcdAuth=on")
     folder, _ = _folder(manifests)
-    with _cluster(manifests, etcd_binary, pod_shell, restart=True, peer_tls=peer.secret_data()) as cluster:
+    with _cluster(
+        manifests,
+        etcd_binary,
+        pod_shell,
+        restart=True,
+        peer_tls=peer.secret_data(),
+        secrets=auth_secrets(manifests),
+    ) as cluster:
+        cluster.wait_for_leader()
+        kafscale = turn_auth_on(cluster, manifests)
         before = put_offsets(cluster, "before", 100)
         cluster.run_cronjob(_snapshot_cronjob(manifests))
         good = _newest_snapshot(s3, bucket, folder)
@@ -355,6 +373,10 @@ def test_with_peer_tls_a_lost_cluster_restores_its_newest_snapshot(
         for held in _held_by_every_member(cluster, "/kafscale/topics/"):
             assert {key: held.get(key) for key in before} == before
         assert all(url.startswith("https://") for m in membership(cluster) for url in m.peer_urls)
+        with EtcdHttpClient(cluster.members[0].client_url) as anonymous, pytest.raises(EtcdError):
+            anonymous.put("/kafscale/topics/x", "1")
+        with EtcdHttpClient(cluster.members[0].client_url, credentials=kafscale) as client:
+            client.put("/kafscale/topics/after/partitions/0/next_offset", "1")
 
 
 @other_build_in_soak("debian")
