@@ -18,7 +18,7 @@ import yaml
 from pulumi.runtime import mocks
 
 from kafscale.config.settings import parse_settings
-from kafscale.objects.auth import CONSOLE_USER, KAFSCALE_USER, ROOT_USER, auth_users, with_passwords
+from kafscale.objects.auth import CONSOLE_USER, KAFSCALE_USER, ROOT_USER, generated_users, with_passwords
 from kafscale.objects.composition import in_render_order, managed_etcd_manifests
 from kafscale.objects.membership import IDENTITY_BYTES
 from kafscale.offline.engine import DEFAULT_PROJECT, DEFAULT_STACK, stand_in_hex
@@ -120,7 +120,7 @@ def render_objects(**raw: str) -> RenderedObjects:
     component registers exactly these, variant by variant."""
     settings = parse_settings(raw).settings
     manifests = managed_etcd_manifests(settings, MOCK_DEPLOYMENT, MOCK_IDENTITY)
-    passwords = {user: MOCK_PASSWORDS[user] for user in auth_users(settings)}
+    passwords = {user: MOCK_PASSWORDS[user] for user in generated_users(settings)}
     if passwords:  # what the component puts in place of each placeholder
         manifests = cast(list[dict[str, Any]], with_passwords(manifests, passwords))
     return RenderedObjects(in_render_order(manifests))
@@ -182,7 +182,14 @@ def run_component(**raw: object) -> tuple[ProgramRun, dict[str, Any]]:
 
     def program() -> None:
         etcd = ManagedEtcd("etcd", component_args(**raw))
-        for name in ("client_endpoints", "member_endpoints", "stateful_set_name", "managed", "settings"):
+        for name in (
+            "client_endpoints",
+            "member_endpoints",
+            "stateful_set_name",
+            "managed",
+            "settings",
+            "credentials_secrets",
+        ):
             pulumi.export(name, getattr(etcd, name))
 
     def run() -> tuple[ProgramRun, dict[str, Any]]:

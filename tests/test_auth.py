@@ -42,10 +42,17 @@ from tests.test_schemas import VARIANTS
 TOOLS_IMAGE = parse_settings({}).settings.snapshot_etcdctl_image
 # What etcd answers a client it refuses for its credentials or its role.
 AUTH_REFUSALS = ("user name is empty", "invalid auth token", "permission denied", "authentication failed")
-ROOT_ENV = {
-    "name": "ETCDCTL_USER",
-    "valueFrom": {"secretKeyRef": {"name": "kafscale-etcd-root", "key": "ETCDCTL_USER"}},
-}
+ROOT_ENV = [
+    {"name": "ETCDCTL_USER", "value": "root"},
+    {
+        "name": "ETCDCTL_PASSWORD",
+        "valueFrom": {"secretKeyRef": {"name": "kafscale-etcd-root", "key": "ETCD_PASSWORD"}},
+    },
+]
+
+
+def _logs_in_as_root(container_spec: dict[str, Any]) -> bool:
+    return all(entry in container_spec.get("env", []) for entry in ROOT_ENV)
 
 
 def _containers(manifest: dict[str, Any]) -> list[dict[str, Any]]:
@@ -65,7 +72,7 @@ def test_off_by_default_nothing_of_it_is_rendered():
     assert not [m for m in objects.manifests if m["kind"] == "Secret"]
     assert not [m for m in objects.manifests if m["metadata"]["name"] == "kafscale-etcd-auth"]
     for manifest in _pod_manifests(objects.manifests):
-        assert all(ROOT_ENV not in c.get("env", []) for c in _containers(manifest))
+        assert not any(_logs_in_as_root(c) for c in _containers(manifest))
 
 
 def test_on_every_etcdctl_step_authenticates_as_root_from_its_secret_and_nothing_else_does():
@@ -75,11 +82,13 @@ def test_on_every_etcdctl_step_authenticates_as_root_from_its_secret_and_nothing
         for each in _containers(manifest):
             is_tools = each["image"] == TOOLS_IMAGE
             tools_containers += is_tools
-            assert (ROOT_ENV in each.get("env", [])) is is_tools, (manifest["metadata"]["name"], each["name"])
+            assert _logs_in_as_root(each) is is_tools, (manifest["metadata"]["name"], each["name"])
     assert tools_containers >= 8  # membership, scale-down, maintenance, snapshot, the auth Job
     # etcd itself and the S3 steps never see a credential.
     statefulset = objects.get("StatefulSet", "kafscale-etcd")
-    assert all(e["name"] != "ETCDCTL_USER" for e in container(statefulset, "etcd").get("env", []))
+    assert not {"ETCDCTL_USER", "ETCDCTL_PASSWORD"} & {
+        e["name"] for e in container(statefulset, "etcd").get("env", [])
+    }
     # One Secret per user, in the KafScale Helm chart's keys.
     secrets = {m["metadata"]["name"]: m for m in objects.manifests if m["kind"] == "Secret"}
     assert secrets["kafscale-etcd-kafscale"]["stringData"] == {
@@ -87,8 +96,10 @@ def test_on_every_etcdctl_step_authenticates_as_root_from_its_secret_and_nothing
         "ETCD_PASSWORD": MOCK_PASSWORDS[KAFSCALE_USER],
     }
     assert secrets["kafscale-etcd-console"]["stringData"]["ETCD_USERNAME"] == CONSOLE_USER
-    root = secrets["kafscale-etcd-root"]["stringData"]
-    assert root["ETCDCTL_USER"] == f"root:{MOCK_PASSWORDS[ROOT_USER]}" == f"root:{root['ETCD_PASSWORD']}"
+    assert secrets["kafscale-etcd-root"]["stringData"] == {
+        "ETCD_USERNAME": ROOT_USER,
+        "ETCD_PASSWORD": MOCK_PASSWORDS[ROOT_USER],
+    }
 
 
 def test_no_password_is_in_an_arg_or_an_env_value_only_in_the_secrets():
@@ -107,7 +118,7 @@ def test_no_password_is_in_an_arg_or_an_env_value_only_in_the_secrets():
         "ROOT_PASSWORD": {"name": "kafscale-etcd-root", "key": "ETCD_PASSWORD"},
         "KAFSCALE_PASSWORD": {"name": "kafscale-etcd-kafscale", "key": "ETCD_PASSWORD"},
         "KAFSCALE_CONSOLE_PASSWORD": {"name": "kafscale-etcd-console", "key": "ETCD_PASSWORD"},
-        "ETCDCTL_USER": {"name": "kafscale-etcd-root", "key": "ETCDCTL_USER"},
+        "ETCDCTL_PASSWORD": {"name": "kafscale-etcd-root", "key": "ETCD_PASSWORD"},
     }
 
 
@@ -145,6 +156,32 @@ def test_the_component_keeps_the_passwords_secret_and_the_job_readable():
         assert secret_sig in resource.inputs["stringData"], resource.name
     (job,) = [r for r in run.of_type("kubernetes:batch/v1:Job") if r.name == "etcd-etcd-auth"]
     assert secret_sig not in job.inputs["spec"]
+
+
+def test_a_provided_secret_replaces_the_drawn_password_and_its_secret():
+    raw = {"etcdAuth": "on", "etcdAuthRootSecret": "ops-etcd-root", "etcdAuthKafscaleSecret": "kafscale-etcd"}
+    objects = render_objects(**raw)
+    assert [m["metadata"]["name"] for m in objects.manifests if m["kind"] == "Secret"] == []
+    (auth,) = pod_spec(objects.get("Job", "kafscale-etcd-auth"))["containers"]
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in auth["env"] if "valueFrom" in e}
+    assert refs == {
+        "ROOT_PASSWORD": "ops-etcd-root",
+        "KAFSCALE_PASSWORD": "kafscale-etcd",
+        "ETCDCTL_PASSWORD": "ops-etcd-root",
+    }
+    # Nothing drawn, so nothing of it in the Job's template: a change of a provided Secret is
+    # applied by running the Job again (docs/security.md, "Rotation").
+    assert "annotations" not in objects.get("Job", "kafscale-etcd-auth")["spec"]["template"]["metadata"]
+    settings = parse_settings(raw).settings
+    assert ("Secret", "ops-etcd-root") not in apply_after(settings)[("StatefulSet", "kafscale-etcd")]
+    run, outputs = run_component(**raw, etcdAuthConsoleUser="true")
+    assert [r.name for r in run.of_type(RANDOM_PASSWORD_TYPE)] == ["etcd-kafscale-console-password"]
+    assert outputs["credentials_secrets"] == {
+        "root": "ops-etcd-root",
+        "kafscale": "kafscale-etcd",
+        "kafscale-console": "kafscale-etcd-console",
+    }
+    assert run_component()[1]["credentials_secrets"] == {}
 
 
 @pytest.mark.parametrize("value", ["maybe", "enable", "2"])

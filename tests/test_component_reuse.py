@@ -233,6 +233,7 @@ def test_register_outputs_lists_every_output():
         "statefulSetName",
         "managed",
         "settings",
+        "credentialsSecrets",
         "replacementChecked",
     }
 

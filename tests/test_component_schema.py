@@ -78,6 +78,9 @@ PLAIN_KEYS = {
     keys.PEER_TLS_ISSUER.name,
     keys.AUTH.name,
     keys.AUTH_CONSOLE_USER.name,
+    keys.AUTH_ROOT_SECRET.name,
+    keys.AUTH_KAFSCALE_SECRET.name,
+    keys.AUTH_CONSOLE_SECRET.name,
 }
 
 
@@ -148,9 +151,16 @@ def test_the_outputs_are_typed_and_described(schema):
         "statefulSetName": "string",
         "managed": "boolean",
         "settings": "object",
+        "credentialsSecrets": "object",
     }
     assert all(spec["description"] for spec in outputs.values())
-    assert component["required"] == ["clientEndpoints", "managed", "memberEndpoints", "settings"]
+    assert component["required"] == [
+        "clientEndpoints",
+        "credentialsSecrets",
+        "managed",
+        "memberEndpoints",
+        "settings",
+    ]
 
 
 def test_the_args_hold_every_key_typed_as_the_component_reads_it():

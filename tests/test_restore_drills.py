@@ -108,6 +108,21 @@ def _cluster(
     )
 
 
+def _anonymous_put(cluster: LocalCluster, answers: list[str]) -> bool:
+    """A put without credentials to member 0: True once etcd answered it (`answers` holds its
+    refusal, or "served"); False while the member does not answer (restarting)."""
+    try:
+        with EtcdHttpClient(cluster.members[0].client_url) as anonymous:
+            anonymous.put("/kafscale/topics/x", "1")
+    except EtcdError as error:
+        answers.append(str(error))
+        return True
+    except OSError:
+        return False
+    answers.append("served")
+    return True
+
+
 def _log(cluster: LocalCluster, pod: str, container: str, since: dict[str, int] | None = None) -> str:
     """An init container's log (appended to by every run of the pod), from the offset `since`
     holds for it (see `_log_marks`)."""
@@ -373,8 +388,9 @@ def test_with_peer_tls_and_auth_a_lost_cluster_restores_its_newest_snapshot(
         for held in _held_by_every_member(cluster, "/kafscale/topics/"):
             assert {key: held.get(key) for key in before} == before
         assert all(url.startswith("https://") for m in membership(cluster) for url in m.peer_urls)
-        with EtcdHttpClient(cluster.members[0].client_url) as anonymous, pytest.raises(EtcdError):
-            anonymous.put("/kafscale/topics/x", "1")
+        answers: list[str] = []  # what a client without credentials is answered, once one answers
+        wait_for(lambda: _anonymous_put(cluster, answers), "a member answering a client without credentials")
+        assert "user name is empty" in answers[0], answers  # auth on, as the snapshot held it
         with EtcdHttpClient(cluster.members[0].client_url, credentials=kafscale) as client:
             client.put("/kafscale/topics/after/partitions/0/next_offset", "1")
 

@@ -1018,6 +1018,78 @@ AUTH_CONSOLE_USER = _boolean(
         takes_outputs=False,
     ),
 )
+AUTH_ROOT_SECRET = ConfigKey(
+    "etcdAuthRootSecret",
+    "",
+    rules.secret_name,
+    "is not a Secret name (a DNS-1123 subdomain)",
+    unset="",
+    mirrors_operator_env=False,
+    default_shown="none (a generated password)",
+    doc=KeyDoc(
+        group=GROUP_SECURITY,
+        summary=(
+            "With etcdAuth, a Secret you provide whose ETCD_PASSWORD is the root user's password; "
+            "empty means the program draws one and writes <clusterName>-etcd-root."
+        ),
+        rule=(
+            "ours: a Secret name (DNS-1123 subdomain) in the namespace, with the key `ETCD_PASSWORD`. Empty: "
+            "a password drawn once per stack into the Secret `<clusterName>-etcd-root`. A value that is "
+            "not a Secret name is an error: falling back would set another password in etcd"
+        ),
+        default_doc="(empty: generated)",
+        example="etcd-root-password",
+        takes_outputs=False,  # it decides which objects exist
+    ),
+)
+AUTH_KAFSCALE_SECRET = ConfigKey(
+    "etcdAuthKafscaleSecret",
+    "",
+    rules.secret_name,
+    "is not a Secret name (a DNS-1123 subdomain)",
+    unset="",
+    mirrors_operator_env=False,
+    default_shown="none (a generated password)",
+    doc=KeyDoc(
+        group=GROUP_SECURITY,
+        summary=(
+            "With etcdAuth, a Secret you provide whose ETCD_PASSWORD is the kafscale user's password; "
+            "empty means the program draws one and writes <clusterName>-etcd-kafscale."
+        ),
+        rule=(
+            "ours: a Secret name (DNS-1123 subdomain) in the namespace, with the key `ETCD_PASSWORD`. Empty: "
+            "a password drawn once per stack into the Secret `<clusterName>-etcd-kafscale`. A value that is "
+            "not a Secret name is an error: falling back would set another password in etcd"
+        ),
+        default_doc="(empty: generated)",
+        example="etcd-kafscale-password",
+        takes_outputs=False,  # it decides which objects exist
+    ),
+)
+AUTH_CONSOLE_SECRET = ConfigKey(
+    "etcdAuthConsoleSecret",
+    "",
+    rules.secret_name,
+    "is not a Secret name (a DNS-1123 subdomain)",
+    unset="",
+    mirrors_operator_env=False,
+    default_shown="none (a generated password)",
+    doc=KeyDoc(
+        group=GROUP_SECURITY,
+        summary=(
+            "With etcdAuth, a Secret you provide whose ETCD_PASSWORD is the kafscale-console user's "
+            "password; empty means the program draws one and writes <clusterName>-etcd-console."
+        ),
+        rule=(
+            "ours: a Secret name (DNS-1123 subdomain) in the namespace, with the key `ETCD_PASSWORD`. Empty: "
+            "a password drawn once per stack into the Secret `<clusterName>-etcd-console`. A value that is "
+            "not a Secret name is an error: falling back would set another password in etcd"
+        ),
+        default_doc="(empty: generated)",
+        example="etcd-kafscale-console-password",
+        takes_outputs=False,  # it decides which objects exist
+    ),
+)
 CLIENT_NAMESPACES = _list_of(
     "etcdClientNamespaces",
     rules.namespace_name,
@@ -1557,6 +1629,9 @@ CONFIG_KEYS: tuple[ConfigKey[object], ...] = (
     PEER_TLS_ISSUER,
     AUTH,
     AUTH_CONSOLE_USER,
+    AUTH_ROOT_SECRET,
+    AUTH_KAFSCALE_SECRET,
+    AUTH_CONSOLE_SECRET,
     CLIENT_NAMESPACES,
     CLIENT_POD_SELECTORS,
     MONITORING,
@@ -1584,7 +1659,14 @@ CONFIG_KEYS: tuple[ConfigKey[object], ...] = (
 
 # Keys that turn a protection on: a value their rule refuses is an error, never a fallback that
 # would turn the protection off (settings.py `_security_setting`).
-PROTECTION_KEYS: tuple[ConfigKey[object], ...] = (PEER_TLS_SECRET, PEER_TLS_ISSUER, AUTH)
+PROTECTION_KEYS: tuple[ConfigKey[object], ...] = (
+    PEER_TLS_SECRET,
+    PEER_TLS_ISSUER,
+    AUTH,
+    AUTH_ROOT_SECRET,
+    AUTH_KAFSCALE_SECRET,
+    AUTH_CONSOLE_SECRET,
+)
 
 # The keys the README's front page lists, in its order: those most stacks set.
 COMMON_KEYS: tuple[ConfigKey[object], ...] = (

@@ -237,6 +237,9 @@ def parse_settings(raw: Mapping[str, object]) -> ParsedSettings:
         keys.DEPLOY_TIMEOUT_SEC.field: _deploy_timeout(parser, replicas),
         keys.PEER_TLS_ISSUER.field: _security_setting(parser, keys.PEER_TLS_ISSUER),
         keys.AUTH.field: _security_setting(parser, keys.AUTH),
+        keys.AUTH_ROOT_SECRET.field: _security_setting(parser, keys.AUTH_ROOT_SECRET),
+        keys.AUTH_KAFSCALE_SECRET.field: _security_setting(parser, keys.AUTH_KAFSCALE_SECRET),
+        keys.AUTH_CONSOLE_SECRET.field: _security_setting(parser, keys.AUTH_CONSOLE_SECRET),
         keys.PEER_TLS_SECRET.field: _peer_tls_secret(parser, cluster_name),
     }
     values = {

@@ -100,6 +100,12 @@ class SettingsFields:
     """kafscale:etcdAuth: etcd's client authentication: on gives root to the program's own steps and a kafscale user read-write on /kafscale/ only; disabling is the way back to off."""
     auth_console_user: bool
     """kafscale:etcdAuthConsoleUser: With etcdAuth, a read-only user for KafScale's console (Secret <clusterName>-etcd-console)."""
+    auth_root_secret: str
+    """kafscale:etcdAuthRootSecret: With etcdAuth, a Secret you provide whose ETCD_PASSWORD is the root user's password; empty means the program draws one and writes <clusterName>-etcd-root."""
+    auth_kafscale_secret: str
+    """kafscale:etcdAuthKafscaleSecret: With etcdAuth, a Secret you provide whose ETCD_PASSWORD is the kafscale user's password; empty means the program draws one and writes <clusterName>-etcd-kafscale."""
+    auth_console_secret: str
+    """kafscale:etcdAuthConsoleSecret: With etcdAuth, a Secret you provide whose ETCD_PASSWORD is the kafscale-console user's password; empty means the program draws one and writes <clusterName>-etcd-console."""
     client_namespaces: tuple[str, ...]
     """kafscale:etcdClientNamespaces: Other namespaces whose pods may reach the client port (comma-separated string or YAML list)."""
     client_pod_selectors: tuple[LabelSelector, ...]

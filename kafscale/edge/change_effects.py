@@ -48,6 +48,9 @@ EXAMPLE_CHANGES: dict[str, str | Mapping[bool, str]] = {
 EXAMPLE_CONTEXT: dict[str, dict[str, str]] = {
     keys.MONITORING_LABELS.name: {keys.MONITORING.name: "true"},
     keys.AUTH_CONSOLE_USER.name: {keys.AUTH.name: "on"},
+    keys.AUTH_ROOT_SECRET.name: {keys.AUTH.name: "on"},
+    keys.AUTH_KAFSCALE_SECRET.name: {keys.AUTH.name: "on"},
+    keys.AUTH_CONSOLE_SECRET.name: {keys.AUTH.name: "on", keys.AUTH_CONSOLE_USER.name: "true"},
 }
 
 MEMBERS_REPLACED = "replaced"

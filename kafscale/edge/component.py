@@ -20,7 +20,13 @@ from kafscale.config.sizing import quota_warning, tmpfs_warning
 from kafscale.edge.change_safety import replacement_problems
 from kafscale.edge.component_args import LAST_DEPLOYED_SETTINGS, ManagedEtcdArgs
 from kafscale.edge.pulumi_config import config_values, takes_outputs
-from kafscale.objects.auth import auth_users, holds_passwords, with_passwords
+from kafscale.objects.auth import (
+    auth_users,
+    credentials_secret_name,
+    generated_users,
+    holds_passwords,
+    with_passwords,
+)
 from kafscale.objects.composition import Manifest, ObjectKey, apply_after, managed_etcd_manifests
 from kafscale.objects.membership import IDENTITY_BYTES, with_identity
 from kafscale.package_version import DISTRIBUTION
@@ -58,6 +64,8 @@ class ManagedEtcd(pulumi.ComponentResource):
     """True when this component provisions etcd, false when external endpoints are given."""
     settings: pulumi.Output[dict[str, Any]]
     """The effective value of every setting, keyed by its stack config key; secret when any input is."""
+    credentials_secrets: pulumi.Output[dict[str, str]]
+    """With etcdAuth, each etcd user's Secret (ETCD_USERNAME, ETCD_PASSWORD) by user name: kafscale, kafscale-console, root; empty without it."""
 
     def __init__(self, name: str, args: ManagedEtcdArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         legacy = pulumi.Alias(type_=LEGACY_COMPONENT_TYPE)
@@ -97,6 +105,9 @@ class ManagedEtcd(pulumi.ComponentResource):
 
         created = self._create_children(name, opts, shape, settings if later else None, checked)
         self.managed = pulumi.Output.from_input(shape.managed)
+        self.credentials_secrets = pulumi.Output.from_input(
+            {user: credentials_secret_name(shape, shape.names, user) for user in auth_users(shape)}
+        )
         self.settings = settings.apply(lambda effective: effective.as_config_values())
         if shape.managed:
             names = shape.names
@@ -118,6 +129,7 @@ class ManagedEtcd(pulumi.ComponentResource):
                 "memberEndpoints": self.member_endpoints,
                 "statefulSetName": self.stateful_set_name,
                 "managed": self.managed,
+                "credentialsSecrets": self.credentials_secrets,
                 "settings": self.settings,
                 **({"replacementChecked": checked} if checked is not None else {}),
             }
@@ -159,7 +171,7 @@ class ManagedEtcd(pulumi.ComponentResource):
             user: pulumi_random.RandomPassword(
                 f"{name}-{user}-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
             ).result
-            for user in auth_users(shape)
+            for user in generated_users(shape)
         }
         members_key = ("ConfigMap", shape.names.members_configmap)
         statefulset_key = ("StatefulSet", shape.names.statefulset)

@@ -114,6 +114,12 @@ class ManagedEtcdArgs(TypedDict, total=False):
     """etcd's client authentication: on gives root to the program's own steps and a kafscale user read-write on /kafscale/ only; disabling is the way back to off."""
     etcd_auth_console_user: bool
     """With etcdAuth, a read-only user for KafScale's console (Secret <clusterName>-etcd-console)."""
+    etcd_auth_root_secret: str
+    """With etcdAuth, a Secret you provide whose ETCD_PASSWORD is the root user's password; empty means the program draws one and writes <clusterName>-etcd-root."""
+    etcd_auth_kafscale_secret: str
+    """With etcdAuth, a Secret you provide whose ETCD_PASSWORD is the kafscale user's password; empty means the program draws one and writes <clusterName>-etcd-kafscale."""
+    etcd_auth_console_secret: str
+    """With etcdAuth, a Secret you provide whose ETCD_PASSWORD is the kafscale-console user's password; empty means the program draws one and writes <clusterName>-etcd-console."""
     etcd_client_namespaces: pulumi.Input[list[str]]
     """Other namespaces whose pods may reach the client port (comma-separated string or YAML list)."""
     etcd_client_pod_selectors: pulumi.Input[list[str]]

@@ -34,8 +34,6 @@ ROOT_USER, KAFSCALE_USER, CONSOLE_USER = "root", "kafscale", "kafscale-console"
 KAFSCALE_PREFIX = "/kafscale/"  # every key KafScale writes (offsets, topics, groups)
 # The keys of the KafScale Helm chart's `existingSecret` (deploy/helm/kafscale/values.yaml).
 USERNAME_KEY, PASSWORD_KEY = "ETCD_USERNAME", "ETCD_PASSWORD"
-# root's Secret also holds `root:<password>`, which etcdctl reads from ETCDCTL_USER (its `--user`).
-ETCDCTL_USER_KEY = "ETCDCTL_USER"
 SCRIPT_NAME = "etcd-auth.sh"
 COMPONENT_LABEL = "etcd-auth"
 AUTH_JOB_DEADLINE_S = 600
@@ -55,6 +53,25 @@ def auth_users(settings: EtcdSettings) -> tuple[str, ...]:
     if not auth_on(settings):
         return ()
     return (ROOT_USER, KAFSCALE_USER, *((CONSOLE_USER,) if settings.auth_console_user else ()))
+
+
+def provided_secret(settings: EtcdSettings, user: str) -> str:
+    """The Secret a person provides for `user`'s password (etcdAuth*Secret); empty: generated."""
+    return {
+        ROOT_USER: settings.auth_root_secret,
+        KAFSCALE_USER: settings.auth_kafscale_secret,
+        CONSOLE_USER: settings.auth_console_secret,
+    }[user]
+
+
+def generated_users(settings: EtcdSettings) -> tuple[str, ...]:
+    """The users whose password the program draws (and whose Secret it writes)."""
+    return tuple(user for user in auth_users(settings) if not provided_secret(settings, user))
+
+
+def credentials_secret_name(settings: EtcdSettings, names: EtcdNames, user: str) -> str:
+    """Where `user`'s password is: the Secret provided, else the one the program writes."""
+    return provided_secret(settings, user) or names.credentials_secret(user)
 
 
 def password_placeholder(user: str) -> str:
@@ -95,12 +112,10 @@ def holds_passwords(value: object) -> bool:
 
 
 def credentials_secrets(settings: EtcdSettings, names: EtcdNames) -> list[Manifest]:
-    """One Secret per user, in the KafScale chart's keys; root's also as etcdctl reads it."""
+    """One Secret per user whose password the program draws, in the KafScale chart's keys."""
     secrets: list[Manifest] = []
-    for user in auth_users(settings):
+    for user in generated_users(settings):
         data = {USERNAME_KEY: user, PASSWORD_KEY: password_placeholder(user)}
-        if user == ROOT_USER:
-            data[ETCDCTL_USER_KEY] = f"{ROOT_USER}:{password_placeholder(user)}"
         secrets.append(
             {
                 "apiVersion": "v1",
@@ -117,9 +132,13 @@ def _secret_env(name: str, secret: str, key: str) -> dict[str, object]:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
 
 
-def root_credentials_env(names: EtcdNames) -> dict[str, object]:
-    """ETCDCTL_USER from root's Secret: every etcdctl the container runs authenticates as root."""
-    return _secret_env(ETCDCTL_USER_KEY, names.credentials_secret(ROOT_USER), ETCDCTL_USER_KEY)
+def root_credentials_env(settings: EtcdSettings, names: EtcdNames) -> list[dict[str, object]]:
+    """etcdctl's `--user` and `--password` from its env (ETCDCTL_USER, ETCDCTL_PASSWORD, the
+    password from root's Secret): every etcdctl the container runs authenticates as root."""
+    return [
+        env_var("ETCDCTL_USER", ROOT_USER),
+        _secret_env("ETCDCTL_PASSWORD", credentials_secret_name(settings, names, ROOT_USER), PASSWORD_KEY),
+    ]
 
 
 def with_root_credentials(
@@ -136,7 +155,7 @@ def with_root_credentials(
                 for container in cast(list[dict[str, object]], spec.get(field, [])):
                     if container.get("image") == settings.snapshot_etcdctl_image:
                         env = cast(list[dict[str, object]], container.setdefault("env", []))
-                        env.append(root_credentials_env(names))
+                        env.extend(root_credentials_env(settings, names))
     return manifests
 
 
@@ -157,7 +176,9 @@ def auth_job(settings: EtcdSettings, names: EtcdNames) -> list[Manifest]:
         env_var("CONSOLE_USER", shell_flag(settings.auth_console_user)),
         *(
             _secret_env(
-                f"{user.upper().replace('-', '_')}_PASSWORD", names.credentials_secret(user), PASSWORD_KEY
+                f"{user.upper().replace('-', '_')}_PASSWORD",
+                credentials_secret_name(settings, names, user),
+                PASSWORD_KEY,
             )
             for user in auth_users(settings)
         ),
@@ -171,8 +192,9 @@ def auth_job(settings: EtcdSettings, names: EtcdNames) -> list[Manifest]:
     }
     metadata = object_metadata(names, names.auth_job, task_labels)
     template = task_pod_template(settings, names, task_labels, [container])
-    template_metadata = cast(dict[str, object], template["metadata"])
-    template_metadata["annotations"] = {CREDENTIALS_ANNOTATION: DIGEST_PLACEHOLDER}
+    if generated_users(settings):  # a provided Secret's change is a person's to apply (docs)
+        template_metadata = cast(dict[str, object], template["metadata"])
+        template_metadata["annotations"] = {CREDENTIALS_ANNOTATION: DIGEST_PLACEHOLDER}
     return [
         {
             "apiVersion": "batch/v1",

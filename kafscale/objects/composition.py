@@ -11,8 +11,8 @@ from kafscale.objects.auth import (
     ROOT_USER,
     auth_job,
     auth_on,
-    auth_users,
     credentials_secrets,
+    generated_users,
     with_root_credentials,
 )
 from kafscale.objects.maintenance import maintenance_cronjobs
@@ -122,10 +122,12 @@ def apply_after(settings: EtcdSettings) -> dict[ObjectKey, tuple[ObjectKey, ...]
     if auth_on(settings):
         # Every step that runs etcdctl reads root's Secret; the auth Job runs once the members
         # are ready with it, and its users' Secrets exist (KafScale's clients read them).
-        root = ("Secret", names.credentials_secret(ROOT_USER))
-        for key in (job, statefulset_key):
-            order[key] = (root, *order[key])
-        secrets = tuple(("Secret", names.credentials_secret(user)) for user in auth_users(settings))
+        # A Secret a person provides is not ours to wait for.
+        if ROOT_USER in generated_users(settings):
+            root = ("Secret", names.credentials_secret(ROOT_USER))
+            for key in (job, statefulset_key):
+                order[key] = (root, *order[key])
+        secrets = tuple(("Secret", names.credentials_secret(user)) for user in generated_users(settings))
         order[("Job", names.auth_job)] = (*secrets, statefulset_key)
     if settings.create_namespace:  # every object waits for its namespace
         created_namespace = ("Namespace", names.namespace)

@@ -6,7 +6,8 @@
 # POSIX sh: runs under BusyBox ash and dash. Needs etcdctl (v3 API).
 #
 # Env: ETCD_MEMBERS (the members' client URLs, comma-separated), AUTH_MODE (on, disabling),
-# ETCDCTL_USER (root:<password>: etcdctl authenticates with it once auth is on), ROOT_PASSWORD,
+# ETCDCTL_USER and ETCDCTL_PASSWORD (root and its password: etcdctl logs in with them once auth
+# is on), ROOT_PASSWORD,
 # KAFSCALE_PASSWORD, KAFSCALE_PREFIX (the prefix the kafscale user reads and writes), CONSOLE_USER
 # (1: a read-only user kafscale-console, with KAFSCALE_CONSOLE_PASSWORD; 0: none, removed if there),
 # optional HEALTH_TIMEOUT_S (300), ETCDCTL. Passwords go to etcdctl on its stdin, never in args.
@@ -19,7 +20,7 @@ LOG_NAME=etcd-auth
 ETCDCTL="${ETCDCTL:-etcdctl}"
 HEALTH_TIMEOUT_S="${HEALTH_TIMEOUT_S:-300}"
 export ETCDCTL_API=3
-for name in ETCD_MEMBERS AUTH_MODE ETCDCTL_USER; do
+for name in ETCD_MEMBERS AUTH_MODE ETCDCTL_USER ETCDCTL_PASSWORD; do
     eval "value=\${$name:-}"
     [ -n "$value" ] || fail "$name is empty"
 done
