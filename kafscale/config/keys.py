@@ -171,6 +171,37 @@ def _boolean(name: str, default: str, ours: bool = True, doc: KeyDoc | None = No
     )
 
 
+def _password_secret(name: str, user: str, suffix: str) -> ConfigKey[str]:
+    """With etcdAuth, the Secret a person provides for an etcd user's password; empty: the
+    program draws one into `<clusterName>-etcd-<suffix>` (objects/auth.py)."""
+    written = f"<clusterName>-etcd-{suffix}"
+    return ConfigKey(
+        name,
+        "",
+        rules.secret_name,
+        "is not a Secret name (a DNS-1123 subdomain)",
+        unset="",
+        mirrors_operator_env=False,
+        default_shown="none (a generated password)",
+        doc=KeyDoc(
+            group=GROUP_SECURITY,
+            summary=(
+                f"With etcdAuth, a Secret you provide whose ETCD_PASSWORD is the {user} user's "
+                f"password; empty means the program draws one and writes {written}."
+            ),
+            rule=(
+                "ours: a Secret name (DNS-1123 subdomain) in the namespace, with the key "
+                f"`ETCD_PASSWORD`. Empty: a password drawn once per stack into the Secret `{written}`. "
+                "A value that is not a Secret name is an error: falling back would set another "
+                "password in etcd"
+            ),
+            default_doc="(empty: generated)",
+            example=f"etcd-{user}-password",
+            takes_outputs=False,  # it decides which objects exist
+        ),
+    )
+
+
 def _pod_anti_affinity(text: str) -> str | None:
     """`required` (members on distinct nodes, or Pending) or `preferred` (the operator's soft rule)."""
     choice = text.lower()
@@ -1018,78 +1049,9 @@ AUTH_CONSOLE_USER = _boolean(
         takes_outputs=False,
     ),
 )
-AUTH_ROOT_SECRET = ConfigKey(
-    "etcdAuthRootSecret",
-    "",
-    rules.secret_name,
-    "is not a Secret name (a DNS-1123 subdomain)",
-    unset="",
-    mirrors_operator_env=False,
-    default_shown="none (a generated password)",
-    doc=KeyDoc(
-        group=GROUP_SECURITY,
-        summary=(
-            "With etcdAuth, a Secret you provide whose ETCD_PASSWORD is the root user's password; "
-            "empty means the program draws one and writes <clusterName>-etcd-root."
-        ),
-        rule=(
-            "ours: a Secret name (DNS-1123 subdomain) in the namespace, with the key `ETCD_PASSWORD`. Empty: "
-            "a password drawn once per stack into the Secret `<clusterName>-etcd-root`. A value that is "
-            "not a Secret name is an error: falling back would set another password in etcd"
-        ),
-        default_doc="(empty: generated)",
-        example="etcd-root-password",
-        takes_outputs=False,  # it decides which objects exist
-    ),
-)
-AUTH_KAFSCALE_SECRET = ConfigKey(
-    "etcdAuthKafscaleSecret",
-    "",
-    rules.secret_name,
-    "is not a Secret name (a DNS-1123 subdomain)",
-    unset="",
-    mirrors_operator_env=False,
-    default_shown="none (a generated password)",
-    doc=KeyDoc(
-        group=GROUP_SECURITY,
-        summary=(
-            "With etcdAuth, a Secret you provide whose ETCD_PASSWORD is the kafscale user's password; "
-            "empty means the program draws one and writes <clusterName>-etcd-kafscale."
-        ),
-        rule=(
-            "ours: a Secret name (DNS-1123 subdomain) in the namespace, with the key `ETCD_PASSWORD`. Empty: "
-            "a password drawn once per stack into the Secret `<clusterName>-etcd-kafscale`. A value that is "
-            "not a Secret name is an error: falling back would set another password in etcd"
-        ),
-        default_doc="(empty: generated)",
-        example="etcd-kafscale-password",
-        takes_outputs=False,  # it decides which objects exist
-    ),
-)
-AUTH_CONSOLE_SECRET = ConfigKey(
-    "etcdAuthConsoleSecret",
-    "",
-    rules.secret_name,
-    "is not a Secret name (a DNS-1123 subdomain)",
-    unset="",
-    mirrors_operator_env=False,
-    default_shown="none (a generated password)",
-    doc=KeyDoc(
-        group=GROUP_SECURITY,
-        summary=(
-            "With etcdAuth, a Secret you provide whose ETCD_PASSWORD is the kafscale-console user's "
-            "password; empty means the program draws one and writes <clusterName>-etcd-console."
-        ),
-        rule=(
-            "ours: a Secret name (DNS-1123 subdomain) in the namespace, with the key `ETCD_PASSWORD`. Empty: "
-            "a password drawn once per stack into the Secret `<clusterName>-etcd-console`. A value that is "
-            "not a Secret name is an error: falling back would set another password in etcd"
-        ),
-        default_doc="(empty: generated)",
-        example="etcd-kafscale-console-password",
-        takes_outputs=False,  # it decides which objects exist
-    ),
-)
+AUTH_ROOT_SECRET = _password_secret("etcdAuthRootSecret", "root", "root")
+AUTH_KAFSCALE_SECRET = _password_secret("etcdAuthKafscaleSecret", "kafscale", "kafscale")
+AUTH_CONSOLE_SECRET = _password_secret("etcdAuthConsoleSecret", "kafscale-console", "console")
 CLIENT_NAMESPACES = _list_of(
     "etcdClientNamespaces",
     rules.namespace_name,

@@ -4,13 +4,13 @@ program that runs etcdctl.
 
 etcd's authentication guide (etcd.io/docs/v3.5/op-guide/authentication/rbac): auth needs a `root`
 user with the `root` role before `auth enable`; a role grants read or readwrite on a key or a
-prefix; `auth disable` takes root's credentials. Measured on 3.4.23 and 3.5.1 (tests/test_auth.py):
-every step the Job takes is idempotent but `user add`, `user get` and `user delete` of a user that
-is missing or already there; `defrag`, `snapshot save`, `member add`, `member remove`, alarms and
-`move-leader` need root; `member list`, `endpoint status` and the `/health` endpoint answer
-without credentials; a client that sends credentials while auth is off is served (etcdctl and
-Go's clientv3 ignore "authentication is not enabled"), so every step carries root's credentials
-from the start and none is refused while auth turns on.
+prefix; `auth disable` takes root's credentials. Measured on 3.4.23 and 3.5.1 with etcdctl: every
+step the Job takes is idempotent but `user add`, `user get` and `user delete` of a user that is
+missing or already there (the Job run twice: tests/test_auth.py); `defrag` and `snapshot save`
+refuse the `kafscale` user and serve root; `member list`, `endpoint status`, `alarm list` and the
+`/health` endpoint answer without credentials; a client that sends credentials while auth is off
+is served (etcdctl and Go's clientv3 ignore "authentication is not enabled"). So every step runs
+as root from the start, whatever each call needs, and none is refused while auth turns on.
 """
 
 from __future__ import annotations
