@@ -250,8 +250,8 @@ def test_with_auth_on_only_the_users_get_what_their_roles_grant_and_every_step_s
             pytest.raises(EtcdError),
         ):
             intruder.get("/kafscale/topics/t/partitions/0/next_offset")
-        # The program's own steps, as root: maintenance (defrag takes root) and a member that
-        # lost its data rejoining (member remove and add take root).
+        # The program's own steps, as root: maintenance (defrag refuses any other user) and a
+        # member that lost its data rejoining (its script's membership calls).
         maintenance = next(m for m in manifests if m["metadata"]["name"] == "kafscale-etcd-maintenance")
         assert "FAILED" not in cluster.run_cronjob(maintenance)
         emptied = cluster.members[2].pod_name
