@@ -76,6 +76,7 @@ PLAIN_KEYS = {
     keys.CREATE_NAMESPACE.name,
     keys.PEER_TLS_SECRET.name,
     keys.PEER_TLS_ISSUER.name,
+    keys.PEER_URL_SCHEME.name,
     keys.AUTH.name,
     keys.AUTH_CONSOLE_USER.name,
     keys.AUTH_ROOT_SECRET.name,

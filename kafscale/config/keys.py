@@ -976,8 +976,9 @@ PEER_TLS_SECRET = ConfigKey(
             "and client auth) and `ca.crt` (the CA that signs every member's). With "
             "`etcdPeerTlsIssuer` set it is the Secret cert-manager writes (default "
             "`<clusterName>-etcd-peer-tls`). A value that is not a Secret name is an error: falling back "
-            "would turn peer TLS off. Turning peer TLS on or off for a running cluster is refused by "
-            "preview ([Security](security.md#peer-tls))"
+            "would turn peer TLS off. A running cluster turns peer TLS on or off through "
+            "`etcdPeerUrlScheme=http`; straight on or off is refused by preview "
+            "([Security](security.md#turning-peer-tls-on-or-off-for-a-running-cluster))"
         ),
         default_doc="(empty: plain HTTP between peers)",
         example="kafscale-etcd-peer-tls",
@@ -1007,6 +1008,32 @@ PEER_TLS_ISSUER = ConfigKey(
         default_doc="(empty: no Certificate)",
         example="ClusterIssuer/cluster-ca",
         takes_outputs=False,  # it decides which objects exist
+    ),
+)
+PEER_URL_SCHEME = ConfigKey(
+    "etcdPeerUrlScheme",
+    "auto",
+    rules.peer_url_scheme,
+    "is not `auto` or `http`",
+    mirrors_operator_env=False,
+    doc=KeyDoc(
+        group=GROUP_SECURITY,
+        summary=(
+            "Peer URL scheme: auto is https when members have a peer certificate, else http; http keeps "
+            "plain peer URLs while members carry the certificate, the step between, either way."
+        ),
+        rule=(
+            "ours: `auto` or `http`. With a peer certificate (`etcdPeerTlsSecret` or `etcdPeerTlsIssuer`), "
+            "`http` gives every member the certificate (so it can dial https peers) while it listens and "
+            "advertises plain HTTP: the step a running cluster takes between plain and mutual TLS, either "
+            "way. Then each member, as the rolling update restarts it, changes its own peer URL with "
+            "`member update`, once every other member answers that it holds the certificate. Preview "
+            "refuses a scheme change unless the members hold a certificate before and after it. Anything "
+            "else is an error: a fallback could switch the scheme of a running cluster "
+            "([Security](security.md#turning-peer-tls-on-or-off-for-a-running-cluster))"
+        ),
+        example="http",
+        takes_outputs=False,  # it decides the peer URLs
     ),
 )
 AUTH = ConfigKey(
@@ -1589,6 +1616,7 @@ CONFIG_KEYS: tuple[ConfigKey[object], ...] = (
     NETWORK_POLICY,
     PEER_TLS_SECRET,
     PEER_TLS_ISSUER,
+    PEER_URL_SCHEME,
     AUTH,
     AUTH_CONSOLE_USER,
     AUTH_ROOT_SECRET,
@@ -1624,6 +1652,7 @@ CONFIG_KEYS: tuple[ConfigKey[object], ...] = (
 PROTECTION_KEYS: tuple[ConfigKey[object], ...] = (
     PEER_TLS_SECRET,
     PEER_TLS_ISSUER,
+    PEER_URL_SCHEME,
     AUTH,
     AUTH_ROOT_SECRET,
     AUTH_KAFSCALE_SECRET,

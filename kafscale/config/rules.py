@@ -347,6 +347,16 @@ def auth_mode(text: str) -> str | None:
     return None if flag is None else ("on" if flag else "off")
 
 
+PEER_URL_SCHEMES = ("auto", "http")
+
+
+def peer_url_scheme(text: str) -> str | None:
+    """`auto` (https with a peer certificate, else http) or `http` (plain HTTP peer URLs even
+    with one: the step between plain and mutual TLS, either way)."""
+    word = text.strip().lower()
+    return word if word in PEER_URL_SCHEMES else None
+
+
 def compaction_mode(text: str) -> str | None:
     mode = text.lower()
     return mode if mode in COMPACTION_MODES else None

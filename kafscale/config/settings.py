@@ -69,8 +69,8 @@ class EtcdSettings(SettingsFields):
     @property
     def peer_scheme(self) -> str:
         """`https` when members speak mutual TLS to each other (a peer certificate Secret, given
-        or written by cert-manager), else `http`."""
-        return "https" if self.peer_tls_secret else "http"
+        or written by cert-manager, and etcdPeerUrlScheme `auto`), else `http`."""
+        return "https" if self.peer_tls_secret and self.peer_url_scheme == "auto" else "http"
 
     @property
     def managed(self) -> bool:
@@ -236,6 +236,7 @@ def parse_settings(raw: Mapping[str, object]) -> ParsedSettings:
         keys.POD_ANTI_AFFINITY.field: _pod_anti_affinity(parser, storage_memory),
         keys.DEPLOY_TIMEOUT_SEC.field: _deploy_timeout(parser, replicas),
         keys.PEER_TLS_ISSUER.field: _security_setting(parser, keys.PEER_TLS_ISSUER),
+        keys.PEER_URL_SCHEME.field: _security_setting(parser, keys.PEER_URL_SCHEME),
         keys.AUTH.field: _security_setting(parser, keys.AUTH),
         keys.AUTH_ROOT_SECRET.field: _security_setting(parser, keys.AUTH_ROOT_SECRET),
         keys.AUTH_KAFSCALE_SECRET.field: _security_setting(parser, keys.AUTH_KAFSCALE_SECRET),

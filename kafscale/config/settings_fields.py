@@ -96,6 +96,8 @@ class SettingsFields:
     """kafscale:etcdPeerTlsSecret: Secret (tls.crt, tls.key, ca.crt) with which members speak mutual TLS to each other; empty means plain HTTP between peers unless etcdPeerTlsIssuer is set."""
     peer_tls_issuer: str
     """kafscale:etcdPeerTlsIssuer: cert-manager issuer (name, Issuer/name or ClusterIssuer/name) of the members' peer certificate; set, the program creates the Certificate and peers speak mutual TLS."""
+    peer_url_scheme: str
+    """kafscale:etcdPeerUrlScheme: Peer URL scheme: auto is https when members have a peer certificate, else http; http keeps plain peer URLs while members carry the certificate, the step between, either way."""
     auth: str
     """kafscale:etcdAuth: etcd's client authentication: on gives root to the program's own steps and a kafscale user read-write on /kafscale/ only; disabling is the way back to off."""
     auth_console_user: bool

@@ -47,6 +47,7 @@ EXAMPLE_CHANGES: dict[str, str | Mapping[bool, str]] = {
 # What an example needs beside the defaults to mean anything.
 EXAMPLE_CONTEXT: dict[str, dict[str, str]] = {
     keys.MONITORING_LABELS.name: {keys.MONITORING.name: "true"},
+    keys.PEER_URL_SCHEME.name: {keys.PEER_TLS_SECRET.name: "kafscale-etcd-peer-tls"},
     keys.AUTH_CONSOLE_USER.name: {keys.AUTH.name: "on"},
     keys.AUTH_ROOT_SECRET.name: {keys.AUTH.name: "on"},
     keys.AUTH_KAFSCALE_SECRET.name: {keys.AUTH.name: "on"},

@@ -93,23 +93,32 @@ def replacement_problems(
 
 
 def peer_tls_switch(deployed: Mapping[str, object], settings: EtcdSettings) -> str | None:
-    """A refusal when the change turns mutual TLS between members on or off for a deployed
-    cluster: every member's peer URL changes scheme, and a member restarted on `https` cannot
-    talk to one still on `http` (each refuses the other's handshake), so the rolling update
-    loses quorum at its second member. etcd's documented road is to change each member's peer
-    URLs with `member update` while it listens on both schemes (etcd.io/docs/v3.5/op-guide/
-    runtime-configuration, "Update advertise peer URLs"); this program does not run it yet."""
-    before = str(deployed.get(keys.PEER_TLS_SECRET.name) or "")  # a deployment before the key: off
-    after = settings.peer_tls_secret
-    if bool(before) == bool(after) or not settings.managed:
+    """A refusal when the change moves the members' peer URLs between http and https while the
+    members would not hold a peer certificate both before and after it. A member without one cannot
+    dial an https peer, so a rolling update that switched members one at a time would lose quorum
+    at its second member. With a certificate on both sides, each member changes its own peer URL
+    with `member update` as the rolling update restarts it (etcd.io/docs/v3.5/op-guide/
+    runtime-configuration, "Update advertise peer URLs"; scripts/etcd-member.sh `switch_peer_url`):
+    a member that holds the certificate dials both schemes (etcd's peer transport takes the TLS
+    files whatever its listener's scheme: server/embed/etcd.go `configurePeerListeners` ignores
+    them only for an http listener)."""
+    if not settings.managed:
         return None
-    turning = "on" if after else "off"
+    # A deployment before a key had it at its default: no certificate, scheme `auto`.
+    held_before = bool(deployed.get(keys.PEER_TLS_SECRET.name))
+    scheme_before = str(deployed.get(keys.PEER_URL_SCHEME.name) or "auto")
+    before = "https" if held_before and scheme_before == "auto" else "http"
+    if before == settings.peer_scheme or (held_before and settings.peer_tls_secret):
+        return None
     return (
-        f"{keys.PEER_TLS_SECRET.full_name} ({_shown(before)} -> {_shown(after)}) turns TLS between "
-        f"members {turning} for the running cluster {settings.names.statefulset}: every member's peer "
-        "URL changes scheme, and a rolling update loses quorum once a restarted member cannot talk to "
-        "those not yet restarted. Refused: undo the change, or follow docs/security.md (Peer TLS, "
-        "turning it on for a running cluster)"
+        f"{keys.PEER_TLS_SECRET.full_name} ({_shown(deployed.get(keys.PEER_TLS_SECRET.name) or '')} -> "
+        f"{_shown(settings.peer_tls_secret)}) with {keys.PEER_URL_SCHEME.full_name} "
+        f"({_shown(scheme_before)} -> {_shown(settings.peer_url_scheme)}) moves the peer URLs of the "
+        f"running cluster {settings.names.statefulset} from {before} to {settings.peer_scheme} while "
+        "some member holds no peer certificate, and a member without one cannot dial an https peer: "
+        "the rolling update would lose quorum. Refused: undo the change, or go through "
+        f"{keys.PEER_URL_SCHEME.full_name}=http with the certificate first (docs/security.md, "
+        "Turning peer TLS on or off for a running cluster)"
     )
 
 

@@ -203,6 +203,8 @@ def member_env(settings: EtcdSettings, names: EtcdNames) -> list[dict[str, objec
         env_var("MEMBER_NAME", POD_NAME_REF),
         env_var("MEMBER_PEER_URL", f"{settings.peer_scheme}://{own_host}:{PEER_PORT}"),
         env_var("MEMBER_CLIENT_URL", f"http://{own_host}:{CLIENT_PORT}"),
+        # What this member answers the others before one switches its peer URL to https.
+        env_var("PEER_CERTIFICATE", "yes" if settings.peer_tls_secret else "no"),
         *_common_env(),
         *_evidence_env(names),
     ]

@@ -1,5 +1,8 @@
 """Mutual TLS between members (etcdPeerTlsSecret, etcdPeerTlsIssuer): etcd's peer settings, the
-certificate's Secret mounted into the etcd container, and cert-manager's Certificate.
+certificate's Secret mounted into the etcd container, and cert-manager's Certificate. With
+etcdPeerUrlScheme=http the members hold the certificate (their peer transport dials https peers
+with it) while their peer URLs stay http: the step a running cluster takes between the two
+(settings.py `peer_scheme`; scripts/etcd-member.sh `switch_peer_url`).
 
 etcd's security guide (etcd.io/docs/v3.5/op-guide/security, "Example 3: Transport security and
 client certificates in a cluster"): `--peer-cert-file`, `--peer-key-file`, `--peer-trusted-ca-file`

@@ -51,6 +51,13 @@
 # A member with data starts from it (etcd then ignores the initial-cluster settings), unless a
 # member with quorum says it is no longer in the cluster: that data is cleared and it joins.
 #
+# Peer URL scheme: a member whose recorded peer URL has another scheme than MEMBER_PEER_URL (peer
+# TLS turned on or off through etcdPeerUrlScheme=http) changes it with `member update` before its
+# etcd starts while some member has quorum, else from the sidecar once the cluster serves. To
+# https only once every member recorded at http answers that it holds the peer certificate
+# (PEER_CERTIFICATE in its answer): a member without one cannot dial an https peer. Until then
+# it waits and says why. A member that joins at an https URL waits for the same answer.
+#
 # Env (all): CLUSTER_DIR (files `initial-cluster` and `client-urls`), BOOTSTRAP_MARKER (a file that
 # exists once the cluster bootstrapped). join: MEMBER_NAME, MEMBER_PEER_URL, MEMBER_CLIENT_URL,
 # DATA_DIR, CONFIG_FILE, ETCD_CONFIG (every other setting, YAML; its initial-cluster-token is the
@@ -60,14 +67,15 @@
 # votes, for the readiness probe), CONFIRM_ROUNDS (3), WATCH_INTERVAL_S (5). join and promote:
 # EVIDENCE_FILE (where this member's answer is kept; empty: it answers nothing), EVIDENCE_PORT
 # (2382), POD_IP (the address to answer on; 0.0.0.0), DECISION_FILE (a person's decision),
-# RECOVERY_CONFIGMAP and POD_NAMESPACE (named in the command a waiting member suggests).
-# Optional: RETRY_INTERVAL_S (2), WAIT_LOG_INTERVAL_S (30: while waiting, how often to say why),
+# RECOVERY_CONFIGMAP and POD_NAMESPACE (named in the command a waiting member suggests),
+# PEER_CERTIFICATE (`yes` when this pod's etcd holds the peer certificate; `no`). Optional: RETRY_INTERVAL_S (2), WAIT_LOG_INTERVAL_S (30: while waiting, how often to say why),
 # ETCDCTL (etcdctl).
 set -eu
 
 START_EMPTY_WHEN_LOST="${START_EMPTY_WHEN_LOST:-0}"
 EVIDENCE_FILE="${EVIDENCE_FILE:-}"
 EVIDENCE_PORT="${EVIDENCE_PORT:-2382}"
+PEER_CERTIFICATE="${PEER_CERTIFICATE:-no}"
 DECISION_FILE="${DECISION_FILE:-}"
 CONFIRM_ROUNDS="${CONFIRM_ROUNDS:-3}"
 WATCH_INTERVAL_S="${WATCH_INTERVAL_S:-5}"
@@ -106,12 +114,18 @@ witness() {
 }
 
 # peer_urls: every member's peer URL in the initial-cluster file; without_own: this one's left out.
+# A member is told by its peer URL's address, without the scheme: turning peer TLS on or off moves
+# each peer URL between http and https (`switch_peer_url`), one member at a time, while the
+# initial-cluster file and the membership may still give another member's old scheme.
 peer_urls() {
     tr -d ' \n' <"$CLUSTER_DIR/initial-cluster" | tr ',' '\n' | sed -n 's/^[^=]*=//p'
 }
 
+# STRIP_SCHEME: an awk function, `address(url)`: the URL without its scheme.
+STRIP_SCHEME='function address(url) { sub(/^[a-z]*:\/\//, "", url); return url }'
+
 without_own() {
-    awk -v own="$MEMBER_PEER_URL" '$0 != "" && $0 != own'
+    awk -v own="${MEMBER_PEER_URL#*://}" "$STRIP_SCHEME"' $0 != "" && address($0) != own'
 }
 
 # cluster_of PEER_URL: the cluster ID a member reports on its peer port, lower-case hex without
@@ -133,7 +147,7 @@ cluster_of() {
 answer() {
     [ -n "$EVIDENCE_FILE" ] || return 0
     {
-        printf 'member=%s\nstate=%s\n' "$MEMBER_NAME" "$1"
+        printf 'member=%s\nstate=%s\npeer_certificate=%s\n' "$MEMBER_NAME" "$1" "$PEER_CERTIFICATE"
         shift
         for line in "$@"; do
             printf '%s\n' "$line"
@@ -195,7 +209,8 @@ value_of() {
 
 # name_of PEER_URL: the member name the initial-cluster file gives that peer URL.
 name_of() {
-    tr -d ' \n' <"$CLUSTER_DIR/initial-cluster" | tr ',' '\n' | awk -F= -v url="$1" '$2 == url { print $1 }'
+    tr -d ' \n' <"$CLUSTER_DIR/initial-cluster" | tr ',' '\n' |
+        awk -F= -v url="${1#*://}" "$STRIP_SCHEME"' address($2) == url { print $1 }'
 }
 
 # decision: a person's decision, the first line of DECISION_FILE (empty: none).
@@ -222,11 +237,11 @@ survey() {
     holder_info=
     first=$(peer_urls | head -n 1)
     first_nonce=
-    [ "$first" != "$MEMBER_PEER_URL" ] || first_nonce=$own_nonce
+    [ "${first#*://}" != "${MEMBER_PEER_URL#*://}" ] || first_nonce=$own_nonce
     for url in $(peer_urls | without_own); do
         name=$(name_of "$url")
         reply=$(evidence_of "$url")
-        [ "$url" != "$first" ] || first_nonce=$(value_of nonce "$reply")
+        [ "${url#*://}" != "${first#*://}" ] || first_nonce=$(value_of nonce "$reply")
         state=$(value_of state "$reply")
         id=$(cluster_of "$url")
         if [ "$state" = empty ] && [ -z "$id" ]; then
@@ -310,9 +325,68 @@ lost_cluster() {
     log "asking for a restore of the $([ "$choice" = newest ] && echo 'newest snapshot' || echo "snapshot $choice")"
 }
 
-# own_entry LIST: the entry whose peer URL is this member's.
+# own_entry LIST: the entry whose peer URL is this member's, in either scheme.
 own_entry() {
-    printf '%s\n' "$1" | awk -F', ' -v url="$MEMBER_PEER_URL" '$4 == url'
+    printf '%s\n' "$1" | awk -F', ' -v url="${MEMBER_PEER_URL#*://}" "$STRIP_SCHEME"' address($4) == url'
+}
+
+# certificates_held LIST: true when every member that LIST (`member list`) records at an http peer
+# URL, this one left out, answers that it holds the peer certificate: only such a member can dial
+# an https peer (one recorded at https listens with it, so holds it). `lacking` names the others,
+# the silent ones too: a member that does not answer is never taken to hold it.
+certificates_held() {
+    lacking=
+    for url in $(printf '%s\n' "$1" | awk -F', ' '$4 ~ /^http:/ { print $4 }' | without_own); do
+        [ "$(value_of peer_certificate "$(evidence_of "$url")")" = yes ] ||
+            lacking="$lacking $(name_of "$url" | grep . || printf '%s' "$url")"
+    done
+    [ -z "$lacking" ]
+}
+
+# https_ready LIST: true when this member may be recorded at its peer URL: any http one, or an
+# https one once `certificates_held`. Otherwise `why` says what it waits for.
+https_ready() {
+    case $MEMBER_PEER_URL in
+        https://*) ;;
+        *) return 0 ;;
+    esac
+    certificates_held "$1" && return 0
+    why="no answer from$lacking that it holds the peer certificate, without which it cannot dial an https peer; to go back to plain HTTP: pulumi config set kafscale:etcdPeerUrlScheme http, then pulumi up"
+    return 1
+}
+
+# switch_peer_url ENDPOINTS LIST: this member's recorded peer URL (LIST, `member list`) made the
+# one it listens on, MEMBER_PEER_URL, with `member update`: etcd's way to change a member's peer
+# URLs (etcd.io/docs/v3.5/op-guide/runtime-configuration, "Update advertise peer URLs"). True when
+# it is recorded so (or has no entry); false while it waits, `why` saying what for.
+switch_peer_url() {
+    own=$(own_entry "$2")
+    [ -n "$own" ] || return 0
+    recorded=$(field "$own" 4)
+    [ "$recorded" != "$MEMBER_PEER_URL" ] || return 0
+    https_ready "$2" || return 1
+    if out=$(ctl --endpoints="$1" member update "$(field "$own" 1)" --peer-urls="$MEMBER_PEER_URL" 2>&1); then
+        log "peer URL $recorded -> $MEMBER_PEER_URL (member update): $out"
+        return 0
+    fi
+    why="member update to $MEMBER_PEER_URL failed: $out"
+    return 1
+}
+
+# switch_before_start: while some member has quorum, this member's peer URL is switched before its
+# etcd listens on the new scheme. With none (one member, or every member down) etcd starts on its
+# data as it is, and the sidecar switches it once the cluster serves.
+switch_before_start() {
+    while [ -n "$healthy" ]; do
+        if list=$(member_list "$healthy" 2>&1); then
+            switch_peer_url "$healthy" "$list" && return 0
+        else
+            why="member list failed: $list"
+        fi
+        wait_log "waiting: etcd would listen on $MEMBER_PEER_URL, and this member's peer URL is not switched to it yet: $why"
+        nap
+        healthy=$(healthy_endpoints "$(client_urls)")
+    done
 }
 
 # The cluster's token, as ETCD_CONFIG sets it.
@@ -364,7 +438,7 @@ join() {
     [ -n "$initial_cluster" ] || fail "$CLUSTER_DIR/initial-cluster is empty"
     # A member above the replica count (the scale-down Job removed it; its pod restarted before
     # the StatefulSet dropped it) never adds itself back, with data or without.
-    until peer_urls | grep -qxF "$MEMBER_PEER_URL"; do
+    until peer_urls | sed 's|^[a-z]*://||' | grep -qxF "${MEMBER_PEER_URL#*://}"; do
         wait_log "waiting: $MEMBER_NAME is not in $CLUSTER_DIR/initial-cluster (above etcdReplicas):" \
             "it never adds itself back; the StatefulSet removes this pod"
         nap
@@ -382,6 +456,7 @@ join() {
             log "the data in $DATA_DIR belongs to a member the cluster removed: clearing it to join again"
             rm -rf "$DATA_DIR/member"
         else
+            switch_before_start
             log "data found in $DATA_DIR: etcd restarts from it"
             write_config new "$initial_cluster"
             return 0
@@ -439,7 +514,9 @@ join() {
                     wait_log "waiting: cannot remove the stale entry $id yet: $out"
                 fi
             fi
-            if [ -z "$entry" ]; then
+            if [ -z "$entry" ] && ! https_ready "$list"; then
+                wait_log "waiting: not adding this member at $MEMBER_PEER_URL yet: $why"
+            elif [ -z "$entry" ]; then
                 if out=$(ctl --endpoints="$healthy" member add "$MEMBER_NAME" \
                     --peer-urls="$MEMBER_PEER_URL" --learner 2>&1); then
                     cluster=$(printf '%s\n' "$out" | sed -n 's/^ETCD_INITIAL_CLUSTER="\(.*\)"$/\1/p')
@@ -673,6 +750,7 @@ promote() {
         mark_voting
     fi
     promoted=
+    switched=
     while :; do
         tell
         healthy=
@@ -707,6 +785,15 @@ promote() {
             fi
         elif [ -z "$promoted" ]; then
             wait_log "waiting for a member with quorum, to promote this member if it is a learner"
+        fi
+        # A member that started without quorum elsewhere (one member; every member restarted at
+        # once) switches its recorded peer URL once the cluster serves.
+        if [ -z "$switched" ] && [ -n "$healthy" ] && list=$(member_list "$healthy" 2>/dev/null); then
+            if switch_peer_url "$healthy" "$list"; then
+                switched=1
+            else
+                wait_log "$MEMBER_NAME's peer URL is not switched to $MEMBER_PEER_URL yet: $why"
+            fi
         fi
         if [ -n "$promoted" ] && [ -n "$healthy" ]; then
             sleep "$WATCH_INTERVAL_S" &
