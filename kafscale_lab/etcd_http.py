@@ -172,6 +172,10 @@ class EtcdHttpClient:
             is_learner=bool(answer.get("isLearner", False)),
         )
 
+    def move_leader(self, target_id: int) -> None:
+        """Hand leadership to member `target_id` (etcd's MoveLeader); only the leader takes it."""
+        self.call("/v3/maintenance/transfer-leadership", {"targetID": str(target_id)})
+
     def members(self) -> list[Member]:
         """The cluster's membership as this member knows it."""
         answer = self.call("/v3/cluster/member/list", {})

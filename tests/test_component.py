@@ -22,6 +22,7 @@ FIELD_VARIANTS = (
     "guaranteed-disk",
     "cron-every",
     "peer-tls-secret",
+    "client-tls-secret",
     "snapshot-s3",
 )
 ENGINE_VARIANTS = {

@@ -77,6 +77,8 @@ PLAIN_KEYS = {
     keys.PEER_TLS_SECRET.name,
     keys.PEER_TLS_ISSUER.name,
     keys.PEER_URL_SCHEME.name,
+    keys.CLIENT_TLS_SECRET.name,
+    keys.CLIENT_TLS_ISSUER.name,
     keys.AUTH.name,
     keys.AUTH_CONSOLE_USER.name,
     keys.AUTH_ROOT_SECRET.name,

@@ -63,9 +63,13 @@ VARIANTS = {
     "cron-every": {"etcdMaintenanceSchedule": "@every 6h", "etcdSnapshotSchedule": "@every 30m"},
     "peer-tls-secret": {"etcdPeerTlsSecret": "etcd-peer"},
     "peer-tls-cert-manager": {"etcdPeerTlsIssuer": "ClusterIssuer/cluster-ca"},
+    "peer-url-http": {"etcdPeerTlsIssuer": "cluster-ca", "etcdPeerUrlScheme": "http"},
+    "client-tls-secret": {"etcdClientTlsSecret": "etcd-client"},
+    "client-tls-cert-manager": {"etcdClientTlsIssuer": "ClusterIssuer/cluster-ca"},
 }
 # Custom resources: not in the Kubernetes schemas. The Prometheus operator's rules are checked by
-# promtool (tests/test_alerts.py); cert-manager's Certificate by tests/test_peer_tls.py.
+# promtool (tests/test_alerts.py); cert-manager's Certificate by tests/test_peer_tls.py and
+# tests/test_client_tls.py.
 CUSTOM_RESOURCE_KINDS = {"ServiceMonitor", "PrometheusRule", "Certificate"}
 
 

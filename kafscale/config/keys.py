@@ -171,6 +171,23 @@ def _boolean(name: str, default: str, ours: bool = True, doc: KeyDoc | None = No
     )
 
 
+ISSUER_REASON = "is not a cert-manager issuer (`<name>`, `Issuer/<name>` or `ClusterIssuer/<name>`)"
+
+
+def _issuer(name: str, doc: KeyDoc) -> ConfigKey[str]:
+    """A cert-manager issuer key (etcdPeerTlsIssuer, etcdClientTlsIssuer): empty, no Certificate."""
+    return ConfigKey(
+        name,
+        "",
+        rules.issuer_reference,
+        ISSUER_REASON,
+        unset="",
+        mirrors_operator_env=False,
+        default_shown="none",
+        doc=doc,
+    )
+
+
 def _password_secret(name: str, user: str, suffix: str) -> ConfigKey[str]:
     """With etcdAuth, the Secret a person provides for an etcd user's password; empty: the
     program draws one into `<clusterName>-etcd-<suffix>` (objects/auth.py)."""
@@ -985,15 +1002,9 @@ PEER_TLS_SECRET = ConfigKey(
         takes_outputs=False,  # it decides the peer URLs and which objects exist
     ),
 )
-PEER_TLS_ISSUER = ConfigKey(
+PEER_TLS_ISSUER = _issuer(
     "etcdPeerTlsIssuer",
-    "",
-    rules.issuer_reference,
-    "is not a cert-manager issuer (`<name>`, `Issuer/<name>` or `ClusterIssuer/<name>`)",
-    unset="",
-    mirrors_operator_env=False,
-    default_shown="none",
-    doc=KeyDoc(
+    KeyDoc(
         group=GROUP_SECURITY,
         summary=(
             "cert-manager issuer (name, Issuer/name or ClusterIssuer/name) of the members' peer "
@@ -1034,6 +1045,52 @@ PEER_URL_SCHEME = ConfigKey(
         ),
         example="http",
         takes_outputs=False,  # it decides the peer URLs
+    ),
+)
+CLIENT_TLS_SECRET = ConfigKey(
+    "etcdClientTlsSecret",
+    "",
+    rules.secret_name,
+    PEER_TLS_REASON_SECRET,
+    unset="",
+    mirrors_operator_env=False,
+    default_shown="none (clients get plain HTTP only)",
+    doc=KeyDoc(
+        group=GROUP_SECURITY,
+        summary=(
+            "Secret (tls.crt, tls.key, ca.crt) with which members also serve clients over TLS on port "
+            "2378, beside plain HTTP on 2379; empty means no TLS listener unless etcdClientTlsIssuer is set."
+        ),
+        rule=(
+            "ours: a Secret name (DNS-1123 subdomain) in the namespace, with `tls.crt` and `tls.key` (a "
+            "server certificate for `<clusterName>-etcd-client.<namespace>.svc.cluster.local` and every "
+            "member's name) and `ca.crt` (its CA, for clients to verify it). With `etcdClientTlsIssuer` set "
+            "it is the Secret cert-manager writes (default `<clusterName>-etcd-client-tls`). Port 2379 stays "
+            "plain HTTP for the clients that use it. A value that is not a Secret name is an error "
+            "([Security](security.md#client-tls))"
+        ),
+        default_doc="(empty: no TLS listener)",
+        example="kafscale-etcd-client-tls",
+        takes_outputs=False,  # it decides the listeners and which objects exist
+    ),
+)
+CLIENT_TLS_ISSUER = _issuer(
+    "etcdClientTlsIssuer",
+    KeyDoc(
+        group=GROUP_SECURITY,
+        summary=(
+            "cert-manager issuer (name, Issuer/name or ClusterIssuer/name) of the members' client TLS "
+            "certificate; set, the program creates the Certificate and members serve TLS on port 2378."
+        ),
+        rule=(
+            "ours: `<name>` (an Issuer in the namespace), `Issuer/<name>` or `ClusterIssuer/<name>`. The "
+            "program renders a cert-manager `Certificate` `<clusterName>-etcd-client` for the client "
+            "Service's and every member's DNS names, server auth, into the Secret `etcdClientTlsSecret` "
+            "names. Anything else is an error"
+        ),
+        default_doc="(empty: no Certificate)",
+        example="ClusterIssuer/cluster-ca",
+        takes_outputs=False,  # it decides which objects exist
     ),
 )
 AUTH = ConfigKey(
@@ -1617,6 +1674,8 @@ CONFIG_KEYS: tuple[ConfigKey[object], ...] = (
     PEER_TLS_SECRET,
     PEER_TLS_ISSUER,
     PEER_URL_SCHEME,
+    CLIENT_TLS_SECRET,
+    CLIENT_TLS_ISSUER,
     AUTH,
     AUTH_CONSOLE_USER,
     AUTH_ROOT_SECRET,
@@ -1653,6 +1712,8 @@ PROTECTION_KEYS: tuple[ConfigKey[object], ...] = (
     PEER_TLS_SECRET,
     PEER_TLS_ISSUER,
     PEER_URL_SCHEME,
+    CLIENT_TLS_SECRET,
+    CLIENT_TLS_ISSUER,
     AUTH,
     AUTH_ROOT_SECRET,
     AUTH_KAFSCALE_SECRET,

@@ -13,6 +13,9 @@ PEER_PORT = 2380
 # Where each member answers the others, whatever state etcd is in: whether it holds data
 # (scripts/etcd-member.sh; a port etcd does not use).
 EVIDENCE_PORT = 2382
+# Where a member serves clients over TLS, beside the plain client port (etcdClientTlsSecret; a
+# port etcd does not use by default).
+CLIENT_TLS_PORT = 2378
 DATA_DIR = "/var/lib/etcd"
 
 # The longest derived name is the CronJob `<cluster>-etcd-maintenance-check`, and Kubernetes caps
@@ -156,6 +159,11 @@ class EtcdNames:
         return f"{self.cluster}-etcd-peer"
 
     @property
+    def client_certificate(self) -> str:
+        """cert-manager's Certificate of the members' client TLS listener."""
+        return f"{self.cluster}-etcd-client"
+
+    @property
     def initial_cluster_token(self) -> str:
         return f"{self.cluster}-etcd"
 
@@ -173,3 +181,8 @@ class EtcdNames:
     def client_url(self) -> str:
         """What the brokers use: the client Service."""
         return f"http://{self.client_service}.{self.namespace}.svc.cluster.local:{CLIENT_PORT}"
+
+    @property
+    def client_tls_url(self) -> str:
+        """The client Service's TLS listener (etcdClientTlsSecret)."""
+        return f"https://{self.client_service}.{self.namespace}.svc.cluster.local:{CLIENT_TLS_PORT}"

@@ -241,7 +241,13 @@ def parse_settings(raw: Mapping[str, object]) -> ParsedSettings:
         keys.AUTH_ROOT_SECRET.field: _security_setting(parser, keys.AUTH_ROOT_SECRET),
         keys.AUTH_KAFSCALE_SECRET.field: _security_setting(parser, keys.AUTH_KAFSCALE_SECRET),
         keys.AUTH_CONSOLE_SECRET.field: _security_setting(parser, keys.AUTH_CONSOLE_SECRET),
-        keys.PEER_TLS_SECRET.field: _peer_tls_secret(parser, cluster_name),
+        keys.PEER_TLS_SECRET.field: _tls_secret(
+            parser, keys.PEER_TLS_SECRET, keys.PEER_TLS_ISSUER, f"{cluster_name}-etcd-peer-tls"
+        ),
+        keys.CLIENT_TLS_ISSUER.field: _security_setting(parser, keys.CLIENT_TLS_ISSUER),
+        keys.CLIENT_TLS_SECRET.field: _tls_secret(
+            parser, keys.CLIENT_TLS_SECRET, keys.CLIENT_TLS_ISSUER, f"{cluster_name}-etcd-client-tls"
+        ),
     }
     values = {
         key.field: decided[key.field] if key.field in decided else parser.value(key)
@@ -280,12 +286,14 @@ def _security_setting(parser: _Parser, key: keys.ConfigKey[str]) -> str:
     return value
 
 
-def _peer_tls_secret(parser: _Parser, cluster_name: str) -> str:
-    """The Secret of the peer certificate: as given, or with an issuer and none given, the one
-    the program has cert-manager write (`<clusterName>-etcd-peer-tls`)."""
-    secret = _security_setting(parser, keys.PEER_TLS_SECRET)
-    if not secret and _security_setting(parser, keys.PEER_TLS_ISSUER):
-        return f"{cluster_name}-etcd-peer-tls"
+def _tls_secret(
+    parser: _Parser, secret_key: keys.ConfigKey[str], issuer_key: keys.ConfigKey[str], written: str
+) -> str:
+    """The Secret of a certificate (peer or client): as given, or with an issuer and none given,
+    `written`, the one the program has cert-manager write."""
+    secret = _security_setting(parser, secret_key)
+    if not secret and _security_setting(parser, issuer_key):
+        return written
     return secret
 
 

@@ -98,6 +98,10 @@ class SettingsFields:
     """kafscale:etcdPeerTlsIssuer: cert-manager issuer (name, Issuer/name or ClusterIssuer/name) of the members' peer certificate; set, the program creates the Certificate and peers speak mutual TLS."""
     peer_url_scheme: str
     """kafscale:etcdPeerUrlScheme: Peer URL scheme: auto is https when members have a peer certificate, else http; http keeps plain peer URLs while members carry the certificate, the step between, either way."""
+    client_tls_secret: str
+    """kafscale:etcdClientTlsSecret: Secret (tls.crt, tls.key, ca.crt) with which members also serve clients over TLS on port 2378, beside plain HTTP on 2379; empty means no TLS listener unless etcdClientTlsIssuer is set."""
+    client_tls_issuer: str
+    """kafscale:etcdClientTlsIssuer: cert-manager issuer (name, Issuer/name or ClusterIssuer/name) of the members' client TLS certificate; set, the program creates the Certificate and members serve TLS on port 2378."""
     auth: str
     """kafscale:etcdAuth: etcd's client authentication: on gives root to the program's own steps and a kafscale user read-write on /kafscale/ only; disabling is the way back to off."""
     auth_console_user: bool

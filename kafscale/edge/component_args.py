@@ -112,6 +112,10 @@ class ManagedEtcdArgs(TypedDict, total=False):
     """cert-manager issuer (name, Issuer/name or ClusterIssuer/name) of the members' peer certificate; set, the program creates the Certificate and peers speak mutual TLS."""
     etcd_peer_url_scheme: str
     """Peer URL scheme: auto is https when members have a peer certificate, else http; http keeps plain peer URLs while members carry the certificate, the step between, either way."""
+    etcd_client_tls_secret: str
+    """Secret (tls.crt, tls.key, ca.crt) with which members also serve clients over TLS on port 2378, beside plain HTTP on 2379; empty means no TLS listener unless etcdClientTlsIssuer is set."""
+    etcd_client_tls_issuer: str
+    """cert-manager issuer (name, Issuer/name or ClusterIssuer/name) of the members' client TLS certificate; set, the program creates the Certificate and members serve TLS on port 2378."""
     etcd_auth: str
     """etcd's client authentication: on gives root to the program's own steps and a kafscale user read-write on /kafscale/ only; disabling is the way back to off."""
     etcd_auth_console_user: bool

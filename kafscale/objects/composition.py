@@ -15,6 +15,7 @@ from kafscale.objects.auth import (
     generated_users,
     with_root_credentials,
 )
+from kafscale.objects.client_tls import client_certificates
 from kafscale.objects.maintenance import maintenance_cronjobs
 from kafscale.objects.membership import bootstrap_marker, members_configmap, scale_down_job
 from kafscale.objects.monitoring import monitoring_objects
@@ -63,9 +64,10 @@ def managed_etcd_manifests(
         *service_account(settings, names),
         *credentials_secrets(settings, names),
         *peer_certificates(settings, names),
+        *client_certificates(settings, names),
         members_configmap(settings, names, identity),
-        headless_service(names),
-        client_service(names),
+        headless_service(settings, names),
+        client_service(settings, names),
         scale_down_job(settings, names),
         *(reversed(members) if settings.adopt_operator_objects else members),
         *auth_job(settings, names),
@@ -119,6 +121,8 @@ def apply_after(settings: EtcdSettings) -> dict[ObjectKey, tuple[ObjectKey, ...]
         order = {job: (members,), statefulset_key: (members, job), marker: (statefulset_key,)}
     if settings.peer_tls_issuer:  # the pods mount the Secret cert-manager writes for it
         order[statefulset_key] = (("Certificate", names.peer_certificate), *order[statefulset_key])
+    if settings.client_tls_issuer:  # and the one for the TLS client listener
+        order[statefulset_key] = (("Certificate", names.client_certificate), *order[statefulset_key])
     if auth_on(settings):
         # Every step that runs etcdctl reads root's Secret; the auth Job runs once the members
         # are ready with it, and its users' Secrets exist (KafScale's clients read them).

@@ -32,6 +32,7 @@ from kafscale.config.naming import (
 )
 from kafscale.config.rules import MAX_REPLICAS
 from kafscale.config.settings import EtcdSettings
+from kafscale.objects.client_tls import client_tls_config, listen_client_urls
 from kafscale.objects.containers import downward_env, env_var, packaged_script
 from kafscale.objects.metadata import object_metadata
 from kafscale.objects.peer_tls import peer_tls_config
@@ -122,7 +123,7 @@ def etcd_flags(settings: EtcdSettings, names: EtcdNames) -> dict[str, EtcdFlagVa
         "name": POD_NAME_REF,
         "data-dir": DATA_DIR,
         "listen-peer-urls": f"{settings.peer_scheme}://0.0.0.0:{PEER_PORT}",
-        "listen-client-urls": f"http://0.0.0.0:{CLIENT_PORT}",
+        "listen-client-urls": listen_client_urls(settings),
         "advertise-client-urls": f"http://{own_host}:{CLIENT_PORT}",
         "initial-advertise-peer-urls": f"{settings.peer_scheme}://{own_host}:{PEER_PORT}",
         "initial-cluster": initial_cluster(settings, names, POD_NAMESPACE_REF),
@@ -142,6 +143,7 @@ def etcd_config_text(settings: EtcdSettings, names: EtcdNames) -> str:
     }
     fixed.update(CONFIG_FILE_DEFAULTS)
     fixed.update(peer_tls_config(settings))  # ours: mutual TLS between members, when set
+    fixed.update(client_tls_config(settings))  # ours: a TLS client listener, when set
     if settings.corruption_checks:  # ours, beyond the operator's flags
         version = image_etcd_version(settings.image)
         fixed.update(corruption_check_config(version, settings.corrupt_check_interval))

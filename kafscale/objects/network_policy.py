@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kafscale.config.naming import CLIENT_PORT, EVIDENCE_PORT, PEER_PORT, EtcdNames
+from kafscale.config.naming import CLIENT_PORT, CLIENT_TLS_PORT, EVIDENCE_PORT, PEER_PORT, EtcdNames
 from kafscale.config.settings import EtcdSettings
 from kafscale.objects.metadata import label_selector, object_metadata
 
@@ -41,7 +41,14 @@ def network_policy(settings: EtcdSettings, names: EtcdNames) -> dict[str, object
                     "from": [{"podSelector": label_selector(names)}],
                     "ports": [*_tcp(PEER_PORT), *_tcp(EVIDENCE_PORT)],
                 },
-                {"from": client_peers(settings), "ports": _tcp(CLIENT_PORT)},
+                {
+                    "from": client_peers(settings),
+                    # The TLS listener admits the same clients as the plain one.
+                    "ports": [
+                        *_tcp(CLIENT_PORT),
+                        *(_tcp(CLIENT_TLS_PORT) if settings.client_tls_secret else []),
+                    ],
+                },
             ],
         },
     }

@@ -17,14 +17,17 @@ from __future__ import annotations
 
 from kafscale.config.naming import EtcdNames
 from kafscale.config.settings import EtcdSettings
-from kafscale.objects.metadata import object_metadata
+from kafscale.objects.tls_secrets import (
+    CA_KEY,
+    CERT_KEY,
+    PRIVATE_KEY_KEY,
+    certificate,
+    secret_mounts,
+    secret_volumes,
+)
 
 PEER_TLS_VOLUME = "peer-tls"
 PEER_TLS_DIR = "/etc/etcd-peer-tls"
-# The Secret's keys, as cert-manager and `kubectl create secret tls` (plus ca.crt) write them.
-CERT_KEY, PRIVATE_KEY_KEY, CA_KEY = "tls.crt", "tls.key", "ca.crt"
-# Readable by the owner and the pod's fsGroup, which etcd runs in, and no one else.
-SECRET_MODE = 0o440
 
 
 def peer_tls_config(settings: EtcdSettings) -> dict[str, object]:
@@ -42,20 +45,11 @@ def peer_tls_config(settings: EtcdSettings) -> dict[str, object]:
 
 
 def peer_tls_mounts(settings: EtcdSettings) -> list[dict[str, object]]:
-    if not settings.peer_tls_secret:
-        return []
-    return [{"name": PEER_TLS_VOLUME, "mountPath": PEER_TLS_DIR, "readOnly": True}]
+    return secret_mounts(settings.peer_tls_secret, PEER_TLS_VOLUME, PEER_TLS_DIR)
 
 
 def peer_tls_volumes(settings: EtcdSettings) -> list[dict[str, object]]:
-    if not settings.peer_tls_secret:
-        return []
-    return [
-        {
-            "name": PEER_TLS_VOLUME,
-            "secret": {"secretName": settings.peer_tls_secret, "defaultMode": SECRET_MODE},
-        }
-    ]
+    return secret_volumes(settings.peer_tls_secret, PEER_TLS_VOLUME)
 
 
 def peer_dns_names(names: EtcdNames) -> list[str]:
@@ -65,23 +59,13 @@ def peer_dns_names(names: EtcdNames) -> list[str]:
 
 
 def peer_certificates(settings: EtcdSettings, names: EtcdNames) -> list[dict[str, object]]:
-    """cert-manager's Certificate for the members' peer TLS, when an issuer is named."""
-    if not settings.peer_tls_issuer:
-        return []
-    kind, _, issuer = settings.peer_tls_issuer.partition("/")
-    return [
-        {
-            "apiVersion": "cert-manager.io/v1",
-            "kind": "Certificate",
-            "metadata": object_metadata(names, names.peer_certificate),
-            "spec": {
-                "secretName": settings.peer_tls_secret,
-                "issuerRef": {"name": issuer, "kind": kind, "group": "cert-manager.io"},
-                "dnsNames": peer_dns_names(names),
-                # A member presents it when it dials a peer (client) and when a peer dials it
-                # (server).
-                "usages": ["server auth", "client auth", "digital signature", "key encipherment"],
-                "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
-            },
-        }
-    ]
+    """cert-manager's Certificate for the members' peer TLS, when an issuer is named. A member
+    presents it when it dials a peer (client) and when a peer dials it (server)."""
+    return certificate(
+        names,
+        names.peer_certificate,
+        settings.peer_tls_secret,
+        settings.peer_tls_issuer,
+        peer_dns_names(names),
+        ["server auth", "client auth", "digital signature", "key encipherment"],
+    )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from kafscale.config.naming import CLIENT_PORT, PEER_PORT, EtcdNames
+from kafscale.config.settings import EtcdSettings
+from kafscale.objects.client_tls import client_tls_ports
 from kafscale.objects.metadata import object_metadata
 
 
-def headless_service(names: EtcdNames) -> dict[str, object]:
+def headless_service(settings: EtcdSettings, names: EtcdNames) -> dict[str, object]:
     """`<c>-etcd`: publishes not-ready members, since peers must resolve before any is ready."""
     return {
         "apiVersion": "v1",
@@ -19,12 +21,13 @@ def headless_service(names: EtcdNames) -> dict[str, object]:
             "ports": [
                 {"name": "client", "port": CLIENT_PORT},
                 {"name": "peer", "port": PEER_PORT},
+                *client_tls_ports(settings),
             ],
         },
     }
 
 
-def client_service(names: EtcdNames) -> dict[str, object]:
+def client_service(settings: EtcdSettings, names: EtcdNames) -> dict[str, object]:
     """`<c>-etcd-client`: what the brokers connect to."""
     return {
         "apiVersion": "v1",
@@ -32,6 +35,6 @@ def client_service(names: EtcdNames) -> dict[str, object]:
         "metadata": object_metadata(names, names.client_service),
         "spec": {
             "selector": dict(names.labels),
-            "ports": [{"name": "client", "port": CLIENT_PORT}],
+            "ports": [{"name": "client", "port": CLIENT_PORT}, *client_tls_ports(settings)],
         },
     }

@@ -7,6 +7,7 @@ from typing import cast
 from kafscale.config.naming import CLIENT_PORT, DATA_DIR, PEER_PORT, EtcdNames
 from kafscale.config.quantities import format_binary_si
 from kafscale.config.settings import EtcdSettings
+from kafscale.objects.client_tls import client_tls_mounts, client_tls_ports, client_tls_volumes
 from kafscale.objects.containers import downward_env
 from kafscale.objects.membership import (
     CONFIG_FILE,
@@ -71,11 +72,13 @@ def etcd_container(settings: EtcdSettings, names: EtcdNames) -> dict[str, object
         "ports": [
             {"name": "client", "containerPort": CLIENT_PORT},
             {"name": "peer", "containerPort": PEER_PORT},
+            *({"name": p["name"], "containerPort": p["port"]} for p in client_tls_ports(settings)),
         ],
         "volumeMounts": [
             {"name": DATA_VOLUME, "mountPath": DATA_DIR},
             etcd_config_mount(),
             *peer_tls_mounts(settings),
+            *client_tls_mounts(settings),
         ],
         "securityContext": container_security_context(settings),
     }
@@ -105,6 +108,7 @@ def pod_volumes(settings: EtcdSettings, names: EtcdNames) -> list[dict[str, obje
         *membership_volumes(names),
         *restore_volumes(settings),
         *peer_tls_volumes(settings),
+        *client_tls_volumes(settings),
     ]
     if settings.storage_memory:
         # Beyond the operator: the tmpfs can never outgrow the container's memory limit.

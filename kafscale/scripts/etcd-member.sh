@@ -616,6 +616,23 @@ restore() {
     write_config new "$initial_cluster" "$token"
 }
 
+# leader_endpoint URLS: the one of the comma-separated URLS whose member is the leader, as its own
+# `endpoint status` says (etcd answers it without credentials and without quorum); nothing when
+# none is. `member promote` goes there: a follower forwards a promote to the leader without the
+# client's credentials, which the leader refuses with auth on ("auth: user name is empty", and the
+# promote times out: etcd-io/etcd#20757, measured on 3.5.1; fixed by #20792 in later releases).
+leader_endpoint() {
+    for url in $(printf '%s' "$1" | tr ',' ' '); do
+        status=$("$ETCDCTL" --endpoints="$url" --dial-timeout=1s --command-timeout=2s \
+            endpoint status -w json </dev/null 2>/dev/null) || continue
+        responder=$(json_number member_id "$status")
+        if [ -n "$responder" ] && [ "$responder" = "$(json_number leader "$status")" ]; then
+            printf '%s\n' "$url"
+            return 0
+        fi
+    done
+}
+
 # mark_voting: what the container's readiness probe looks for (VOTING_FILE, when set).
 mark_voting() {
     if [ -n "${VOTING_FILE:-}" ]; then
@@ -776,8 +793,9 @@ promote() {
                 log "a voting member"
                 mark_voting
                 promoted=1
-            elif out=$(ctl --endpoints="$healthy" member promote "$(field "$entry" 1)" 2>&1); then
-                log "$out"
+            elif through=$(leader_endpoint "$(client_urls)" | grep . || printf '%s' "$healthy") &&
+                out=$(ctl --endpoints="$through" member promote "$(field "$entry" 1)" 2>&1); then
+                log "$out (through $through)"
                 mark_voting
                 promoted=1
             else
