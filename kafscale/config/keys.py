@@ -1038,9 +1038,10 @@ PEER_URL_SCHEME = ConfigKey(
             "`http` gives every member the certificate (so it can dial https peers) while it listens and "
             "advertises plain HTTP: the step a running cluster takes between plain and mutual TLS, either "
             "way. Then each member, as the rolling update restarts it, changes its own peer URL with "
-            "`member update`, once every other member answers that it holds the certificate. Preview "
-            "refuses a scheme change unless the members hold a certificate before and after it. Anything "
-            "else is an error: a fallback could switch the scheme of a running cluster "
+            "`member update`, to https once every member still at http answers that it holds the "
+            "certificate. Preview refuses a scheme change unless the members hold a certificate before "
+            "and after it. Anything else is an error: a fallback could switch the scheme of a running "
+            "cluster "
             "([Security](security.md#turning-peer-tls-on-or-off-for-a-running-cluster))"
         ),
         example="http",

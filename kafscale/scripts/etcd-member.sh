@@ -68,7 +68,8 @@
 # EVIDENCE_FILE (where this member's answer is kept; empty: it answers nothing), EVIDENCE_PORT
 # (2382), POD_IP (the address to answer on; 0.0.0.0), DECISION_FILE (a person's decision),
 # RECOVERY_CONFIGMAP and POD_NAMESPACE (named in the command a waiting member suggests),
-# PEER_CERTIFICATE (`yes` when this pod's etcd holds the peer certificate; `no`). Optional: RETRY_INTERVAL_S (2), WAIT_LOG_INTERVAL_S (30: while waiting, how often to say why),
+# PEER_CERTIFICATE (`yes` when this pod's etcd holds the peer certificate; `no`).
+# Optional: RETRY_INTERVAL_S (2), WAIT_LOG_INTERVAL_S (30: while waiting, how often to say why),
 # ETCDCTL (etcdctl).
 set -eu
 
@@ -351,7 +352,7 @@ https_ready() {
         *) return 0 ;;
     esac
     certificates_held "$1" && return 0
-    why="no answer from$lacking that it holds the peer certificate, without which it cannot dial an https peer; to go back to plain HTTP: pulumi config set kafscale:etcdPeerUrlScheme http, then pulumi up"
+    why="no answer that it holds the peer certificate from$lacking (a member without it cannot dial an https peer); to go back to plain HTTP: pulumi config set kafscale:etcdPeerUrlScheme http, then pulumi up"
     return 1
 }
 
