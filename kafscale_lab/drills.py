@@ -84,12 +84,16 @@ def user_credentials(manifests: Sequence[Manifest], user: str) -> tuple[str, str
     raise KeyError(f"no Secret of the etcd user {user!r} in the render")
 
 
+def auth_job_manifest(manifests: Sequence[Manifest]) -> Manifest:
+    """The auth Job of a render (etcdAuth on or disabling)."""
+    return next(m for m in manifests if m["kind"] == "Job" and m["metadata"]["name"].endswith("-etcd-auth"))
+
+
 def turn_auth_on(cluster: LocalCluster, manifests: Sequence[Manifest]) -> tuple[str, str]:
     """What `pulumi up` with etcdAuth=on does once the members are ready: the auth Job. From then
     on the cluster's client logs in as root, as the program's steps do; returns the credentials
     of the `kafscale` user (KafScale's clients)."""
-    job = next(m for m in manifests if m["kind"] == "Job" and m["metadata"]["name"].endswith("-etcd-auth"))
-    log = cluster.run_job(job)
+    log = cluster.run_job(auth_job_manifest(manifests))
     if "auth enabled" not in log:
         raise AssertionError(f"the auth Job did not enable auth:\n{log}")
     cluster.client_credentials = user_credentials(manifests, ROOT_USER)

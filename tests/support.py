@@ -17,7 +17,7 @@ import pytest
 import yaml
 from pulumi.runtime import mocks
 
-from kafscale.config.settings import parse_settings
+from kafscale.config.settings import SettingsError, parse_settings
 from kafscale.objects.auth import CONSOLE_USER, KAFSCALE_USER, ROOT_USER, generated_users, with_passwords
 from kafscale.objects.composition import in_render_order, managed_etcd_manifests
 from kafscale.objects.membership import IDENTITY_BYTES
@@ -85,6 +85,16 @@ def run_cli(*args: str, module: str = "kafscale") -> subprocess.CompletedProcess
         except SystemExit as exit_:  # argparse's usage errors and --help
             returncode = exit_.code if isinstance(exit_.code, int) else 1
     return subprocess.CompletedProcess([module, *args], returncode, stdout.getvalue(), stderr.getvalue())
+
+
+def assert_one_error_line(key: str, value: str) -> None:
+    """A value that can only be a mistake: parse_settings refuses it naming the key, and `render`
+    prints one `error:` line naming it and exits 2."""
+    with pytest.raises(SettingsError, match=f"kafscale:{key}: "):
+        parse_settings({key: value})
+    result = run_cli("render", "--stack", "dev", "--set", f"{key}={value}")
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: kafscale:{key}: ") and result.stderr.count("\n") == 1
 
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: a tenth of the pure-Python time
