@@ -11,6 +11,7 @@ import pytest
 
 from kafscale.objects.containers import SHARED_SCRIPTS, include_line, packaged_script, with_shared_helpers
 from kafscale.objects.membership import INSTALL_SCRIPTS
+from kafscale_lab.etcd_binaries import known_etcd_binaries, tools_image_path
 from tests.support import SHELLS, missing, render_objects
 
 SCRIPTS = [
@@ -37,7 +38,7 @@ def _source(name: str) -> str:
 
 def test_the_shared_helpers_are_written_once():
     shared = {name: _defined(_source(name)) for name in SHARED_SCRIPTS}
-    assert shared["common.sh"] == ["log", "fail", "is_number"]
+    assert shared["common.sh"] == ["log", "fail", "is_number", "json_number"]
     assert not set(shared["common.sh"]) & set(shared["etcd-cluster.sh"])
     for name in SCRIPTS:
         source = _source(name)
@@ -99,3 +100,44 @@ def test_the_scripts_container_writes_each_text_exactly(tmp_path, shell_name):
         [*shell, INSTALL_SCRIPTS, "install-scripts", str(tmp_path), "c.sh"], capture_output=True, text=True
     )
     assert odd.returncode == 1 and "c.sh has no text" in odd.stderr
+
+
+# etcd's JSON gateway writes int64 fields as strings (3.4.23 and 3.5.1, /v3/maintenance/status);
+# `etcdctl endpoint status -w json` writes them bare.
+GATEWAY_STATUS = (
+    '{"header":{"cluster_id":"13680177129500227847","member_id":"11543508957392368117",'
+    '"revision":"1","raft_term":"2"},"version":"3.4.23","dbSize":"20480",'
+    '"leader":"11543508957392368117","raftIndex":"4","dbSizeInUse":"16384"}'
+)
+ETCDCTL_STATUS = (
+    '[{"Endpoint":"http://127.0.0.1:2379","Status":{"header":{"cluster_id":1368,"member_id":115,'
+    '"revision":7,"raft_term":2},"version":"3.5.1","dbSize":20480,"leader":115,"raftTerm":2}}]'
+)
+
+
+@pytest.mark.tools
+@pytest.mark.parametrize("shell_name", sorted(SHELLS))
+@pytest.mark.parametrize(
+    ("key", "text", "number"),
+    [
+        ("member_id", GATEWAY_STATUS, "11543508957392368117"),
+        ("dbSize", GATEWAY_STATUS, "20480"),
+        ("dbSizeInUse", GATEWAY_STATUS, "16384"),
+        ("leader", GATEWAY_STATUS, "11543508957392368117"),
+        ("revision", ETCDCTL_STATUS, "7"),
+        ("leader", ETCDCTL_STATUS, "115"),
+        ("leader", '{"header":{"member_id":"9"},"dbSize":"1"}', ""),  # no leader: etcd leaves it out
+        ("version", GATEWAY_STATUS, ""),  # not a number
+    ],
+)
+def test_json_number_reads_a_field_bare_or_quoted(tmp_path, shell_name, key, text, number):
+    """Under both shells, with only BusyBox applets on PATH (the tools image's tr, sed, head)."""
+    shell = SHELLS[shell_name]
+    if not Path(shell[0]).exists():
+        missing(f"{shell[0]} is missing (make setup installs busybox and dash)")
+    script = _source("common.sh") + '\nprintf "[%s]" "$(json_number "$1" "$2")"\n'
+    path = tools_image_path(tmp_path, known_etcd_binaries()["debian"])
+    found = subprocess.run(
+        [*shell, script, "sh", key, text], capture_output=True, text=True, check=True, env={"PATH": path}
+    )
+    assert found.stdout == f"[{number}]"

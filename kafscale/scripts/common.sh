@@ -18,3 +18,11 @@ is_number() {
         *) return 0 ;;
     esac
 }
+
+# json_number KEY JSON: the first whole number under "KEY", bare (etcdctl -w json) or quoted
+# (etcd's JSON gateway writes int64 as a string); empty when there is none.
+json_number() {
+    # shellcheck disable=SC2020 # each of , { } becomes a line break: a set of characters, meant
+    printf '%s\n' "$2" | tr ',{}' '\n\n\n' | sed -n "s/^ *\"$1\" *: *\"\{0,1\}\([0-9][0-9]*\)\"\{0,1\} *\$/\1/p" |
+        head -n 1
+}

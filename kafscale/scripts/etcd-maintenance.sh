@@ -4,9 +4,9 @@
 # Defragments every member one at a time, followers first and the leader last, waiting for each
 # to be healthy again before the next; then disarms NOSPACE only on members back under the quota.
 # With MOVE_LEADER=1, before the leader's turn leadership moves to a follower already done
-# (`etcdctl move-leader`): a defragmenting leader holds up every write of the cluster, a
-# defragmenting follower only its own share; but etcd drops the proposals that arrive during the
-# transfer. A transfer that fails is logged and the leader is defragmented as the leader.
+# (`etcdctl move-leader`); etcd drops the proposals that arrive during the transfer, and measured
+# (docs/maintenance.md) a defragmenting leader holds up no more writes than a follower: only those
+# sent to it. A transfer that fails is logged and the leader is defragmented as the leader.
 # A CORRUPT alarm is never disarmed: it is reported and the run fails.
 #
 # Env: ETCD_MEMBERS (comma-separated client URLs), ETCD_QUOTA_BYTES, THRESHOLD_PCT (1..100),
@@ -81,22 +81,24 @@ wait_healthy() {
     done
 }
 
-# status URL -> "MEMBER_ID DB_SIZE LEADER_ID", from etcdctl's line-per-field output.
+# Member status comes from etcd's JSON gateway, which answers it without credentials, through
+# wget or curl: about a tenth of the CPU an `etcdctl endpoint status` costs (a Go program's
+# start; bench/maintenance_latency.py prints both), CPU that a one-node cluster takes from etcd
+# while this script runs. Its answer also holds dbSizeInUse, which etcdctl's omits.
+
+# status URL -> "MEMBER_ID DB_SIZE LEADER_ID" (LEADER_ID 0: no leader, which etcd leaves out).
 status() {
-    fields=$("$ETCDCTL" --endpoints="$1" endpoint status -w fields </dev/null) || return 1
-    id=$(printf '%s\n' "$fields" | sed -n 's/^"MemberID" : \([0-9]*\)$/\1/p' | head -n 1)
-    size=$(printf '%s\n' "$fields" | sed -n 's/^"DBSize" : \([0-9]*\)$/\1/p' | head -n 1)
-    leader=$(printf '%s\n' "$fields" | sed -n 's/^"Leader" : \([0-9]*\)$/\1/p' | head -n 1)
-    [ -n "$id" ] && [ -n "$size" ] && [ -n "$leader" ] || return 1
-    printf '%s %s %s\n' "$id" "$size" "$leader"
+    answer=$(http_post "$1/v3/maintenance/status" '{}' </dev/null) || return 1
+    id=$(json_number member_id "$answer")
+    size=$(json_number dbSize "$answer")
+    leader=$(json_number leader "$answer")
+    [ -n "$id" ] && [ -n "$size" ] || return 1
+    printf '%s %s %s\n' "$id" "$size" "${leader:-0}"
 }
 
-# in_use URL -> the member's dbSizeInUse, from the JSON gateway (etcdctl's fields omit it). The
-# field is found by name wherever it sits, quoted (int64 as a JSON string) or not.
+# in_use URL -> the member's dbSizeInUse.
 in_use() {
-    # shellcheck disable=SC2020 # each of , { } becomes a line break: a set of characters, meant
-    http_post "$1/v3/maintenance/status" '{}' </dev/null | tr ',{}' '\n\n\n' |
-        sed -n 's/^ *"dbSizeInUse" *: *"\{0,1\}\([0-9][0-9]*\)"\{0,1\} *$/\1/p' | head -n 1
+    json_number dbSizeInUse "$(http_post "$1/v3/maintenance/status" '{}' </dev/null)"
 }
 
 # alarms -> "MEMBER_ID KIND" lines, cluster-wide.

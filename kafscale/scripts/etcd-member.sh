@@ -648,12 +648,6 @@ own_status() {
         endpoint status -w json </dev/null 2>/dev/null || true
 }
 
-# json_number KEY JSON: the first number under "KEY".
-json_number() {
-    # shellcheck disable=SC2020 # each of , { } becomes a line break: a set of characters, meant
-    printf '%s\n' "$2" | tr ',{}' '\n\n\n' | sed -n "s/^ *\"$1\": *\([0-9][0-9]*\).*$/\1/p" | head -n 1
-}
-
 # tell: refresh what this member answers: its data (cluster ID, revision and term as last seen
 # from its etcd, which may be down) or, before etcd made its data dir, `starting`.
 # Sets own_leader: the leader this member's etcd knows (empty or 0: none, or etcd is down).
