@@ -73,6 +73,21 @@ class SecondSample:
         return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+@dataclass(frozen=True)
+class PutTiming:
+    """One put: when it was sent and answered (seconds from the run's start), the client URL of
+    the member it was sent to, and whether it failed."""
+
+    began_s: float
+    finished_s: float
+    member_url: str
+    failed: bool
+
+    @property
+    def latency_ms(self) -> float:
+        return (self.finished_s - self.began_s) * 1000
+
+
 @dataclass
 class LoadResult:
     plan: LoadPlan
@@ -81,6 +96,7 @@ class LoadResult:
     acked_values: dict[str, str]  # key -> last value etcd acknowledged
     uncertain_values: dict[str, set[str]]  # key -> failed values that may still have landed
     first_error: str | None = None
+    puts: list[PutTiming] = field(default_factory=list)  # every put, in the order answered
 
     @property
     def total_acked(self) -> int:
@@ -145,6 +161,7 @@ class _Recorder:
         self._lock = threading.Lock()
         self.samples: dict[int, SecondSample] = {}
         self.first_error: str | None = None
+        self.puts: list[PutTiming] = []
 
     def _bucket(self, at: float) -> SecondSample:
         second = int(at - self._start)
@@ -152,10 +169,11 @@ class _Recorder:
             self.samples[second] = SecondSample(second)
         return self.samples[second]
 
-    def put_done(self, at: float, latency_ms: float, error: Exception | None) -> None:
+    def put_done(self, began: float, at: float, member_url: str, error: Exception | None) -> None:
         with self._lock:
+            self.puts.append(PutTiming(began - self._start, at - self._start, member_url, error is not None))
             bucket = self._bucket(at)
-            bucket.latencies_ms.append(latency_ms)
+            bucket.latencies_ms.append((at - began) * 1000)
             if error is None:
                 bucket.acked += 1
             elif isinstance(error, EtcdError) and error.is_nospace:
@@ -245,6 +263,7 @@ def run_load(
                 key = own_keys[sent % len(own_keys)]
                 value = str(offsets[key] + 1)
                 began = time.monotonic()
+                sent_to = urls[endpoint]
                 error: Exception | None = None
                 try:
                     client.put(key, value)
@@ -258,7 +277,7 @@ def run_load(
                             urls[endpoint], timeout_s=PUT_TIMEOUT_S, credentials=plan.credentials
                         )
                 finished = time.monotonic()
-                recorder.put_done(finished, (finished - began) * 1000, error)
+                recorder.put_done(began, finished, sent_to, error)
                 with ledger_lock:
                     if error is None:
                         offsets[key] += 1
@@ -299,7 +318,9 @@ def run_load(
         min(time.monotonic(), start + driven.duration_s - 1e-6), sample_members(member_urls)
     )
     samples = [recorder.samples[s] for s in sorted(recorder.samples) if s < int(driven.duration_s + 1)]
-    return LoadResult(driven, list(member_urls), samples, acked, uncertain, recorder.first_error)
+    return LoadResult(
+        driven, list(member_urls), samples, acked, uncertain, recorder.first_error, recorder.puts
+    )
 
 
 def unreadable_acknowledged_writes(client: EtcdHttpClient, result: LoadResult) -> list[str]:
