@@ -9,8 +9,8 @@ script runs under BusyBox sh (with `--move-leader`, as etcdMaintenanceMoveLeader
 A put is "before" when it was answered in the seconds before the script started, and "during"
 when it was in flight at any moment while the script ran.
 
-One run of the script lasts under a second, so it sees about 150 puts, and the p99 of 150 puts
-is their slowest one. Rounds repeat until the puts during maintenance number at least
+One run of the script lasts under a second, so it sees about a hundred puts, and the p99 of a
+hundred puts is their slowest one. Rounds repeat until the puts during maintenance number at least
 `--min-samples` (1,000: a p99 then stands on ten slow puts), or `--max-rounds` is reached.
 Prints each round, then put p50, p99 and max, and failed puts, over all rounds.
 """
@@ -33,7 +33,7 @@ sys.path.insert(0, str(PROJECT_DIR))
 
 from kafscale.offline.render import render_stack  # noqa: E402
 from kafscale_lab.etcd_binaries import BUSYBOX, known_etcd_binaries, tools_image_path  # noqa: E402
-from kafscale_lab.load import LoadPlan, PutTiming, run_load  # noqa: E402
+from kafscale_lab.load import LoadPlan, PutTiming, percentile, run_load  # noqa: E402
 from kafscale_lab.local_cluster import LocalCluster  # noqa: E402
 from kafscale_lab.manifests import cronjobs_by_task, maintenance_container  # noqa: E402
 
@@ -43,21 +43,17 @@ WRITER = LoadPlan(rate=200, duration_s=BASELINE_S + 120, partitions=16, concurre
 HISTORY = LoadPlan(rate=2500, duration_s=20, partitions=256, concurrency=32)
 
 
-def percentile(ordered: list[float], fraction: float) -> float:
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
-
-
 def summary(puts: list[PutTiming]) -> str:
-    ordered = sorted(p.latency_ms for p in puts)
+    latencies = [p.latency_ms for p in puts]
     failed = sum(1 for p in puts if p.failed)
     return (
-        f"{len(puts)} | {percentile(ordered, 0.50):.1f} ms | {percentile(ordered, 0.99):.1f} ms | "
-        f"{(ordered or [0.0])[-1]:.1f} ms | {failed}"
+        f"{len(puts)} | {percentile(latencies, 0.50):.1f} ms | {percentile(latencies, 0.99):.1f} ms | "
+        f"{max(latencies, default=0.0):.1f} ms | {failed}"
     )
 
 
 def p99(puts: list[PutTiming]) -> float:
-    return percentile(sorted(p.latency_ms for p in puts), 0.99)
+    return percentile([p.latency_ms for p in puts], 0.99)
 
 
 DEFRAG_STARTS = re.compile(r"etcd-maintenance: defragmenting (\S+) \((.+)\)$")

@@ -67,10 +67,15 @@ class SecondSample:
     errors: list[str] = field(default_factory=list)  # what each failed put was answered
 
     def latency_percentile(self, fraction: float) -> float:
-        if not self.latencies_ms:
-            return 0.0
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+        return percentile(self.latencies_ms, fraction)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The value `fraction` of the way up the sorted values (0.0 when there are none)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 @dataclass(frozen=True)
